@@ -1,0 +1,68 @@
+//! Typed configuration for the signaling layer. Filled in by the server
+//! binary; this crate never reads files or the environment.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SignalingConfig {
+    /// Roles that may join any room of their tenant (scope).
+    pub staff_roles: Vec<String>,
+    /// Longest accepted message text, in characters.
+    pub max_text_chars: usize,
+    /// A typing indicator expires this long after the last `typing` start.
+    pub typing_timeout: Duration,
+    /// Frames queued per connection before it counts as a slow consumer.
+    pub outbound_queue: usize,
+    /// Sustained client frames per second per connection.
+    pub rate_per_sec: u32,
+    /// Burst size of the per-connection token bucket.
+    pub rate_burst: u32,
+    /// Largest page `get_messages` returns.
+    pub max_page: u32,
+    /// Most missed messages sent with `room_joined`; beyond it `has_more` is set.
+    pub max_recovery: u32,
+    /// Most writes committed in one transaction (group commit).
+    pub group_commit_max: usize,
+}
+
+impl Default for SignalingConfig {
+    fn default() -> Self {
+        SignalingConfig {
+            staff_roles: vec!["professional".into(), "admin".into(), "staff".into()],
+            max_text_chars: 4000,
+            typing_timeout: Duration::from_secs(5),
+            outbound_queue: 512,
+            rate_per_sec: 20,
+            rate_burst: 40,
+            max_page: 200,
+            max_recovery: 500,
+            group_commit_max: 1024,
+        }
+    }
+}
+
+/// Who is on the other end of a connection or HTTP request, from their token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub role: String,
+    /// The scope a staff role applies to; `None` means every room.
+    pub tenant: Option<String>,
+    /// Rooms the token explicitly grants, beyond membership.
+    pub room_grants: Vec<String>,
+}
+
+impl Identity {
+    pub fn is_staff(&self, config: &SignalingConfig) -> bool {
+        config.staff_roles.iter().any(|r| r == &self.role)
+    }
+
+    pub fn user_ref(&self) -> crate::protocol::UserRef {
+        crate::protocol::UserRef {
+            id: self.user_id.clone(),
+            name: self.name.clone(),
+            role: Some(self.role.clone()),
+        }
+    }
+}

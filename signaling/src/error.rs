@@ -1,0 +1,85 @@
+//! Stable error codes and the crate's error type.
+
+use serde::{Deserialize, Serialize};
+
+/// Error codes sent to clients in `error` messages and HTTP bodies. Stable:
+/// clients match on them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    AccessDenied,
+    NotFound,
+    BadRequest,
+    RateLimited,
+    MessageTooLarge,
+    NotJoined,
+    Conflict,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::AccessDenied => "ACCESS_DENIED",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::NotJoined => "NOT_JOINED",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Errors from the signaling layer; each maps to one [`ErrorCode`].
+#[derive(Debug, thiserror::Error)]
+pub enum SignalError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("you do not have access to this room")]
+    AccessDenied,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("join the room first")]
+    NotJoined,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the server is shutting down")]
+    Unavailable,
+    #[error("storage error")]
+    Storage(#[from] sqlx::Error),
+    #[error("storage error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl SignalError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SignalError::BadRequest(_) => ErrorCode::BadRequest,
+            SignalError::AccessDenied => ErrorCode::AccessDenied,
+            SignalError::NotFound(_) => ErrorCode::NotFound,
+            SignalError::NotJoined => ErrorCode::NotJoined,
+            SignalError::TooLarge(_) => ErrorCode::MessageTooLarge,
+            SignalError::Conflict(_) => ErrorCode::Conflict,
+            SignalError::Unavailable => ErrorCode::Unavailable,
+            SignalError::Storage(_) | SignalError::Migrate(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message safe to show a client (storage details stay in the logs).
+    pub fn public_message(&self) -> String {
+        match self {
+            SignalError::Storage(_) | SignalError::Migrate(_) => "internal storage error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = SignalError> = std::result::Result<T, E>;

@@ -1,0 +1,69 @@
+//! earshot's realtime layer: the socket protocol, rooms, sessions, presence
+//! and the durable message store. Transport-agnostic: the server binary owns
+//! the WebSocket and HTTP edges and feeds text frames into [`Session`]s.
+//!
+//! # Layout
+//! - [`protocol`]: the wire types, one serde enum per direction
+//!   ([`protocol::ClientMessage`], [`protocol::ServerMessage`]) and the frame parser.
+//! - [`error`]: stable [`ErrorCode`]s and the crate's [`SignalError`].
+//! - [`config`]: typed [`SignalingConfig`] and the caller's [`Identity`].
+//! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
+//! - [`session`]: [`Session`], one connection's request handling.
+//! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
+//! - [`hub`]: who is connected, and presence aggregated across devices.
+//! - [`typing`]: expiring typing indicators as a plain, time-driven type.
+//! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
+
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod hub;
+pub mod protocol;
+pub mod room;
+pub mod session;
+pub mod store;
+pub mod typing;
+
+use std::sync::Arc;
+
+use tokio_util::task::TaskTracker;
+
+pub use config::{Identity, SignalingConfig};
+pub use conn::ConnHandle;
+pub use error::{ErrorCode, SignalError};
+pub use session::Session;
+
+/// The realtime layer's shared state: one per server.
+pub struct Signaling {
+    pub config: Arc<SignalingConfig>,
+    pub store: store::Store,
+    pub hub: Arc<hub::Hub>,
+    pub rooms: room::RoomRegistry,
+}
+
+impl Signaling {
+    /// Wire up the hub, the room registry and the presence task. Room tasks
+    /// are spawned on `tracker` so shutdown can wait for them.
+    pub fn start(
+        config: SignalingConfig,
+        store: store::Store,
+        tracker: TaskTracker,
+    ) -> Arc<Signaling> {
+        let config = Arc::new(config);
+        let (hub, changes) = hub::Hub::new();
+        let hub = Arc::new(hub);
+        tokio::spawn(hub::run_presence(hub.clone(), store.clone(), changes));
+        let deps = room::RoomDeps {
+            config: config.clone(),
+            store: store.clone(),
+            hub: hub.clone(),
+        };
+        let rooms = room::RoomRegistry::new(deps, tracker);
+        Arc::new(Signaling {
+            config,
+            store,
+            hub,
+            rooms,
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! Messages a client sends to the server.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::types::{MessageType, PresenceStatus};
+
+/// One frame from a client: an optional `request_id` echoed back on the reply
+/// or error, and the request itself.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ClientFrame {
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(flatten)]
+    pub message: ClientMessage,
+}
+
+/// Every request a client can make, tagged by `type`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First message when the token was not given in the URL or a header.
+    Authenticate {
+        token: String,
+    },
+    /// Application-level heartbeat; answered with `pong`.
+    Ping {
+        #[serde(default)]
+        ts: Option<i64>,
+    },
+    /// Subscribe this connection to a room. `since_seq` asks for every message
+    /// after that sequence (reconnect recovery).
+    JoinRoom {
+        room_id: String,
+        #[serde(default)]
+        since_seq: Option<i64>,
+    },
+    LeaveRoom {
+        room_id: String,
+    },
+    /// List the rooms this user belongs to.
+    ListRooms {},
+    SendMessage(SendMessage),
+    EditMessage {
+        room_id: String,
+        message_id: String,
+        text: String,
+    },
+    DeleteMessage {
+        room_id: String,
+        message_id: String,
+    },
+    /// A page of history: newest page first when neither bound is given.
+    GetMessages {
+        room_id: String,
+        #[serde(default)]
+        before: Option<i64>,
+        #[serde(default)]
+        after: Option<i64>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    Typing {
+        room_id: String,
+        is_typing: bool,
+    },
+    MarkRead {
+        room_id: String,
+        seq: i64,
+    },
+    SetPresence {
+        status: PresenceStatus,
+    },
+    GetPresence {
+        user_ids: Vec<String>,
+    },
+}
+
+/// A chat message to store and deliver.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct SendMessage {
+    pub room_id: String,
+    /// Chosen by the client; a resend with the same id never duplicates.
+    pub client_msg_id: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub message_type: MessageType,
+    /// Server id of the message this one answers.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Entity references (an appointment, a product, ...), free-form objects.
+    #[serde(default)]
+    pub refs: Option<Vec<Value>>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    /// BCP 47 language tag such as `en` or `ar`.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+impl ClientMessage {
+    /// The name used on the wire, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Authenticate { .. } => "authenticate",
+            ClientMessage::Ping { .. } => "ping",
+            ClientMessage::JoinRoom { .. } => "join_room",
+            ClientMessage::LeaveRoom { .. } => "leave_room",
+            ClientMessage::ListRooms {} => "list_rooms",
+            ClientMessage::SendMessage(_) => "send_message",
+            ClientMessage::EditMessage { .. } => "edit_message",
+            ClientMessage::DeleteMessage { .. } => "delete_message",
+            ClientMessage::GetMessages { .. } => "get_messages",
+            ClientMessage::Typing { .. } => "typing",
+            ClientMessage::MarkRead { .. } => "mark_read",
+            ClientMessage::SetPresence { .. } => "set_presence",
+            ClientMessage::GetPresence { .. } => "get_presence",
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Messages the server sends to a client.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::types::{MemberView, MessageView, PresenceView, RoomInfo, RoomSummary, UserRef};
+use crate::error::ErrorCode;
+
+/// Every event and reply the server sends, tagged by `type`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Sent once the connection is authenticated.
+    Welcome {
+        user: UserRef,
+        connection_id: String,
+        server_time: i64,
+        heartbeat_interval_ms: u64,
+    },
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        ts: Option<i64>,
+        server_time: i64,
+    },
+    /// This connection now receives the room's events. `missed` holds every
+    /// message after the requested `since_seq` (or the newest page).
+    RoomJoined {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        room: RoomInfo,
+        members: Vec<MemberView>,
+        last_seq: i64,
+        missed: Vec<MessageView>,
+        /// More missed messages exist than were sent: page with `get_messages`.
+        has_more: bool,
+    },
+    RoomLeft {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        room_id: String,
+    },
+    /// A user's first device joined the room.
+    MemberJoined {
+        room_id: String,
+        user: UserRef,
+    },
+    /// A user's last device left the room (or disconnected).
+    MemberLeft {
+        room_id: String,
+        user_id: String,
+    },
+    Rooms {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        rooms: Vec<RoomSummary>,
+    },
+    /// The message is durably stored; sent to the sending connection only.
+    MessageAck {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        room_id: String,
+        client_msg_id: String,
+        message_id: String,
+        seq: i64,
+        created_at: i64,
+        /// True when this client message id had already been stored.
+        duplicate: bool,
+    },
+    /// A new message in a joined room.
+    Message {
+        message: MessageView,
+    },
+    MessageUpdated {
+        message: MessageView,
+    },
+    MessageDeleted {
+        room_id: String,
+        message_id: String,
+        seq: i64,
+    },
+    Messages {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        room_id: String,
+        messages: Vec<MessageView>,
+        has_more: bool,
+    },
+    Typing {
+        room_id: String,
+        user_id: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        name: Option<String>,
+        is_typing: bool,
+    },
+    ReadReceipt {
+        room_id: String,
+        user_id: String,
+        seq: i64,
+    },
+    Presence(PresenceView),
+    PresenceList {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        users: Vec<PresenceView>,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl ServerMessage {
+    /// Serialize once; the bytes are shared by every recipient.
+    pub fn to_frame(&self) -> Frame {
+        // Serializing these plain data types cannot fail (string keys only).
+        let json = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        Frame(Bytes::from(json))
+    }
+
+    pub fn error(code: ErrorCode, message: impl Into<String>, request_id: Option<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+            request_id,
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// A serialized server message: UTF-8 JSON, cheap to clone for fan-out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(pub Bytes);
+
+impl Frame {
+    pub fn as_str(&self) -> &str {
+        // Built only from serde_json output, which is always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}

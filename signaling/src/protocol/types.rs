@@ -1,0 +1,148 @@
+//! Value types shared by both directions of the protocol and the REST API.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A user as others see them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// What kind of content a message carries.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageType {
+    #[default]
+    Text,
+    Image,
+    File,
+    Voice,
+    /// Sent by the server or a product backend, not by a person.
+    System,
+}
+
+impl MessageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::Text => "text",
+            MessageType::Image => "image",
+            MessageType::File => "file",
+            MessageType::Voice => "voice",
+            MessageType::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> MessageType {
+        match s {
+            "image" => MessageType::Image,
+            "file" => MessageType::File,
+            "voice" => MessageType::Voice,
+            "system" => MessageType::System,
+            _ => MessageType::Text,
+        }
+    }
+}
+
+/// A stored chat message as delivered to clients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageView {
+    pub id: String,
+    pub room_id: String,
+    /// Per-room sequence number: strictly increasing, assigned at storage.
+    pub seq: i64,
+    pub sender: UserRef,
+    pub client_msg_id: String,
+    pub message_type: MessageType,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reply_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refs: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lang: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub edited_at: Option<i64>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// A room's identity and settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoomInfo {
+    pub id: String,
+    /// Free-form kind: `application`, `ticket`, `salon`, `support`, ...
+    #[serde(rename = "type")]
+    pub room_type: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tenant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metadata: Option<Value>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A room member with their live presence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberView {
+    pub user: UserRef,
+    pub presence: PresenceStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_seen: Option<i64>,
+    pub last_read_seq: i64,
+}
+
+/// One entry of a user's room list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoomSummary {
+    pub room: RoomInfo,
+    pub unread: i64,
+    pub last_seq: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_message: Option<MessagePreview>,
+    /// Members currently online (any status but offline).
+    pub online: Vec<String>,
+}
+
+/// The short form of a room's latest message for room lists.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessagePreview {
+    pub seq: i64,
+    pub sender_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sender_name: Option<String>,
+    pub message_type: MessageType,
+    pub text: String,
+    pub created_at: i64,
+}
+
+/// A user's aggregated presence.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    Busy,
+    #[default]
+    Offline,
+}
+
+/// A user's presence as pushed to others.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PresenceView {
+    pub user_id: String,
+    pub status: PresenceStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_seen: Option<i64>,
+    /// Number of connected devices.
+    pub devices: usize,
+}

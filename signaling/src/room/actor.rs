@@ -1,0 +1,631 @@
+//! The room task.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, sleep_until, Instant};
+use tracing::{debug, warn};
+
+use super::registry::RoomRegistry;
+use crate::config::{Identity, SignalingConfig};
+use crate::conn::ConnHandle;
+use crate::error::{Result, SignalError};
+use crate::protocol::{Frame, MemberView, RoomInfo, SendMessage, ServerMessage, UserRef};
+use crate::store::{NewMessage, PageQuery, StoredMessage, WriteOp};
+use crate::typing::TypingTracker;
+
+/// How long a room with no subscribers keeps its task.
+const IDLE_RETIRE: Duration = Duration::from_secs(30);
+/// Messages sent with `room_joined` when the client gives no `since_seq`.
+const JOIN_PAGE: u32 = 50;
+
+/// Whether `identity` may see and join `room`: members, holders of a room
+/// grant, and staff roles within their tenant (all rooms without a tenant).
+pub fn may_access(
+    identity: &Identity,
+    config: &SignalingConfig,
+    room: &RoomInfo,
+    is_member: bool,
+) -> bool {
+    if is_member || identity.room_grants.iter().any(|g| g == &room.id) {
+        return true;
+    }
+    identity.is_staff(config)
+        && match (&identity.tenant, &room.tenant) {
+            (None, _) => true,
+            (Some(mine), Some(theirs)) => mine == theirs,
+            (Some(_), None) => false,
+        }
+}
+
+/// Everything a room task can be asked to do.
+#[derive(Debug)]
+pub enum RoomCmd {
+    Join {
+        identity: Identity,
+        conn: ConnHandle,
+        since_seq: Option<i64>,
+        request_id: Option<String>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// The connection leaves (explicitly, or because it closed).
+    Leave {
+        conn: ConnHandle,
+        request_id: Option<String>,
+        explicit: bool,
+    },
+    Send {
+        conn: ConnHandle,
+        sender: UserRef,
+        msg: SendMessage,
+        request_id: Option<String>,
+    },
+    Edit {
+        conn: ConnHandle,
+        message_id: String,
+        text: Option<String>,
+        request_id: Option<String>,
+    },
+    Typing {
+        conn: ConnHandle,
+        is_typing: bool,
+    },
+    MarkRead {
+        conn: ConnHandle,
+        seq: i64,
+        request_id: Option<String>,
+    },
+    /// Membership changed over REST: reload, and drop subscriptions of
+    /// `removed` (who lose access unless staff or granted).
+    MembersChanged {
+        removed: Option<String>,
+    },
+}
+
+impl RoomCmd {
+    /// Answer a command the room cannot serve.
+    fn refuse(self, err: SignalError) {
+        let (conn, request_id) = match self {
+            RoomCmd::Join { reply, .. } => {
+                let _ = reply.send(Err(err));
+                return;
+            }
+            RoomCmd::Leave { .. } | RoomCmd::MembersChanged { .. } | RoomCmd::Typing { .. } => {
+                return
+            }
+            RoomCmd::Send {
+                conn, request_id, ..
+            }
+            | RoomCmd::Edit {
+                conn, request_id, ..
+            }
+            | RoomCmd::MarkRead {
+                conn, request_id, ..
+            } => (conn, request_id),
+        };
+        conn.send(ServerMessage::error(err.code(), err.public_message(), request_id).to_frame());
+    }
+}
+
+type Pending = Pin<Box<dyn Future<Output = Completed> + Send>>;
+
+/// A write that has committed (or failed), in the order it was queued.
+enum Completed {
+    Sent {
+        conn: ConnHandle,
+        request_id: Option<String>,
+        result: Result<StoredMessage>,
+    },
+    Edited {
+        conn: ConnHandle,
+        request_id: Option<String>,
+        result: Result<crate::protocol::MessageView>,
+    },
+    Read {
+        conn: ConnHandle,
+        request_id: Option<String>,
+        result: Result<i64>,
+    },
+}
+
+struct Sub {
+    conn: ConnHandle,
+    user: UserRef,
+}
+
+pub(super) struct Room {
+    id: String,
+    rx: mpsc::Receiver<RoomCmd>,
+    registry: RoomRegistry,
+    info: Option<RoomInfo>,
+    members: HashSet<String>,
+    subs: HashMap<u64, Sub>,
+    last_seq: i64,
+    typing: TypingTracker,
+    pending: FuturesOrdered<Pending>,
+}
+
+impl Room {
+    pub(super) fn new(id: String, rx: mpsc::Receiver<RoomCmd>, registry: RoomRegistry) -> Room {
+        let typing = TypingTracker::new(registry.deps().config.typing_timeout);
+        Room {
+            id,
+            rx,
+            registry,
+            info: None,
+            members: HashSet::new(),
+            subs: HashMap::new(),
+            last_seq: 0,
+            typing,
+            pending: FuturesOrdered::new(),
+        }
+    }
+
+    async fn load(&mut self) -> Result<()> {
+        let store = &self.registry.deps().store;
+        let info = store
+            .room(&self.id)
+            .await?
+            .ok_or(SignalError::NotFound("room"))?;
+        self.members = store
+            .members(&self.id)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u.id)
+            .collect();
+        self.last_seq = store.last_seq(&self.id).await?;
+        self.info = Some(info);
+        Ok(())
+    }
+
+    pub(super) async fn run(mut self) {
+        if let Err(err) = self.load().await {
+            // Unknown room (or storage down): answer everything queued and stop.
+            self.registry.forget(&self.id);
+            self.rx.close();
+            while let Ok(cmd) = self.rx.try_recv() {
+                cmd.refuse(match &err {
+                    SignalError::NotFound(what) => SignalError::NotFound(what),
+                    _ => SignalError::Unavailable,
+                });
+            }
+            return;
+        }
+        debug!(room = %self.id, "room task started");
+        loop {
+            let typing_deadline = self.typing.next_deadline().map(Instant::from_std);
+            let idle = self.subs.is_empty() && self.pending.is_empty();
+            tokio::select! {
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                Some(done) = self.pending.next(), if !self.pending.is_empty() => self.complete(done),
+                _ = sleep_until(typing_deadline.unwrap_or_else(Instant::now)), if typing_deadline.is_some() => {
+                    self.expire_typing();
+                }
+                _ = sleep(IDLE_RETIRE), if idle => {
+                    if self.registry.retire(&self.id, &mut self.rx) {
+                        break;
+                    }
+                }
+            }
+        }
+        // Commands that raced with retirement go to this room's successor.
+        while let Ok(cmd) = self.rx.try_recv() {
+            let registry = self.registry.clone();
+            let id = self.id.clone();
+            tokio::spawn(async move {
+                let _ = registry.send(&id, cmd).await;
+            });
+        }
+        debug!(room = %self.id, "room task stopped");
+    }
+
+    fn config(&self) -> &SignalingConfig {
+        &self.registry.deps().config
+    }
+
+    fn info(&self) -> &RoomInfo {
+        // Set by `load` before the loop starts.
+        self.info.as_ref().expect("room loaded")
+    }
+
+    fn broadcast(&self, frame: &Frame) {
+        for sub in self.subs.values() {
+            sub.conn.send(frame.clone());
+        }
+    }
+
+    fn broadcast_except_user(&self, user_id: &str, frame: &Frame) {
+        for sub in self.subs.values().filter(|s| s.user.id != user_id) {
+            sub.conn.send(frame.clone());
+        }
+    }
+
+    fn user_subscriptions(&self, user_id: &str) -> usize {
+        self.subs.values().filter(|s| s.user.id == user_id).count()
+    }
+
+    fn joined(&self, conn: &ConnHandle, request_id: &Option<String>) -> bool {
+        if self.subs.contains_key(&conn.id()) {
+            return true;
+        }
+        let err = SignalError::NotJoined;
+        conn.send(
+            ServerMessage::error(err.code(), err.public_message(), request_id.clone()).to_frame(),
+        );
+        false
+    }
+
+    async fn handle(&mut self, cmd: RoomCmd) {
+        match cmd {
+            RoomCmd::Join {
+                identity,
+                conn,
+                since_seq,
+                request_id,
+                reply,
+            } => {
+                let result = self.join(identity, conn, since_seq, request_id).await;
+                let _ = reply.send(result);
+            }
+            RoomCmd::Leave {
+                conn,
+                request_id,
+                explicit,
+            } => self.leave(&conn, request_id, explicit),
+            RoomCmd::Send {
+                conn,
+                sender,
+                msg,
+                request_id,
+            } => {
+                if !self.joined(&conn, &request_id) {
+                    return;
+                }
+                let new = NewMessage {
+                    room_id: self.id.clone(),
+                    sender,
+                    client_msg_id: msg.client_msg_id,
+                    message_type: msg.message_type,
+                    text: msg.text,
+                    reply_to: msg.reply_to,
+                    refs: msg.refs,
+                    metadata: msg.metadata,
+                    lang: msg.lang,
+                };
+                let done = self.registry.deps().store.writer().insert(new).await;
+                self.pending.push_back(Box::pin(async move {
+                    let result = done.await.unwrap_or(Err(SignalError::Unavailable));
+                    Completed::Sent {
+                        conn,
+                        request_id,
+                        result,
+                    }
+                }));
+            }
+            RoomCmd::Edit {
+                conn,
+                message_id,
+                text,
+                request_id,
+            } => {
+                if !self.joined(&conn, &request_id) {
+                    return;
+                }
+                let (done, rx) = oneshot::channel();
+                let by = conn.user_id().to_string();
+                let room_id = self.id.clone();
+                let op = match text {
+                    Some(text) => WriteOp::Edit {
+                        room_id,
+                        message_id,
+                        editor: by,
+                        text,
+                        done,
+                    },
+                    None => WriteOp::Delete {
+                        room_id,
+                        message_id,
+                        by,
+                        done,
+                    },
+                };
+                self.registry.deps().store.writer().submit(op).await;
+                self.pending.push_back(Box::pin(async move {
+                    let result = rx.await.unwrap_or(Err(SignalError::Unavailable));
+                    Completed::Edited {
+                        conn,
+                        request_id,
+                        result,
+                    }
+                }));
+            }
+            RoomCmd::MarkRead {
+                conn,
+                seq,
+                request_id,
+            } => {
+                if !self.joined(&conn, &request_id) {
+                    return;
+                }
+                let (done, rx) = oneshot::channel();
+                let op = WriteOp::MarkRead {
+                    room_id: self.id.clone(),
+                    user_id: conn.user_id().to_string(),
+                    seq,
+                    done,
+                };
+                self.registry.deps().store.writer().submit(op).await;
+                self.pending.push_back(Box::pin(async move {
+                    let result = rx.await.unwrap_or(Err(SignalError::Unavailable));
+                    Completed::Read {
+                        conn,
+                        request_id,
+                        result,
+                    }
+                }));
+            }
+            RoomCmd::Typing { conn, is_typing } => {
+                if !self.subs.contains_key(&conn.id()) {
+                    return;
+                }
+                let user = conn.user_id().to_string();
+                let changed = if is_typing {
+                    self.typing.start(&user, Instant::now().into_std())
+                } else {
+                    self.typing.stop(&user)
+                };
+                if changed {
+                    self.announce_typing(&user, is_typing);
+                }
+            }
+            RoomCmd::MembersChanged { removed } => {
+                match self.registry.deps().store.members(&self.id).await {
+                    Ok(members) => self.members = members.into_iter().map(|(u, _)| u.id).collect(),
+                    Err(err) => warn!(%err, room = %self.id, "cannot reload members"),
+                }
+                if let Some(user) = removed {
+                    let gone: Vec<ConnHandle> = self
+                        .subs
+                        .values()
+                        .filter(|s| s.user.id == user)
+                        .map(|s| s.conn.clone())
+                        .collect();
+                    for conn in gone {
+                        self.leave(&conn, None, true);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn join(
+        &mut self,
+        identity: Identity,
+        conn: ConnHandle,
+        since_seq: Option<i64>,
+        request_id: Option<String>,
+    ) -> Result<()> {
+        let is_member = self.members.contains(&identity.user_id);
+        if !may_access(&identity, self.config(), self.info(), is_member) {
+            return Err(SignalError::AccessDenied);
+        }
+        let store = self.registry.deps().store.clone();
+        if !is_member {
+            // Staff and granted users who join become members, so the room
+            // appears in their list and counts their read position.
+            store.add_member(&self.id, &identity.user_id).await?;
+            self.members.insert(identity.user_id.clone());
+        }
+        let max = self.config().max_recovery;
+        let (missed, has_more) = match since_seq {
+            Some(since) => {
+                store
+                    .range(&self.id, since.max(0), self.last_seq, max)
+                    .await?
+            }
+            None => {
+                store
+                    .page(
+                        &self.id,
+                        PageQuery::Before(Some(self.last_seq + 1)),
+                        JOIN_PAGE,
+                    )
+                    .await?
+            }
+        };
+        let hub = &self.registry.deps().hub;
+        let members = store
+            .members(&self.id)
+            .await?
+            .into_iter()
+            .map(|(user, last_read_seq)| {
+                let p = hub.presence(&user.id);
+                MemberView {
+                    user,
+                    presence: p.status,
+                    last_seen: p.last_seen,
+                    last_read_seq,
+                }
+            })
+            .collect();
+        let first_device = self.user_subscriptions(&identity.user_id) == 0;
+        let user = identity.user_ref();
+        self.subs.insert(
+            conn.id(),
+            Sub {
+                conn: conn.clone(),
+                user: user.clone(),
+            },
+        );
+        conn.send(
+            ServerMessage::RoomJoined {
+                request_id,
+                room: self.info().clone(),
+                members,
+                last_seq: self.last_seq,
+                missed,
+                has_more,
+            }
+            .to_frame(),
+        );
+        if first_device {
+            let frame = ServerMessage::MemberJoined {
+                room_id: self.id.clone(),
+                user,
+            }
+            .to_frame();
+            self.broadcast_except_user(&identity.user_id, &frame);
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self, conn: &ConnHandle, request_id: Option<String>, explicit: bool) {
+        let Some(sub) = self.subs.remove(&conn.id()) else {
+            if explicit {
+                conn.send(
+                    ServerMessage::RoomLeft {
+                        request_id,
+                        room_id: self.id.clone(),
+                    }
+                    .to_frame(),
+                );
+            }
+            return;
+        };
+        if explicit {
+            conn.send(
+                ServerMessage::RoomLeft {
+                    request_id,
+                    room_id: self.id.clone(),
+                }
+                .to_frame(),
+            );
+        }
+        if self.user_subscriptions(&sub.user.id) == 0 {
+            if self.typing.stop(&sub.user.id) {
+                self.announce_typing(&sub.user.id, false);
+            }
+            let frame = ServerMessage::MemberLeft {
+                room_id: self.id.clone(),
+                user_id: sub.user.id.clone(),
+            }
+            .to_frame();
+            self.broadcast(&frame);
+        }
+    }
+
+    fn announce_typing(&self, user_id: &str, is_typing: bool) {
+        let name = self
+            .subs
+            .values()
+            .find(|s| s.user.id == user_id)
+            .and_then(|s| s.user.name.clone());
+        let frame = ServerMessage::Typing {
+            room_id: self.id.clone(),
+            user_id: user_id.to_string(),
+            name,
+            is_typing,
+        }
+        .to_frame();
+        self.broadcast_except_user(user_id, &frame);
+    }
+
+    fn expire_typing(&mut self) {
+        for user in self.typing.expire(Instant::now().into_std()) {
+            self.announce_typing(&user, false);
+        }
+    }
+
+    fn complete(&mut self, done: Completed) {
+        match done {
+            Completed::Sent {
+                conn,
+                request_id,
+                result: Ok(stored),
+            } => {
+                let m = &stored.view;
+                conn.send(
+                    ServerMessage::MessageAck {
+                        request_id,
+                        room_id: self.id.clone(),
+                        client_msg_id: m.client_msg_id.clone(),
+                        message_id: m.id.clone(),
+                        seq: m.seq,
+                        created_at: m.created_at,
+                        duplicate: stored.duplicate,
+                    }
+                    .to_frame(),
+                );
+                if stored.duplicate {
+                    return;
+                }
+                self.last_seq = self.last_seq.max(m.seq);
+                let sender = m.sender.id.clone();
+                self.broadcast(
+                    &ServerMessage::Message {
+                        message: stored.view,
+                    }
+                    .to_frame(),
+                );
+                if self.typing.stop(&sender) {
+                    self.announce_typing(&sender, false);
+                }
+            }
+            Completed::Edited {
+                result: Ok(view), ..
+            } => {
+                let frame = if view.deleted {
+                    ServerMessage::MessageDeleted {
+                        room_id: self.id.clone(),
+                        message_id: view.id,
+                        seq: view.seq,
+                    }
+                } else {
+                    ServerMessage::MessageUpdated { message: view }
+                };
+                self.broadcast(&frame.to_frame());
+            }
+            Completed::Read {
+                conn,
+                result: Ok(seq),
+                ..
+            } => {
+                let frame = ServerMessage::ReadReceipt {
+                    room_id: self.id.clone(),
+                    user_id: conn.user_id().to_string(),
+                    seq,
+                };
+                self.broadcast(&frame.to_frame());
+            }
+            Completed::Sent {
+                conn,
+                request_id,
+                result: Err(err),
+            }
+            | Completed::Edited {
+                conn,
+                request_id,
+                result: Err(err),
+            }
+            | Completed::Read {
+                conn,
+                request_id,
+                result: Err(err),
+            } => {
+                if let SignalError::Storage(e) = &err {
+                    warn!(error = %e, room = %self.id, "write failed");
+                }
+                conn.send(
+                    ServerMessage::error(err.code(), err.public_message(), request_id).to_frame(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! One task owns each active room.
+//!
+//! A room task holds the room's subscribed connections, typing state and the
+//! last broadcast sequence number. Everything that changes a room arrives on
+//! its command channel ([`RoomCmd`]) through the [`RoomRegistry`]; writes go to
+//! the group-commit writer and their results come back, in order, through a
+//! queue of pending writes, so acks and broadcasts follow storage order.
+
+mod actor;
+mod registry;
+
+pub use actor::{may_access, RoomCmd};
+pub use registry::{RoomDeps, RoomRegistry};

@@ -1,0 +1,435 @@
+//! One authenticated connection's requests, independent of the transport.
+//!
+//! The WebSocket layer hands every text frame to [`Session::handle_text`];
+//! replies and events go out through the connection's queue.
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::oneshot;
+use tracing::debug;
+
+use crate::config::Identity;
+use crate::conn::ConnHandle;
+use crate::error::{ErrorCode, Result, SignalError};
+use crate::protocol::{
+    parse_client_frame, ClientMessage, PresenceStatus, RoomSummary, SendMessage, ServerMessage,
+};
+use crate::room::{may_access, RoomCmd};
+use crate::store::PageQuery;
+use crate::Signaling;
+
+/// Longest accepted identifier (room id, client message id, ...).
+const MAX_ID_LEN: usize = 128;
+/// Default history page size.
+const DEFAULT_PAGE: u32 = 50;
+
+pub struct Session {
+    sig: Arc<Signaling>,
+    identity: Identity,
+    conn: ConnHandle,
+    joined: HashSet<String>,
+    limiter: DefaultDirectRateLimiter,
+    clock: DefaultClock,
+    /// Frames received, for status endpoints.
+    pub received: u64,
+}
+
+impl Session {
+    /// Register the connection (it is now online) and greet it.
+    pub fn open(
+        sig: Arc<Signaling>,
+        identity: Identity,
+        conn: ConnHandle,
+        heartbeat_interval_ms: u64,
+    ) -> Session {
+        let rate = NonZeroU32::new(sig.config.rate_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(sig.config.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+        conn.send(
+            ServerMessage::Welcome {
+                user: identity.user_ref(),
+                connection_id: conn.id().to_string(),
+                server_time: crate::store::now_ms(),
+                heartbeat_interval_ms,
+            }
+            .to_frame(),
+        );
+        sig.hub.register(&conn);
+        Session {
+            sig,
+            identity,
+            conn,
+            joined: HashSet::new(),
+            limiter,
+            clock: DefaultClock::default(),
+            received: 0,
+        }
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    fn reply(&self, msg: ServerMessage) {
+        self.conn.send(msg.to_frame());
+    }
+
+    fn fail(&self, err: SignalError, request_id: Option<String>) {
+        if let SignalError::Storage(e) = &err {
+            tracing::warn!(error = %e, user = %self.identity.user_id, "request failed in storage");
+        }
+        self.reply(ServerMessage::error(
+            err.code(),
+            err.public_message(),
+            request_id,
+        ));
+    }
+
+    /// Handle one text frame. Never panics; every problem becomes an `error`.
+    pub async fn handle_text(&mut self, text: &str) {
+        self.received += 1;
+        let frame = match parse_client_frame(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.reply(ServerMessage::error(e.code, e.message, e.request_id));
+                return;
+            }
+        };
+        let request_id = frame.request_id;
+        if !matches!(frame.message, ClientMessage::Ping { .. }) {
+            if let Err(not_until) = self.limiter.check() {
+                let wait = not_until.wait_time_from(self.clock.now());
+                self.reply(ServerMessage::Error {
+                    code: ErrorCode::RateLimited,
+                    message: "too many messages; slow down".into(),
+                    request_id,
+                    retry_after_ms: Some(wait.as_millis().max(1) as u64),
+                });
+                return;
+            }
+        }
+        debug!(kind = frame.message.kind(), user = %self.identity.user_id, "client request");
+        if let Err(err) = self.dispatch(frame.message, request_id.clone()).await {
+            self.fail(err, request_id);
+        }
+    }
+
+    async fn dispatch(&mut self, msg: ClientMessage, request_id: Option<String>) -> Result<()> {
+        match msg {
+            ClientMessage::Authenticate { .. } => {
+                Err(SignalError::BadRequest("already authenticated".into()))
+            }
+            ClientMessage::Ping { ts } => {
+                self.reply(ServerMessage::Pong {
+                    ts,
+                    server_time: crate::store::now_ms(),
+                });
+                Ok(())
+            }
+            ClientMessage::JoinRoom { room_id, since_seq } => {
+                check_id("room_id", &room_id)?;
+                let (reply, rx) = oneshot::channel();
+                let cmd = RoomCmd::Join {
+                    identity: self.identity.clone(),
+                    conn: self.conn.clone(),
+                    since_seq,
+                    request_id,
+                    reply,
+                };
+                self.sig.rooms.send(&room_id, cmd).await?;
+                rx.await.unwrap_or(Err(SignalError::Unavailable))?;
+                self.joined.insert(room_id);
+                Ok(())
+            }
+            ClientMessage::LeaveRoom { room_id } => {
+                self.joined.remove(&room_id);
+                let cmd = RoomCmd::Leave {
+                    conn: self.conn.clone(),
+                    request_id,
+                    explicit: true,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::ListRooms {} => {
+                let rooms = self.sig.room_summaries(&self.identity.user_id).await?;
+                self.reply(ServerMessage::Rooms { request_id, rooms });
+                Ok(())
+            }
+            ClientMessage::SendMessage(msg) => {
+                self.validate_send(&msg)?;
+                self.require_joined(&msg.room_id)?;
+                let room_id = msg.room_id.clone();
+                let cmd = RoomCmd::Send {
+                    conn: self.conn.clone(),
+                    sender: self.identity.user_ref(),
+                    msg,
+                    request_id,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::EditMessage {
+                room_id,
+                message_id,
+                text,
+            } => {
+                self.check_text(&text)?;
+                if text.trim().is_empty() {
+                    return Err(SignalError::BadRequest("text must not be empty".into()));
+                }
+                self.require_joined(&room_id)?;
+                let cmd = RoomCmd::Edit {
+                    conn: self.conn.clone(),
+                    message_id,
+                    text: Some(text),
+                    request_id,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::DeleteMessage {
+                room_id,
+                message_id,
+            } => {
+                self.require_joined(&room_id)?;
+                let cmd = RoomCmd::Edit {
+                    conn: self.conn.clone(),
+                    message_id,
+                    text: None,
+                    request_id,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::GetMessages {
+                room_id,
+                before,
+                after,
+                limit,
+            } => {
+                let query = match (before, after) {
+                    (Some(_), Some(_)) => {
+                        return Err(SignalError::BadRequest(
+                            "give `before` or `after`, not both".into(),
+                        ))
+                    }
+                    (_, Some(after)) => PageQuery::After(after),
+                    (before, None) => PageQuery::Before(before),
+                };
+                let (messages, has_more) = self
+                    .sig
+                    .history(&self.identity, &room_id, query, limit)
+                    .await?;
+                self.reply(ServerMessage::Messages {
+                    request_id,
+                    room_id,
+                    messages,
+                    has_more,
+                });
+                Ok(())
+            }
+            ClientMessage::Typing { room_id, is_typing } => {
+                self.require_joined(&room_id)?;
+                let cmd = RoomCmd::Typing {
+                    conn: self.conn.clone(),
+                    is_typing,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::MarkRead { room_id, seq } => {
+                self.require_joined(&room_id)?;
+                let cmd = RoomCmd::MarkRead {
+                    conn: self.conn.clone(),
+                    seq,
+                    request_id,
+                };
+                self.sig.rooms.send(&room_id, cmd).await
+            }
+            ClientMessage::SetPresence { status } => {
+                if status == PresenceStatus::Offline {
+                    return Err(SignalError::BadRequest(
+                        "status must be online, away or busy".into(),
+                    ));
+                }
+                self.sig.hub.set_status(&self.conn, status);
+                Ok(())
+            }
+            ClientMessage::GetPresence { user_ids } => {
+                if user_ids.len() > 500 {
+                    return Err(SignalError::BadRequest("at most 500 user_ids".into()));
+                }
+                let users = self.sig.presence_for(&self.identity, &user_ids).await?;
+                self.reply(ServerMessage::PresenceList { request_id, users });
+                Ok(())
+            }
+        }
+    }
+
+    fn require_joined(&self, room_id: &str) -> Result<()> {
+        if self.joined.contains(room_id) {
+            Ok(())
+        } else {
+            Err(SignalError::NotJoined)
+        }
+    }
+
+    fn check_text(&self, text: &str) -> Result<()> {
+        let max = self.sig.config.max_text_chars;
+        // Bytes bound chars from above: count only when it could matter.
+        if text.len() > max && text.chars().count() > max {
+            return Err(SignalError::TooLarge(format!(
+                "text is longer than {max} characters"
+            )));
+        }
+        Ok(())
+    }
+
+    fn validate_send(&self, msg: &SendMessage) -> Result<()> {
+        check_id("room_id", &msg.room_id)?;
+        check_id("client_msg_id", &msg.client_msg_id)?;
+        self.check_text(&msg.text)?;
+        if msg.text.trim().is_empty() && msg.refs.as_ref().is_none_or(|r| r.is_empty()) {
+            return Err(SignalError::BadRequest(
+                "a message needs text or refs".into(),
+            ));
+        }
+        if let Some(lang) = &msg.lang {
+            let ok = !lang.is_empty()
+                && lang.len() <= 35
+                && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !ok {
+                return Err(SignalError::BadRequest(
+                    "lang must be a BCP 47 tag such as `en` or `ar`".into(),
+                ));
+            }
+        }
+        if msg.message_type == crate::protocol::MessageType::System {
+            return Err(SignalError::BadRequest(
+                "clients cannot send system messages".into(),
+            ));
+        }
+        let extra = msg
+            .refs
+            .as_ref()
+            .map_or(0, |r| serde_json::Value::from(r.clone()).to_string().len())
+            + msg.metadata.as_ref().map_or(0, |m| m.to_string().len());
+        if extra > 16 * 1024 {
+            return Err(SignalError::TooLarge(
+                "refs and metadata exceed 16 KiB".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Leave every room and go offline on this device.
+    pub async fn close(self) {
+        for room_id in &self.joined {
+            let cmd = RoomCmd::Leave {
+                conn: self.conn.clone(),
+                request_id: None,
+                explicit: false,
+            };
+            let _ = self.sig.rooms.send(room_id, cmd).await;
+        }
+        self.sig.hub.unregister(&self.conn);
+    }
+}
+
+fn check_id(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() || value.len() > MAX_ID_LEN {
+        return Err(SignalError::BadRequest(format!(
+            "`{field}` must be 1 to {MAX_ID_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+impl Signaling {
+    /// The user's rooms with unread counts, previews and who is online.
+    pub async fn room_summaries(&self, user_id: &str) -> Result<Vec<RoomSummary>> {
+        let rows = self.store.rooms_for_user(user_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RoomSummary {
+                online: r
+                    .members
+                    .into_iter()
+                    .filter(|m| self.hub.is_online(m))
+                    .collect(),
+                room: r.room,
+                unread: r.unread,
+                last_seq: r.last_seq,
+                last_message: r.last_message,
+            })
+            .collect())
+    }
+
+    /// A page of a room's history, if `identity` may read it.
+    pub async fn history(
+        &self,
+        identity: &Identity,
+        room_id: &str,
+        query: PageQuery,
+        limit: Option<u32>,
+    ) -> Result<(Vec<crate::protocol::MessageView>, bool)> {
+        self.authorize(identity, room_id).await?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, self.config.max_page);
+        self.store.page(room_id, query, limit).await
+    }
+
+    /// The room, if `identity` may access it; `NOT_FOUND` for unknown rooms
+    /// and `ACCESS_DENIED` (revealing nothing else) for others' rooms.
+    pub async fn authorize(
+        &self,
+        identity: &Identity,
+        room_id: &str,
+    ) -> Result<crate::protocol::RoomInfo> {
+        let room = self
+            .store
+            .room(room_id)
+            .await?
+            .ok_or(SignalError::NotFound("room"))?;
+        let member = self.store.is_member(room_id, &identity.user_id).await?;
+        if may_access(identity, &self.config, &room, member) {
+            Ok(room)
+        } else {
+            Err(SignalError::AccessDenied)
+        }
+    }
+
+    /// Presence of the requested users who share a room with `identity`
+    /// (staff see everyone).
+    pub async fn presence_for(
+        &self,
+        identity: &Identity,
+        user_ids: &[String],
+    ) -> Result<Vec<crate::protocol::PresenceView>> {
+        let visible: HashSet<String> = if identity.is_staff(&self.config) {
+            user_ids.iter().cloned().collect()
+        } else {
+            let mut co: HashSet<String> = self
+                .store
+                .co_members(&identity.user_id)
+                .await?
+                .into_iter()
+                .collect();
+            co.insert(identity.user_id.clone());
+            co
+        };
+        let wanted: Vec<String> = user_ids
+            .iter()
+            .filter(|u| visible.contains(*u))
+            .cloned()
+            .collect();
+        let seen = self.store.last_seen(&wanted).await?;
+        Ok(seen
+            .into_iter()
+            .map(|(user, last_seen)| {
+                let mut view = self.hub.presence(&user);
+                view.last_seen = view.last_seen.or(last_seen);
+                view
+            })
+            .collect())
+    }
+}

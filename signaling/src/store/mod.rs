@@ -1,0 +1,77 @@
+//! Durable storage on SQLite through sqlx.
+//!
+//! Reads go straight to the connection pool. Every write that a client waits
+//! for (messages, edits, deletes, read marks) goes through the single
+//! [`Writer`] task, which commits them in batches: one transaction and one
+//! fsync for everything that arrived while the previous batch was committing.
+
+mod messages;
+mod rooms;
+mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use messages::{NewMessage, PageQuery};
+pub use rooms::{NewRoom, RoomListRow};
+pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
+
+use crate::error::Result;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The database and its writer.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    writer: WriterHandle,
+}
+
+impl Store {
+    /// Open (creating if needed) the SQLite database at `path`, apply
+    /// migrations and start the group-commit writer on the current runtime.
+    pub async fn open_sqlite(path: &Path, group_commit_max: usize) -> Result<(Store, Writer)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| crate::error::SignalError::BadRequest(format!("data dir: {e}")))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed batch survives power loss, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let (writer, handle) = Writer::new(pool.clone(), group_commit_max);
+        Ok((
+            Store {
+                pool,
+                writer: handle,
+            },
+            writer,
+        ))
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+}

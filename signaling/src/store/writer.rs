@@ -1,0 +1,415 @@
+//! The group-commit writer: one task, one transaction per batch.
+//!
+//! Writes queue on a bounded channel. The task takes everything waiting (up
+//! to `max_batch`), applies it in one transaction, commits (one fsync), and
+//! only then answers each write. Answers therefore always mean "durably
+//! stored", and they come back in the order the writes were queued, which
+//! is what lets a room broadcast messages in sequence order.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error};
+
+use super::messages::{view_from_row, NewMessage};
+use super::now_ms;
+use crate::error::{Result, SignalError};
+use crate::protocol::MessageView;
+
+/// A stored message and whether it had been stored before (idempotent resend).
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub view: MessageView,
+    pub duplicate: bool,
+}
+
+/// The result of an edit or delete: the message as it now stands.
+pub type EditOutcome = Result<MessageView>;
+
+/// One write and where to send its result.
+#[derive(Debug)]
+pub enum WriteOp {
+    Insert {
+        msg: NewMessage,
+        done: oneshot::Sender<Result<StoredMessage>>,
+    },
+    Edit {
+        room_id: String,
+        message_id: String,
+        editor: String,
+        text: String,
+        done: oneshot::Sender<EditOutcome>,
+    },
+    Delete {
+        room_id: String,
+        message_id: String,
+        by: String,
+        done: oneshot::Sender<EditOutcome>,
+    },
+    MarkRead {
+        room_id: String,
+        user_id: String,
+        seq: i64,
+        done: oneshot::Sender<Result<i64>>,
+    },
+    /// Answered once everything queued before it is committed.
+    Flush { done: oneshot::Sender<Result<()>> },
+}
+
+impl WriteOp {
+    fn fail(self, err: impl Fn() -> SignalError) {
+        match self {
+            WriteOp::Insert { done, .. } => drop(done.send(Err(err()))),
+            WriteOp::Edit { done, .. } | WriteOp::Delete { done, .. } => {
+                drop(done.send(Err(err())))
+            }
+            WriteOp::MarkRead { done, .. } => drop(done.send(Err(err()))),
+            WriteOp::Flush { done } => drop(done.send(Err(err()))),
+        }
+    }
+}
+
+/// Cheap handle used to queue writes.
+#[derive(Clone, Debug)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriteOp>,
+}
+
+impl WriterHandle {
+    /// Queue a write. Waits only if the queue is full (back-pressure).
+    pub async fn submit(&self, op: WriteOp) {
+        if let Err(mpsc::error::SendError(op)) = self.tx.send(op).await {
+            op.fail(|| SignalError::Unavailable);
+        }
+    }
+
+    /// Wait until every write queued so far is committed.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, rx) = oneshot::channel();
+        self.submit(WriteOp::Flush { done }).await;
+        rx.await.unwrap_or(Err(SignalError::Unavailable))
+    }
+
+    /// Queue a message insert; the receiver resolves once it is committed.
+    pub async fn insert(&self, msg: NewMessage) -> oneshot::Receiver<Result<StoredMessage>> {
+        let (done, rx) = oneshot::channel();
+        self.submit(WriteOp::Insert { msg, done }).await;
+        rx
+    }
+}
+
+/// The writer task's state. Run it with [`Writer::run`].
+pub struct Writer {
+    pool: SqlitePool,
+    rx: mpsc::Receiver<WriteOp>,
+    max_batch: usize,
+    /// Last sequence number per room, valid while no commit has failed.
+    last_seq: HashMap<String, i64>,
+}
+
+impl Writer {
+    pub fn new(pool: SqlitePool, max_batch: usize) -> (Writer, WriterHandle) {
+        let (tx, rx) = mpsc::channel(max_batch.max(1) * 8);
+        let writer = Writer {
+            pool,
+            rx,
+            max_batch: max_batch.max(1),
+            last_seq: HashMap::new(),
+        };
+        (writer, WriterHandle { tx })
+    }
+
+    /// Commit batches until every handle is dropped and the queue is empty.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
+            self.commit_batch(&mut batch).await;
+        }
+        debug!("writer drained and stopped");
+    }
+
+    async fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
+        let size = batch.len();
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(err) => {
+                error!(%err, size, "cannot begin write transaction");
+                batch
+                    .drain(..)
+                    .for_each(|op| op.fail(|| SignalError::Unavailable));
+                return;
+            }
+        };
+        let mut answers = Vec::with_capacity(size);
+        let mut dirty: HashMap<String, i64> = HashMap::new();
+        for op in batch.drain(..) {
+            answers.push(self.apply(&mut tx, op, &mut dirty).await);
+        }
+        let mut outcome: std::result::Result<(), sqlx::Error> = Ok(());
+        for (room, seq) in &dirty {
+            if let Err(e) = sqlx::query("UPDATE rooms SET last_seq = ? WHERE id = ?")
+                .bind(seq)
+                .bind(room)
+                .execute(&mut *tx)
+                .await
+            {
+                outcome = Err(e);
+                break;
+            }
+        }
+        if outcome.is_ok() {
+            outcome = tx.commit().await;
+        }
+        match outcome {
+            Ok(()) => answers.into_iter().for_each(Answer::send),
+            Err(err) => {
+                error!(%err, size, "write batch failed to commit");
+                // Sequence numbers handed out in this batch were never stored.
+                self.last_seq.clear();
+                answers.into_iter().for_each(Answer::fail);
+            }
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        op: WriteOp,
+        dirty: &mut HashMap<String, i64>,
+    ) -> Answer {
+        match op {
+            WriteOp::Insert { msg, done } => {
+                let result = self.insert(tx, msg, dirty).await;
+                Answer::Insert(done, result)
+            }
+            WriteOp::Edit {
+                room_id,
+                message_id,
+                editor,
+                text,
+                done,
+            } => {
+                let result = edit(tx, &room_id, &message_id, &editor, Some(&text)).await;
+                Answer::Edit(done, result)
+            }
+            WriteOp::Delete {
+                room_id,
+                message_id,
+                by,
+                done,
+            } => {
+                let result = edit(tx, &room_id, &message_id, &by, None).await;
+                Answer::Edit(done, result)
+            }
+            WriteOp::MarkRead {
+                room_id,
+                user_id,
+                seq,
+                done,
+            } => {
+                let result = self.mark_read(tx, &room_id, &user_id, seq).await;
+                Answer::Read(done, result)
+            }
+            WriteOp::Flush { done } => Answer::Flush(done),
+        }
+    }
+
+    async fn room_last_seq(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        room_id: &str,
+    ) -> Result<i64> {
+        if let Some(seq) = self.last_seq.get(room_id) {
+            return Ok(*seq);
+        }
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = ?")
+            .bind(room_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let seq = seq.ok_or(SignalError::NotFound("room"))?;
+        self.last_seq.insert(room_id.to_string(), seq);
+        Ok(seq)
+    }
+
+    async fn insert(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        msg: NewMessage,
+        dirty: &mut HashMap<String, i64>,
+    ) -> Result<StoredMessage> {
+        let seq = self.room_last_seq(tx, &msg.room_id).await? + 1;
+        if let Some(reply_to) = &msg.reply_to {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM messages WHERE id = ? AND room_id = ?")
+                    .bind(reply_to)
+                    .bind(&msg.room_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            if found.is_none() {
+                return Err(SignalError::NotFound("reply_to message"));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let created_at = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, sender_role, client_msg_id,
+               message_type, body, reply_to, refs, metadata, lang, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(room_id, sender_id, client_msg_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&msg.room_id)
+        .bind(seq)
+        .bind(&msg.sender.id)
+        .bind(&msg.sender.name)
+        .bind(&msg.sender.role)
+        .bind(&msg.client_msg_id)
+        .bind(msg.message_type.as_str())
+        .bind(&msg.text)
+        .bind(&msg.reply_to)
+        .bind(msg.refs.as_ref().map(|r| serde_json::Value::from(r.clone()).to_string()))
+        .bind(msg.metadata.as_ref().map(|m| m.to_string()))
+        .bind(&msg.lang)
+        .bind(created_at)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let row = sqlx::query(
+                "SELECT * FROM messages WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?",
+            )
+            .bind(&msg.room_id)
+            .bind(&msg.sender.id)
+            .bind(&msg.client_msg_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            return Ok(StoredMessage {
+                view: view_from_row(&row),
+                duplicate: true,
+            });
+        }
+        self.last_seq.insert(msg.room_id.clone(), seq);
+        dirty.insert(msg.room_id.clone(), seq);
+        let view = MessageView {
+            id,
+            room_id: msg.room_id,
+            seq,
+            sender: msg.sender,
+            client_msg_id: msg.client_msg_id,
+            message_type: msg.message_type,
+            text: msg.text,
+            reply_to: msg.reply_to,
+            refs: msg.refs,
+            metadata: msg.metadata,
+            lang: msg.lang,
+            created_at,
+            edited_at: None,
+            deleted: false,
+        };
+        Ok(StoredMessage {
+            view,
+            duplicate: false,
+        })
+    }
+
+    async fn mark_read(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        room_id: &str,
+        user_id: &str,
+        seq: i64,
+    ) -> Result<i64> {
+        let last = self.room_last_seq(tx, room_id).await?;
+        let seq = seq.clamp(0, last);
+        let done = sqlx::query(
+            "UPDATE room_members SET last_read_seq = MAX(last_read_seq, ?) WHERE room_id = ? AND user_id = ?",
+        )
+        .bind(seq)
+        .bind(room_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(SignalError::AccessDenied);
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT last_read_seq FROM room_members WHERE room_id = ? AND user_id = ?",
+        )
+        .bind(room_id)
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+}
+
+/// Edit (`text` is `Some`) or soft-delete (`None`) a message by its author.
+async fn edit(
+    tx: &mut Transaction<'_, Sqlite>,
+    room_id: &str,
+    message_id: &str,
+    by: &str,
+    text: Option<&str>,
+) -> EditOutcome {
+    let row =
+        sqlx::query("SELECT sender_id, deleted_at FROM messages WHERE id = ? AND room_id = ?")
+            .bind(message_id)
+            .bind(room_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(SignalError::NotFound("message"))?;
+    let sender: String = row.get("sender_id");
+    let deleted: Option<i64> = row.get("deleted_at");
+    if sender != by {
+        return Err(SignalError::AccessDenied);
+    }
+    if deleted.is_some() {
+        return Err(SignalError::Conflict("the message was deleted".into()));
+    }
+    let now = now_ms();
+    match text {
+        Some(text) => sqlx::query("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?")
+            .bind(text)
+            .bind(now),
+        None => sqlx::query("UPDATE messages SET deleted_at = ? WHERE id = ?").bind(now),
+    }
+    .bind(message_id)
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query("SELECT * FROM messages WHERE id = ?")
+        .bind(message_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(view_from_row(&row))
+}
+
+/// A computed result held until the batch commits.
+enum Answer {
+    Insert(
+        oneshot::Sender<Result<StoredMessage>>,
+        Result<StoredMessage>,
+    ),
+    Edit(oneshot::Sender<EditOutcome>, EditOutcome),
+    Read(oneshot::Sender<Result<i64>>, Result<i64>),
+    Flush(oneshot::Sender<Result<()>>),
+}
+
+impl Answer {
+    fn send(self) {
+        // A dropped receiver means the requester went away; nothing to do.
+        match self {
+            Answer::Insert(tx, r) => drop(tx.send(r)),
+            Answer::Edit(tx, r) => drop(tx.send(r)),
+            Answer::Read(tx, r) => drop(tx.send(r)),
+            Answer::Flush(tx) => drop(tx.send(Ok(()))),
+        }
+    }
+
+    fn fail(self) {
+        match self {
+            Answer::Insert(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
+            Answer::Edit(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
+            Answer::Read(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
+            Answer::Flush(tx) => drop(tx.send(Err(SignalError::Unavailable))),
+        }
+    }
+}

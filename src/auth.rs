@@ -1,0 +1,222 @@
+//! Token verification (and minting in dev mode), and the `AuthUser` extractor.
+//!
+//! Only the configured algorithm is accepted, so `alg: none` and HS/RS
+//! confusion (an RS256 public key used as an HS256 secret) are refused.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::AppState;
+use earshot_signaling::Identity;
+
+/// The claims earshot reads from a token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `applicant`, `professional`, `admin`, `customer`, `staff`, ...
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// The scope staff roles apply to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Rooms this token grants access to beyond membership.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+fn default_role() -> String {
+    "user".into()
+}
+
+impl Claims {
+    pub fn identity(&self) -> Identity {
+        Identity {
+            user_id: self.sub.clone(),
+            name: self.name.clone(),
+            role: self.role.clone(),
+            tenant: self.tenant.clone(),
+            room_grants: self.rooms.clone(),
+        }
+    }
+}
+
+/// Why a token was refused. The message is safe to send to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing token")]
+    Missing,
+    #[error("token expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {err}")]
+    Read { path: String, err: std::io::Error },
+    #[error("bad key: {0}")]
+    Key(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Verifies tokens; in dev mode with HS256 it also mints them.
+#[derive(Clone)]
+pub struct Auth {
+    decoding: DecodingKey,
+    encoding: Option<EncodingKey>,
+    validation: Validation,
+    algorithm: Algorithm,
+}
+
+impl Auth {
+    pub fn from_config(config: &Config) -> Result<Auth, KeyError> {
+        let algorithm = match config.jwt_algorithm.as_str() {
+            "RS256" => Algorithm::RS256,
+            "ES256" => Algorithm::ES256,
+            _ => Algorithm::HS256,
+        };
+        let (decoding, encoding) = match algorithm {
+            Algorithm::HS256 => {
+                let secret = match &config.jwt_secret {
+                    Some(s) => s.clone().into_bytes(),
+                    None => dev_secret(&config.data_dir)?,
+                };
+                (
+                    DecodingKey::from_secret(&secret),
+                    Some(EncodingKey::from_secret(&secret)),
+                )
+            }
+            _ => {
+                let path = config
+                    .jwt_public_key_file
+                    .as_deref()
+                    .unwrap_or(Path::new(""));
+                let pem = std::fs::read(path).map_err(|err| KeyError::Read {
+                    path: path.display().to_string(),
+                    err,
+                })?;
+                let key = if algorithm == Algorithm::RS256 {
+                    DecodingKey::from_rsa_pem(&pem)?
+                } else {
+                    DecodingKey::from_ec_pem(&pem)?
+                };
+                (key, None)
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = &config.jwt_issuer {
+            validation.set_issuer(&[iss]);
+        }
+        match &config.jwt_audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        Ok(Auth {
+            decoding,
+            encoding: if config.dev { encoding } else { None },
+            validation,
+            algorithm,
+        })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
+                ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not accepted".into()),
+                _ => AuthError::Invalid(e.to_string()),
+            })?;
+        if data.claims.sub.is_empty() || data.claims.sub.len() > 128 {
+            return Err(AuthError::Invalid("`sub` must be 1 to 128 bytes".into()));
+        }
+        Ok(data.claims.identity())
+    }
+
+    /// Mint a token (dev mode only).
+    pub fn mint(&self, claims: &Claims) -> Option<String> {
+        let key = self.encoding.as_ref()?;
+        jsonwebtoken::encode(&Header::new(self.algorithm), claims, key).ok()
+    }
+
+    pub fn can_mint(&self) -> bool {
+        self.encoding.is_some()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The dev-mode signing secret, created on first use under the data dir so
+/// that `earshot token` and the running server agree.
+fn dev_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    let path = data_dir.join("dev-jwt-secret");
+    let read_err = |err| KeyError::Read {
+        path: path.display().to_string(),
+        err,
+    };
+    if let Ok(existing) = std::fs::read(&path) {
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(read_err)?;
+    let secret: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect();
+    std::fs::write(&path, &secret).map_err(read_err)?;
+    Ok(secret.into_bytes())
+}
+
+/// The caller of an HTTP endpoint, from `Authorization: Bearer`.
+pub struct AuthUser(pub Identity);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or(AppError::Auth(AuthError::Missing))?;
+        Ok(AuthUser(state.auth.verify(token)?))
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}

@@ -1,0 +1,246 @@
+//! The server's one typed configuration: defaults, then a TOML file, then
+//! `EARSHOT_*` environment variables, then command-line flags; checked once
+//! at startup.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use earshot_signaling::SignalingConfig;
+
+/// Everything the server can be told. Field names are the TOML keys; the
+/// environment variable is `EARSHOT_` + the name in capitals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and other data live.
+    pub data_dir: PathBuf,
+    /// Development mode: mints tokens (`POST /api/dev/token`, the demo's
+    /// login) and generates a signing secret under `data_dir` if none is set.
+    pub dev: bool,
+    /// Static files served at `/` (the demo app).
+    pub web_dir: PathBuf,
+
+    /// HS256 shared secret.
+    pub jwt_secret: Option<String>,
+    /// PEM public key for RS256 / ES256 tokens.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `HS256`, `RS256` or `ES256`.
+    pub jwt_algorithm: String,
+    /// Required `iss` claim, if set.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim, if set.
+    pub jwt_audience: Option<String>,
+    /// Time allowed for the first `authenticate` message.
+    #[serde(with = "humantime_serde")]
+    pub auth_timeout: Duration,
+    /// Roles that may join any room of their tenant.
+    pub staff_roles: Vec<String>,
+
+    /// Largest WebSocket message accepted, in bytes (bigger: close 1009).
+    pub max_frame_bytes: usize,
+    /// Longest chat message text, in characters.
+    pub max_text_chars: usize,
+    /// Sustained client frames per second per connection.
+    pub rate_per_sec: u32,
+    /// Burst of the per-connection token bucket.
+    pub rate_burst: u32,
+    /// Frames queued per connection before it is dropped as a slow consumer.
+    pub outbound_queue: usize,
+    /// How often the server sends WebSocket pings.
+    #[serde(with = "humantime_serde")]
+    pub ping_interval: Duration,
+    /// A connection silent for this long is dropped.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Typing indicators expire after this long without a refresh.
+    #[serde(with = "humantime_serde")]
+    pub typing_timeout: Duration,
+    /// How long shutdown waits for connections to close.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Log as JSON lines instead of text.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let signaling = SignalingConfig::default();
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            dev: false,
+            web_dir: PathBuf::from("web"),
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwt_algorithm: "HS256".into(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            auth_timeout: Duration::from_secs(5),
+            staff_roles: signaling.staff_roles,
+            max_frame_bytes: 64 * 1024,
+            max_text_chars: signaling.max_text_chars,
+            rate_per_sec: signaling.rate_per_sec,
+            rate_burst: signaling.rate_burst,
+            outbound_queue: signaling.outbound_queue,
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            typing_timeout: signaling.typing_timeout,
+            shutdown_grace: Duration::from_secs(10),
+            log_json: false,
+        }
+    }
+}
+
+/// A configuration that cannot be used, said plainly.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` (if given, or `earshot.toml` if present), then
+    /// `EARSHOT_*` variables, then `overrides` (command-line flags).
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid(format!(
+                        "config file {} not found",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("earshot.toml")),
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("EARSHOT_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reject settings that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        match self.jwt_algorithm.as_str() {
+            "HS256" => {
+                if self.jwt_secret.is_none() && !self.dev {
+                    return bad("jwt_secret is required for HS256 outside dev mode");
+                }
+                if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 16) {
+                    return bad("jwt_secret must be at least 16 bytes");
+                }
+            }
+            "RS256" | "ES256" => {
+                if self.jwt_public_key_file.is_none() {
+                    return bad("jwt_public_key_file is required for RS256/ES256");
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "jwt_algorithm {other} is not one of HS256, RS256, ES256"
+                )))
+            }
+        }
+        if self.max_frame_bytes < 1024 {
+            return bad("max_frame_bytes must be at least 1024");
+        }
+        if self.max_text_chars == 0
+            || self.outbound_queue == 0
+            || self.rate_per_sec == 0
+            || self.rate_burst == 0
+        {
+            return bad(
+                "max_text_chars, outbound_queue, rate_per_sec and rate_burst must be positive",
+            );
+        }
+        if self.idle_timeout <= self.ping_interval {
+            return bad("idle_timeout must be longer than ping_interval");
+        }
+        Ok(())
+    }
+
+    /// The part of the configuration the signaling crate takes.
+    pub fn signaling(&self) -> SignalingConfig {
+        SignalingConfig {
+            staff_roles: self.staff_roles.clone(),
+            max_text_chars: self.max_text_chars,
+            typing_timeout: self.typing_timeout,
+            outbound_queue: self.outbound_queue,
+            rate_per_sec: self.rate_per_sec,
+            rate_burst: self.rate_burst,
+            ..SignalingConfig::default()
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("earshot.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_a_secret_outside_dev() {
+        let c = Config::default();
+        assert!(c.validate().is_err());
+        let c = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn env_and_flags_layer_over_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "earshot.toml",
+                "listen = \"127.0.0.1:9000\"\nmax_text_chars = 10\ndev = true\n",
+            )?;
+            jail.set_env("EARSHOT_MAX_TEXT_CHARS", "20");
+            #[derive(Serialize)]
+            struct Flags {
+                typing_timeout: &'static str,
+            }
+            let c = Config::load(
+                None,
+                Flags {
+                    typing_timeout: "2s",
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.max_text_chars, 20);
+            assert_eq!(c.typing_timeout, Duration::from_secs(2));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("earshot.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            #[derive(Serialize)]
+            struct NoFlags {}
+            assert!(Config::load(None, NoFlags {}).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,87 @@
+//! `AppError`: every failure at the HTTP edge, as a status and a typed body
+//! `{"code": "...", "message": "..."}` with the same codes as the socket.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::auth::AuthError;
+use earshot_signaling::{ErrorCode, SignalError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Signal(#[from] SignalError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl AppError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Auth(_) => ErrorCode::Unauthenticated,
+            AppError::Signal(e) => e.code(),
+            AppError::BadRequest(_) => ErrorCode::BadRequest,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::Forbidden(_) => ErrorCode::AccessDenied,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            AppError::Signal(e) => e.public_message(),
+            other => other.to_string(),
+        }
+    }
+}
+
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadRequest | ErrorCode::NotJoined => StatusCode::BAD_REQUEST,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        if code == ErrorCode::Internal {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = Json(json!({ "code": code, "message": self.message() }));
+        (status_for(code), body).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}

@@ -1,0 +1,55 @@
+//! The HTTP API: routes and the extractors they share.
+
+mod dev;
+mod rooms;
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::{ws, AppState};
+
+/// `axum::Json` whose rejections become typed `AppError`s.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Path` with typed rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `axum::extract::Query` with typed rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Every route, with the demo app served from `web_dir` at `/`.
+pub fn router(state: AppState) -> Router {
+    let web = state.config.web_dir.clone();
+    let api = Router::new()
+        .route("/api/rooms", post(rooms::create).get(rooms::list))
+        .route("/api/rooms/{id}", get(rooms::show))
+        .route("/api/rooms/{id}/messages", get(rooms::messages))
+        .route("/api/rooms/{id}/members", post(rooms::add_member))
+        .route(
+            "/api/rooms/{id}/members/{user_id}",
+            axum::routing::delete(rooms::remove_member),
+        )
+        .route("/api/dev/token", post(dev::token))
+        .route("/api/dev/config", get(dev::config))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/ws", get(ws::upgrade));
+    api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

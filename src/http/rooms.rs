@@ -1,0 +1,216 @@
+//! Rooms over REST: create, list, show, members and history.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiJson, ApiPath, ApiQuery};
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::AppState;
+use earshot_signaling::protocol::{MemberView, RoomInfo};
+use earshot_signaling::room::RoomCmd;
+use earshot_signaling::store::{NewRoom, PageQuery};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    /// Your own id for the room (an application or ticket id); generated if absent.
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "type")]
+    room_type: String,
+    title: String,
+    #[serde(default)]
+    participants: Vec<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'))
+}
+
+/// `POST /api/rooms`: the creator is always a member.
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(req): ApiJson<CreateRoom>,
+) -> Result<(StatusCode, Json<RoomInfo>), AppError> {
+    let id = req.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    if !valid_id(&id) {
+        return Err(AppError::BadRequest(
+            "`id` must be 1-128 of A-Z a-z 0-9 - _ . : @".into(),
+        ));
+    }
+    if req.room_type.is_empty() || req.room_type.len() > 64 {
+        return Err(AppError::BadRequest("`type` must be 1 to 64 bytes".into()));
+    }
+    if req.title.trim().is_empty() || req.title.len() > 200 {
+        return Err(AppError::BadRequest(
+            "`title` must be 1 to 200 bytes".into(),
+        ));
+    }
+    if req.participants.len() > 1000
+        || req
+            .participants
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 128)
+    {
+        return Err(AppError::BadRequest(
+            "`participants`: at most 1000 user ids of 1 to 128 bytes".into(),
+        ));
+    }
+    if req
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > 16 * 1024)
+    {
+        return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
+    }
+    let mut members = vec![me.user_id.clone()];
+    members.extend(req.participants.into_iter().filter(|p| p != &me.user_id));
+    let room = NewRoom {
+        id,
+        room_type: req.room_type,
+        title: req.title.trim().to_string(),
+        tenant: me.tenant.clone(),
+        metadata: req.metadata,
+        created_by: me.user_id.clone(),
+        members,
+    };
+    let info = state.signaling.store.create_room(room).await?;
+    tracing::info!(room = %info.id, by = %me.user_id, "room created");
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// `GET /api/rooms`: the caller's rooms with unread counts, last message and who is online.
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+) -> Result<Json<Value>, AppError> {
+    let rooms = state.signaling.room_summaries(&me.user_id).await?;
+    Ok(Json(json!({ "rooms": rooms })))
+}
+
+/// `GET /api/rooms/{id}`: the room and its members with presence.
+pub async fn show(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, AppError> {
+    let sig = &state.signaling;
+    let room = sig.authorize(&me, &id).await?;
+    let members: Vec<MemberView> = sig
+        .store
+        .members(&id)
+        .await?
+        .into_iter()
+        .map(|(user, last_read_seq)| {
+            let p = sig.hub.presence(&user.id);
+            MemberView {
+                user,
+                presence: p.status,
+                last_seen: p.last_seen,
+                last_read_seq,
+            }
+        })
+        .collect();
+    let last_seq = sig.store.last_seq(&id).await?;
+    Ok(Json(
+        json!({ "room": room, "members": members, "last_seq": last_seq }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AddMember {
+    user_id: String,
+}
+
+/// `POST /api/rooms/{id}/members`: any member (or staff in scope) may add someone.
+pub async fn add_member(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<AddMember>,
+) -> Result<StatusCode, AppError> {
+    if req.user_id.is_empty() || req.user_id.len() > 128 {
+        return Err(AppError::BadRequest(
+            "`user_id` must be 1 to 128 bytes".into(),
+        ));
+    }
+    let sig = &state.signaling;
+    sig.authorize(&me, &id).await?;
+    let added = sig.store.add_member(&id, &req.user_id).await?;
+    sig.rooms
+        .send_if_active(&id, RoomCmd::MembersChanged { removed: None })
+        .await;
+    Ok(if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+/// `DELETE /api/rooms/{id}/members/{user_id}`: staff in scope, or users removing themselves.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((id, user_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let sig = &state.signaling;
+    sig.authorize(&me, &id).await?;
+    if user_id != me.user_id && !me.is_staff(&sig.config) {
+        return Err(AppError::Forbidden(
+            "only staff may remove other members".into(),
+        ));
+    }
+    if !sig.store.remove_member(&id, &user_id).await? {
+        return Err(AppError::NotFound("member"));
+    }
+    sig.rooms
+        .send_if_active(
+            &id,
+            RoomCmd::MembersChanged {
+                removed: Some(user_id),
+            },
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct PageParams {
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/rooms/{id}/messages?before=&after=&limit=`: newest page first,
+/// each page in ascending `seq`.
+pub async fn messages(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Value>, AppError> {
+    let query = match (p.before, p.after) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest(
+                "give `before` or `after`, not both".into(),
+            ))
+        }
+        (_, Some(after)) => PageQuery::After(after),
+        (before, None) => PageQuery::Before(before),
+    };
+    let (messages, has_more) = state.signaling.history(&me, &id, query, p.limit).await?;
+    Ok(Json(
+        json!({ "room_id": id, "messages": messages, "has_more": has_more }),
+    ))
+}

@@ -1,0 +1,112 @@
+//! The earshot server: configuration, the HTTP and WebSocket edges, and the
+//! wiring of the signaling crate into one process.
+//!
+//! # Layout
+//! - [`config`]: the typed [`Config`] (file, `EARSHOT_*` env, flags).
+//! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser` extractor.
+//! - [`error`]: [`error::AppError`], every HTTP failure as a typed body.
+//! - [`http`]: REST routes and the static demo app.
+//! - [`ws`]: the WebSocket connection: auth, reader, writer, heartbeat.
+//! - [`run`]: start everything on a listener and stop it on a token.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+pub use config::Config;
+use earshot_signaling::store::Store;
+use earshot_signaling::Signaling;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
+    pub auth: auth::Auth,
+    pub signaling: Arc<Signaling>,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Tracks WebSocket connections so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    pub started: Instant,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] auth::KeyError),
+    #[error("storage: {0}")]
+    Storage(#[from] earshot_signaling::SignalError),
+    #[error("serve: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Open storage and build the application state and router.
+pub async fn app(
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(axum::Router, AppState), ServerError> {
+    config.validate()?;
+    let auth = auth::Auth::from_config(&config)?;
+    let (store, writer) = Store::open_sqlite(&config.database_path(), 1024).await?;
+    tokio::spawn(writer.run());
+    let rooms_tracker = TaskTracker::new();
+    let signaling = Signaling::start(config.signaling(), store, rooms_tracker);
+    let state = AppState(Arc::new(AppInner {
+        config,
+        auth,
+        signaling,
+        shutdown,
+        tracker: TaskTracker::new(),
+        started: Instant::now(),
+    }));
+    Ok((http::router(state.clone()), state))
+}
+
+/// Serve on `listener` until `shutdown` is cancelled, then tell every client
+/// (close 1012), wait for connections to finish (up to `shutdown_grace`) and
+/// make sure every queued write is committed.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let (router, state) = app(config, shutdown.clone()).await?;
+    info!(addr = %listener.local_addr()?, dev = state.config.dev, "earshot listening");
+    let serve =
+        axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    serve.await?;
+    state.tracker.close();
+    if tokio::time::timeout(state.config.shutdown_grace, state.tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("connections still open after the grace period");
+    }
+    if let Err(err) = state.signaling.store.writer().flush().await {
+        warn!(%err, "final flush failed");
+    }
+    info!("earshot stopped");
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The `earshot` binary: load config, set up tracing, bind, run.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use earshot::auth::{now_secs, Auth, Claims};
+use earshot::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "earshot",
+    version,
+    about = "Self-hosted realtime voice and chat server"
+)]
+struct Cli {
+    /// TOML config file (default: ./earshot.toml if present).
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    flags: Flags,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags that override the config file and environment.
+#[derive(clap::Args, Serialize, Default)]
+struct Flags {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    /// Data directory (SQLite database, dev secret).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    /// Development mode: token minting and a generated signing secret.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dev: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Print a signed token (dev mode, or with an HS256 jwt_secret configured).
+    Token {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "applicant")]
+        role: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Room grants (repeatable).
+        #[arg(long = "room")]
+        rooms: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref(), &cli.flags)?;
+    init_tracing(config.log_json);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve(config))
+        }
+        Command::Token {
+            user,
+            name,
+            role,
+            tenant,
+            rooms,
+            ttl,
+        } => {
+            // Minting is a local, trusted action: allow it with a configured secret too.
+            config.dev = true;
+            let auth = Auth::from_config(&config)?;
+            let now = now_secs();
+            let claims = Claims {
+                sub: user,
+                name,
+                role,
+                tenant,
+                rooms,
+                exp: now + ttl,
+                iat: now,
+                iss: config.jwt_issuer.clone(),
+                aud: config.jwt_audience.clone(),
+            };
+            let token = auth
+                .mint(&claims)
+                .context("tokens can only be minted with HS256")?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        trigger.cancel();
+    });
+    earshot::run(listener, config, shutdown).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

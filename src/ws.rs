@@ -1,0 +1,260 @@
+//! The WebSocket edge: authentication at upgrade or by first message, the
+//! reader (frames into the session, heartbeat, size limits) and the writer
+//! (the connection's bounded queue, pings, closing with a reason).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
+use tracing::{debug, info};
+
+use crate::auth::{bearer, AuthError};
+use crate::error::AppError;
+use crate::AppState;
+use earshot_signaling::protocol::{parse_client_frame, ClientMessage, Frame, ServerMessage};
+use earshot_signaling::{ConnHandle, ErrorCode, Identity, Session};
+
+/// Close codes used by the server.
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const RESTART: u16 = 1012;
+    pub const IDLE: u16 = 4000;
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+/// `GET /ws`: a token in `?token=` or `Authorization: Bearer` is checked
+/// before the upgrade (401 if bad); without one the client must send
+/// `authenticate` first.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let token = query.token.as_deref().or_else(|| bearer(&headers));
+    let identity = match token {
+        Some(t) => Some(state.auth.verify(t)?),
+        None => None,
+    };
+    if state.shutdown.is_cancelled() {
+        return Err(earshot_signaling::SignalError::Unavailable.into());
+    }
+    let max = state.config.max_frame_bytes;
+    let ws = ws.max_message_size(max).max_frame_size(max);
+    let tracker = state.tracker.clone();
+    Ok(ws.on_upgrade(move |socket| tracker.track_future(serve(state, socket, identity))))
+}
+
+async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
+    let (mut sink, mut stream) = socket.split();
+    let identity = match identity {
+        Some(identity) => identity,
+        None => match authenticate_by_message(&state, &mut stream).await {
+            Ok(identity) => identity,
+            Err((code, reason)) => {
+                let _ = sink.send(close_message(code, &reason)).await;
+                return;
+            }
+        },
+    };
+    if let Err(err) = state
+        .signaling
+        .store
+        .upsert_user(&identity.user_ref())
+        .await
+    {
+        tracing::warn!(%err, "cannot record user profile");
+    }
+    let (conn, queue) = ConnHandle::new(identity.user_id.clone(), state.config.outbound_queue);
+    info!(user = %identity.user_id, conn = conn.id(), role = %identity.role, "connected");
+    let heartbeat_ms = state.config.ping_interval.as_millis() as u64;
+    let session = Session::open(
+        state.signaling.clone(),
+        identity,
+        conn.clone(),
+        heartbeat_ms,
+    );
+    let writer = write_loop(&state, &conn, queue, &mut sink);
+    let reader = read_loop(&state, &conn, session, &mut stream);
+    let ((), session) = tokio::join!(writer, reader);
+    session.close().await;
+    let (code, reason) = conn
+        .close_reason()
+        .unwrap_or((close::NORMAL, String::new()));
+    info!(conn = conn.id(), code, reason = %reason, "disconnected");
+}
+
+async fn authenticate_by_message(
+    state: &AppState,
+    stream: &mut SplitStream<WebSocket>,
+) -> Result<Identity, (u16, String)> {
+    let deadline = Instant::now() + state.config.auth_timeout;
+    loop {
+        let next = tokio::time::timeout_at(deadline, stream.next()).await;
+        let text = match next {
+            Err(_) => return Err((close::POLICY, "authentication timeout".into())),
+            Ok(None) | Ok(Some(Err(_))) => {
+                return Err((
+                    close::POLICY,
+                    "connection closed before authentication".into(),
+                ))
+            }
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(_))) => return Err((close::POLICY, "send `authenticate` first".into())),
+        };
+        return match parse_client_frame(&text) {
+            Ok(frame) => match frame.message {
+                ClientMessage::Authenticate { token } => state
+                    .auth
+                    .verify(&token)
+                    .map_err(|e: AuthError| (close::POLICY, e.to_string())),
+                _ => Err((close::POLICY, "send `authenticate` first".into())),
+            },
+            Err(_) => Err((close::POLICY, "send `authenticate` first".into())),
+        };
+    }
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    // Close reasons are limited to 123 bytes by the protocol.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(&reason[..end]),
+    }))
+}
+
+fn text_message(frame: Frame) -> Message {
+    // Frames are serde_json output, so the UTF-8 check always passes.
+    match Utf8Bytes::try_from(frame.0) {
+        Ok(text) => Message::Text(text),
+        Err(_) => Message::Text(Utf8Bytes::from_static("{}")),
+    }
+}
+
+/// Drain the connection's queue into the socket, send pings, and close the
+/// socket with the reason given to [`ConnHandle::close`] or at shutdown.
+async fn write_loop(
+    state: &AppState,
+    conn: &ConnHandle,
+    mut queue: tokio::sync::mpsc::Receiver<Frame>,
+    sink: &mut SplitSink<WebSocket, Message>,
+) {
+    let period = state.config.ping_interval;
+    let mut pings = interval_at(Instant::now() + period, period);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            _ = conn.closed() => break None,
+            _ = state.shutdown.cancelled() => {
+                conn.close(close::RESTART, "server shutting down");
+                break None;
+            }
+            frame = queue.recv() => {
+                let Some(frame) = frame else { break None };
+                if sink.feed(text_message(frame)).await.is_err() {
+                    break Some(());
+                }
+                // Batch whatever else is queued into one flush.
+                while let Ok(frame) = queue.try_recv() {
+                    if sink.feed(text_message(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    break Some(());
+                }
+            }
+            _ = pings.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break Some(());
+                }
+            }
+        }
+    };
+    if outcome.is_some() {
+        conn.close(close::NORMAL, "socket error");
+        return;
+    }
+    let (code, reason) = conn
+        .close_reason()
+        .unwrap_or((close::NORMAL, String::new()));
+    let send = async {
+        let _ = sink.send(close_message(code, &reason)).await;
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), send).await;
+}
+
+/// Feed client frames to the session until the socket closes, the client is
+/// silent past the idle timeout, or someone closes the connection.
+async fn read_loop(
+    state: &AppState,
+    conn: &ConnHandle,
+    mut session: Session,
+    stream: &mut SplitStream<WebSocket>,
+) -> Session {
+    let idle = state.config.idle_timeout;
+    let mut deadline = Instant::now() + idle;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = conn.closed() => break,
+            _ = sleep_until(deadline) => {
+                conn.close(close::IDLE, "heartbeat timeout");
+                break;
+            }
+            next = stream.next() => next,
+        };
+        deadline = Instant::now() + idle;
+        match next {
+            Some(Ok(Message::Text(text))) => session.handle_text(&text).await,
+            Some(Ok(Message::Binary(_))) => {
+                let msg = ServerMessage::error(
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported; send JSON text",
+                    None,
+                );
+                conn.send(msg.to_frame());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | None => {
+                conn.close(close::NORMAL, "client closed");
+                break;
+            }
+            Some(Err(err)) => {
+                debug!(conn = conn.id(), error = %err, "read error");
+                let too_big = err
+                    .into_inner()
+                    .downcast::<tokio_tungstenite::tungstenite::Error>()
+                    .is_ok_and(|e| {
+                        matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_))
+                    });
+                if too_big {
+                    conn.close(close::TOO_BIG, "message too big");
+                } else {
+                    conn.close(close::POLICY, "protocol error");
+                }
+                break;
+            }
+        }
+    }
+    session
+}

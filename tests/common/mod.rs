@@ -1,0 +1,310 @@
+//! Shared helpers: boot the real server on 127.0.0.1:0 and talk to it over
+//! real WebSockets and HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use earshot::auth::{now_secs, Auth, Claims};
+use earshot::Config;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef";
+/// How long a test waits for an expected event before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::with(|_| {}).await
+    }
+
+    /// Boot with a fresh data dir and the test secret; `f` adjusts the config.
+    pub async fn with(f: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            jwt_secret: Some(SECRET.into()),
+            dev: true,
+            rate_per_sec: 1000,
+            rate_burst: 1000,
+            ..Config::default()
+        };
+        f(&mut config);
+        let mut server = Self::boot(config).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Boot with exactly this config (its data dir is kept by the caller).
+    pub async fn boot(config: Config) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn({
+            let (config, shutdown) = (config.clone(), shutdown.clone());
+            async move {
+                earshot::run(listener, config, shutdown)
+                    .await
+                    .expect("server run");
+            }
+        });
+        TestServer {
+            addr,
+            config,
+            shutdown,
+            handle,
+            _dir: None,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(WAIT, self.handle).await;
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A valid token for `user` with `role`.
+    pub fn token(&self, user: &str, role: &str) -> String {
+        self.token_with(Claims {
+            sub: user.into(),
+            name: Some(capitalize(user)),
+            role: role.into(),
+            tenant: None,
+            rooms: vec![],
+            exp: now_secs() + 3600,
+            iat: now_secs(),
+            iss: None,
+            aud: None,
+        })
+    }
+
+    pub fn token_with(&self, claims: Claims) -> String {
+        let auth = Auth::from_config(&self.config).expect("auth");
+        auth.mint(&claims).expect("mint")
+    }
+
+    /// Connect as `user` and wait for `welcome`.
+    pub async fn client(&self, user: &str, role: &str) -> Client {
+        let token = self.token(user, role);
+        let url = format!("{}?token={}", self.ws_url(), token);
+        let mut c = Client::connect(&url).await.expect("connect");
+        let w = c.recv_type("welcome").await;
+        assert_eq!(w["user"]["id"], user);
+        c.user = user.into();
+        c.token = token;
+        c
+    }
+
+    /// `POST /api/rooms` as `token`; panics unless 201.
+    pub async fn create_room(&self, token: &str, body: Value) -> Value {
+        let res = reqwest::Client::new()
+            .post(self.http("/api/rooms"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("create room");
+        assert_eq!(res.status(), 201, "create room: {:?}", res.text().await);
+        res.json().await.unwrap()
+    }
+
+    /// A room of type `application` with `owner` and `others` as members.
+    pub async fn room(&self, id: &str, owner: &str, others: &[&str]) -> Value {
+        let token = self.token(owner, "applicant");
+        self.create_room(&token, json!({"id": id, "type": "application", "title": format!("Room {id}"), "participants": others})).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = reqwest::Client::new()
+            .get(self.http(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub user: String,
+    pub token: String,
+    next_request: u64,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(Client {
+            ws,
+            user: String::new(),
+            token: String::new(),
+            next_request: 0,
+        })
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::text(v.to_string()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
+    }
+
+    /// The next JSON message, or None if the socket closed.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()??;
+            match next {
+                Ok(Message::Text(t)) => {
+                    return Some(serde_json::from_str(&t).expect("server sent JSON"))
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(WAIT).await.expect("expected a message")
+    }
+
+    /// Skip messages until one of type `t` arrives.
+    pub async fn recv_type(&mut self, t: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let m = self
+                .try_recv(left)
+                .await
+                .unwrap_or_else(|| panic!("no `{t}` for {}", self.user));
+            if m["type"] == t {
+                return m;
+            }
+        }
+    }
+
+    /// Skip messages until one matching `pred` arrives.
+    pub async fn recv_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let m = self
+                .try_recv(left)
+                .await
+                .unwrap_or_else(|| panic!("no {what} for {}", self.user));
+            if pred(&m) {
+                return m;
+            }
+        }
+    }
+
+    /// Collect messages for `wait`, returning those of type `t`.
+    pub async fn collect_type(&mut self, t: &str, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = vec![];
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return out;
+            }
+            match self.try_recv(left).await {
+                Some(m) if m["type"] == t => out.push(m),
+                Some(_) => {}
+                None => return out,
+            }
+        }
+    }
+
+    /// Send `v` with a fresh `request_id` and return the reply carrying it
+    /// (a response or an `error`).
+    pub async fn request(&mut self, mut v: Value) -> Value {
+        self.next_request += 1;
+        let id = format!("{}-{}", self.user, self.next_request);
+        v["request_id"] = json!(id);
+        self.send(v).await;
+        self.recv_where(&format!("reply to {id}"), |m| {
+            m["request_id"] == id.as_str()
+        })
+        .await
+    }
+
+    pub async fn join(&mut self, room: &str) -> Value {
+        let r = self
+            .request(json!({"type": "join_room", "room_id": room}))
+            .await;
+        assert_eq!(r["type"], "room_joined", "join {room}: {r}");
+        r
+    }
+
+    /// Send a text message and wait for its ack.
+    pub async fn say(&mut self, room: &str, client_msg_id: &str, text: &str) -> Value {
+        let r = self
+            .request(json!({"type": "send_message", "room_id": room, "client_msg_id": client_msg_id, "text": text}))
+            .await;
+        assert_eq!(r["type"], "message_ack", "send: {r}");
+        r
+    }
+
+    /// Wait for the socket to close; returns the close code and reason.
+    pub async fn closed(&mut self) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("socket did not close"),
+                Ok(None) => return (1006, String::new()),
+                Ok(Some(Err(_))) => return (1006, String::new()),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()))
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
+
+pub fn close_code(code: u16) -> CloseCode {
+    CloseCode::from(code)
+}
