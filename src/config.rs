@@ -67,6 +67,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// Runtime worker threads (default: one per core).
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             typing_timeout: signaling.typing_timeout,
             shutdown_grace: Duration::from_secs(10),
             log_json: false,
+            worker_threads: None,
         }
     }
 }

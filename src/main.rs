@@ -73,7 +73,11 @@ fn main() -> anyhow::Result<()> {
     init_tracing(config.log_json);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let runtime = tokio::runtime::Runtime::new()?;
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = config.worker_threads {
+                builder.worker_threads(n.max(1));
+            }
+            let runtime = builder.enable_all().build()?;
             runtime.block_on(serve(config))
         }
         Command::Token {
@@ -150,7 +154,8 @@ fn init_tracing(json: bool) {
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if json {
         builder.json().init();
     } else {

@@ -64,7 +64,9 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
         None => match authenticate_by_message(&state, &mut stream).await {
             Ok(identity) => identity,
             Err((code, reason)) => {
-                let _ = sink.send(close_message(code, &reason)).await;
+                if sink.send(close_message(code, &reason)).await.is_ok() {
+                    await_close_reply(&mut stream).await;
+                }
                 return;
             }
         },
@@ -87,9 +89,19 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
         heartbeat_ms,
     );
     let writer = write_loop(&state, &conn, queue, &mut sink);
-    let reader = read_loop(&state, &conn, session, &mut stream);
-    let ((), session) = tokio::join!(writer, reader);
-    session.close().await;
+    // Leave the rooms and go offline as soon as the connection is closed,
+    // without waiting for the writer: a client that stopped reading can hold
+    // the writer up for as long as the close frame takes to get through.
+    let reader = async {
+        read_loop(&state, &conn, session, &mut stream)
+            .await
+            .close()
+            .await
+    };
+    let (close_sent, ()) = tokio::join!(writer, reader);
+    if close_sent {
+        await_close_reply(&mut stream).await;
+    }
     let (code, reason) = conn
         .close_reason()
         .unwrap_or((close::NORMAL, String::new()));
@@ -102,7 +114,12 @@ async fn authenticate_by_message(
 ) -> Result<Identity, (u16, String)> {
     let deadline = Instant::now() + state.config.auth_timeout;
     loop {
-        let next = tokio::time::timeout_at(deadline, stream.next()).await;
+        let next = tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                return Err((close::RESTART, "server shutting down".into()))
+            }
+            next = tokio::time::timeout_at(deadline, stream.next()) => next,
+        };
         let text = match next {
             Err(_) => return Err((close::POLICY, "authentication timeout".into())),
             Ok(None) | Ok(Some(Err(_))) => {
@@ -155,7 +172,7 @@ async fn write_loop(
     conn: &ConnHandle,
     mut queue: tokio::sync::mpsc::Receiver<Frame>,
     sink: &mut SplitSink<WebSocket, Message>,
-) {
+) -> bool {
     let period = state.config.ping_interval;
     let mut pings = interval_at(Instant::now() + period, period);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -169,17 +186,24 @@ async fn write_loop(
             }
             frame = queue.recv() => {
                 let Some(frame) = frame else { break None };
-                if sink.feed(text_message(frame)).await.is_err() {
-                    break Some(());
-                }
-                // Batch whatever else is queued into one flush.
-                while let Ok(frame) = queue.try_recv() {
-                    if sink.feed(text_message(frame)).await.is_err() {
-                        break;
+                let write = async {
+                    sink.feed(text_message(frame)).await?;
+                    // Batch whatever else is queued into one flush.
+                    while let Ok(frame) = queue.try_recv() {
+                        sink.feed(text_message(frame)).await?;
                     }
-                }
-                if sink.flush().await.is_err() {
-                    break Some(());
+                    sink.flush().await
+                };
+                // A client that stopped reading blocks the write; once it is
+                // closed (as a slow consumer, say) stop waiting for it.
+                tokio::select! {
+                    biased;
+                    _ = conn.closed() => break None,
+                    _ = state.shutdown.cancelled() => {
+                        conn.close(close::RESTART, "server shutting down");
+                        break None;
+                    }
+                    res = write => if res.is_err() { break Some(()) },
                 }
             }
             _ = pings.tick() => {
@@ -191,16 +215,34 @@ async fn write_loop(
     };
     if outcome.is_some() {
         conn.close(close::NORMAL, "socket error");
-        return;
+        return false;
     }
     let (code, reason) = conn
         .close_reason()
         .unwrap_or((close::NORMAL, String::new()));
     let send = async {
-        let _ = sink.send(close_message(code, &reason)).await;
+        let sent = sink.send(close_message(code, &reason)).await.is_ok();
         let _ = sink.close().await;
+        sent
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), send).await;
+    tokio::time::timeout(Duration::from_secs(2), send)
+        .await
+        .unwrap_or(false)
+}
+
+/// After sending our Close, read (and drop) what the client still sends until
+/// its Close comes back. Dropping a socket with unread input makes the kernel
+/// reset the connection, and the reset can destroy our Close frame (and its
+/// code) before the client has read it.
+async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
+    let drain = async {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
 /// Feed client frames to the session until the socket closes, the client is

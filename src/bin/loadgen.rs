@@ -1,1 +1,391 @@
-fn main() {}
+//! `earshot-loadgen`: drive a running earshot server and report what it did.
+//!
+//! - `chat`: rooms of K members; every member sends at a fixed rate; reports
+//!   deliveries per second, delivery and ack latency (p50/p99), and, given
+//!   `--server-pid`, the server's CPU time per delivery.
+//! - `idle`: open N authenticated sockets and report the server's RSS per socket.
+//!
+//! Tokens are minted with the server's HS256 secret (`--secret`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use earshot::auth::{now_secs, Auth, Claims};
+
+#[derive(Parser)]
+#[command(name = "earshot-loadgen", about = "Load generator for earshot")]
+struct Cli {
+    /// Server address (host:port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// The server's HS256 secret, to mint tokens.
+    #[arg(long, env = "EARSHOT_JWT_SECRET")]
+    secret: String,
+    /// PID of the server, to report its CPU time and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Chat fan-out: rooms x members, each member sending at a fixed rate.
+    Chat {
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10)]
+        room_size: usize,
+        /// Messages per second across all senders.
+        #[arg(long, default_value_t = 5000)]
+        rate: u64,
+        /// Measured seconds (after warm-up).
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// Message text length in bytes.
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+    },
+    /// Idle sockets: memory per connection.
+    Idle {
+        #[arg(long, default_value_t = 5000)]
+        connections: usize,
+    },
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    acks: AtomicU64,
+    deliveries: AtomicU64,
+    errors: AtomicU64,
+    closed: AtomicU64,
+}
+
+struct Shared {
+    start: Instant,
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    counters: Counters,
+    delivery: Mutex<Histogram<u64>>,
+    ack: Mutex<Histogram<u64>>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+fn mint(secret: &str, user: &str) -> Result<String> {
+    let config = earshot::Config {
+        jwt_secret: Some(secret.into()),
+        dev: true,
+        ..Default::default()
+    };
+    let auth = Auth::from_config(&config)?;
+    let now = now_secs();
+    let claims = Claims {
+        sub: user.into(),
+        name: Some(user.into()),
+        role: "applicant".into(),
+        tenant: None,
+        rooms: vec![],
+        exp: now + 86_400,
+        iat: now,
+        iss: None,
+        aud: None,
+    };
+    auth.mint(&claims).context("mint")
+}
+
+/// (user+system CPU seconds, RSS bytes) of a process, from /proc.
+fn proc_usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks as f64 / 100.0, rss_kb * 1024))
+}
+
+/// Microseconds encoded after `marker` in `text`, e.g. `"client_msg_id":"c123"`.
+fn stamp_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Chat {
+            rooms,
+            room_size,
+            rate,
+            duration,
+            warmup,
+            size,
+        } => {
+            chat(
+                &cli.addr,
+                &cli.secret,
+                cli.server_pid,
+                rooms,
+                room_size,
+                rate,
+                duration,
+                warmup,
+                size,
+            )
+            .await
+        }
+        Cmd::Idle { connections } => {
+            idle(&cli.addr, &cli.secret, cli.server_pid, connections).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn chat(
+    addr: &str,
+    secret: &str,
+    pid: Option<u32>,
+    rooms: usize,
+    room_size: usize,
+    rate: u64,
+    duration: u64,
+    warmup: u64,
+    size: usize,
+) -> Result<()> {
+    let http = reqwest::Client::new();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let owner = mint(secret, "lg-owner")?;
+    for r in 0..rooms {
+        let members: Vec<String> = (0..room_size).map(|u| format!("lg-{r}-{u}")).collect();
+        let res = http
+            .post(format!("http://{addr}/api/rooms"))
+            .bearer_auth(&owner)
+            .json(&json!({"id": format!("lg-{run}-{r}"), "type": "bench", "title": "bench", "participants": members}))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("create room: {} {}", res.status(), res.text().await?);
+        }
+    }
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        measuring: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        counters: Counters::default(),
+        delivery: Mutex::new(histogram()),
+        ack: Mutex::new(histogram()),
+    });
+    let senders = (rooms * room_size) as u64;
+    let period = Duration::from_secs_f64(senders as f64 / rate.max(1) as f64);
+    let padding = "x".repeat(size.saturating_sub(24));
+    let mut tasks = Vec::new();
+    for r in 0..rooms {
+        for u in 0..room_size {
+            let user = format!("lg-{r}-{u}");
+            let token = mint(secret, &user)?;
+            let url = format!("ws://{addr}/ws?token={token}");
+            let (ws, _) = tokio_tungstenite::connect_async(&url)
+                .await
+                .with_context(|| format!("connect {user}"))?;
+            let room = format!("lg-{run}-{r}");
+            tasks.push(tokio::spawn(member(
+                ws,
+                room,
+                period,
+                padding.clone(),
+                shared.clone(),
+            )));
+        }
+    }
+    eprintln!(
+        "{} connections in {rooms} rooms of {room_size}; {rate} msg/s offered",
+        rooms * room_size
+    );
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    let c = &shared.counters;
+    let base = [&c.sent, &c.acks, &c.deliveries].map(|a| a.load(Ordering::Relaxed));
+    shared.delivery.lock().unwrap().reset();
+    shared.ack.lock().unwrap().reset();
+    let cpu0 = pid.and_then(proc_usage);
+    shared.measuring.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(duration)).await;
+    shared.measuring.store(false, Ordering::Relaxed);
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu1 = pid.and_then(proc_usage);
+    let now = [&c.sent, &c.acks, &c.deliveries].map(|a| a.load(Ordering::Relaxed));
+    shared.stop.store(true, Ordering::Relaxed);
+    // Let readers flush their last samples.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (sent, acks, deliveries) = (now[0] - base[0], now[1] - base[1], now[2] - base[2]);
+    let d = shared.delivery.lock().unwrap().clone();
+    let a = shared.ack.lock().unwrap().clone();
+    println!("measured {secs:.1} s");
+    println!("sent        {:>10.0} msg/s", sent as f64 / secs);
+    println!("acked       {:>10.0} msg/s", acks as f64 / secs);
+    println!("delivered   {:>10.0} msg/s", deliveries as f64 / secs);
+    println!(
+        "delivery latency  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        d.value_at_quantile(0.5) as f64 / 1000.0,
+        d.value_at_quantile(0.99) as f64 / 1000.0,
+        d.max() as f64 / 1000.0
+    );
+    println!(
+        "ack latency       p50 {:.2} ms  p99 {:.2} ms",
+        a.value_at_quantile(0.5) as f64 / 1000.0,
+        a.value_at_quantile(0.99) as f64 / 1000.0
+    );
+    println!(
+        "errors {}  closed {}",
+        c.errors.load(Ordering::Relaxed),
+        c.closed.load(Ordering::Relaxed)
+    );
+    if let (Some((cpu_a, _)), Some((cpu_b, rss))) = (cpu0, cpu1) {
+        let cpu = cpu_b - cpu_a;
+        println!(
+            "server CPU {:.2} cores; {:.2} us per delivery; RSS {:.1} MiB",
+            cpu / secs,
+            cpu * 1e6 / deliveries.max(1) as f64,
+            rss as f64 / (1024.0 * 1024.0)
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn member(ws: Ws, room: String, period: Duration, padding: String, shared: Arc<Shared>) {
+    let (mut sink, mut stream) = ws.split();
+    let join = json!({"type": "join_room", "room_id": room}).to_string();
+    if sink.send(Message::text(join)).await.is_err() {
+        shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let reader_shared = shared.clone();
+    let reader = tokio::spawn(async move {
+        let s = reader_shared;
+        let mut local_d = histogram();
+        let mut local_a = histogram();
+        let mut flushed = Instant::now();
+        while let Some(Ok(msg)) = stream.next().await {
+            let Message::Text(text) = msg else { continue };
+            let now = s.start.elapsed().as_micros() as u64;
+            let measuring = s.measuring.load(Ordering::Relaxed);
+            if text.starts_with(r#"{"type":"message","#) {
+                s.counters.deliveries.fetch_add(1, Ordering::Relaxed);
+                if let (true, Some(t)) = (measuring, stamp_after(&text, r#""text":"lg "#)) {
+                    let _ = local_d.record(now.saturating_sub(t).max(1));
+                }
+            } else if text.starts_with(r#"{"type":"message_ack""#) {
+                s.counters.acks.fetch_add(1, Ordering::Relaxed);
+                if let (true, Some(t)) = (measuring, stamp_after(&text, r#""client_msg_id":"c"#)) {
+                    let _ = local_a.record(now.saturating_sub(t).max(1));
+                }
+            } else if text.starts_with(r#"{"type":"error""#) {
+                s.counters.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            if flushed.elapsed() > Duration::from_millis(100) {
+                flushed = Instant::now();
+                let _ = s.delivery.lock().unwrap().add(&local_d);
+                let _ = s.ack.lock().unwrap().add(&local_a);
+                local_d.reset();
+                local_a.reset();
+            }
+        }
+        let _ = s.delivery.lock().unwrap().add(&local_d);
+        let _ = s.ack.lock().unwrap().add(&local_a);
+        s.counters.closed.fetch_add(1, Ordering::Relaxed);
+    });
+    // Spread senders over the period so load is smooth.
+    let offset = Duration::from_micros(rand_offset(period));
+    tokio::time::sleep(Duration::from_millis(500) + offset).await;
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut n = 0u64;
+    while !shared.stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        n += 1;
+        let t = shared.start.elapsed().as_micros() as u64;
+        let msg = format!(
+            r#"{{"type":"send_message","room_id":"{room}","client_msg_id":"c{t}-{n}","text":"lg {t} {padding}"}}"#
+        );
+        if sink.send(Message::text(msg)).await.is_err() {
+            break;
+        }
+        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    reader.abort();
+}
+
+fn rand_offset(period: Duration) -> u64 {
+    let p = period.as_micros().max(1) as u64;
+    uuid::Uuid::new_v4().as_u128() as u64 % p
+}
+
+async fn idle(addr: &str, secret: &str, pid: Option<u32>, connections: usize) -> Result<()> {
+    let Some(pid) = pid else {
+        bail!("idle needs --server-pid to read the server's memory")
+    };
+    let url = |i: usize| -> Result<String> {
+        Ok(format!(
+            "ws://{addr}/ws?token={}",
+            mint(secret, &format!("lg-idle-{i}"))?
+        ))
+    };
+    // Warm up allocator pools with a few sockets first.
+    let mut socks = Vec::with_capacity(connections);
+    for i in 0..50 {
+        socks.push(
+            tokio_tungstenite::connect_async(url(connections + i)?)
+                .await?
+                .0,
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, rss0) = proc_usage(pid).context("read server memory")?;
+    for i in 0..connections {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url(i)?)
+            .await
+            .with_context(|| format!("socket {i}"))?;
+        // Read the welcome so the connection is fully set up.
+        let _ = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        socks.push(ws);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, rss1) = proc_usage(pid).context("read server memory")?;
+    let per = rss1.saturating_sub(rss0) as f64 / connections as f64;
+    println!(
+        "{connections} idle sockets: server RSS {:.1} MiB -> {:.1} MiB; {:.2} KiB per socket",
+        rss0 as f64 / 1048576.0,
+        rss1 as f64 / 1048576.0,
+        per / 1024.0
+    );
+    Ok(())
+}

@@ -33,6 +33,10 @@ impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
     }
 }
 
+async fn api_not_found() -> AppError {
+    AppError::NotFound("route")
+}
+
 /// Every route, with the demo app served from `web_dir` at `/`.
 pub fn router(state: AppState) -> Router {
     let web = state.config.web_dir.clone();
@@ -48,7 +52,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dev/token", post(dev::token))
         .route("/api/dev/config", get(dev::config))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/ws", get(ws::upgrade));
+        .route("/ws", get(ws::upgrade))
+        // Unknown API paths get a typed body, not the demo app's fallback.
+        .route("/api/{*rest}", axum::routing::any(api_not_found));
     api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -308,3 +308,120 @@ impl Client {
 pub fn close_code(code: u16) -> CloseCode {
     CloseCode::from(code)
 }
+
+impl Client {
+    /// Send without panicking (for tests that expect the server to vanish).
+    pub async fn ws_send(&mut self, v: Value) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::text(v.to_string())).await
+    }
+}
+
+/// Claims for `user` with `role`, valid for an hour, no tenant or grants.
+pub fn claims(user: &str, role: &str) -> Claims {
+    Claims {
+        sub: user.into(),
+        name: Some(capitalize(user)),
+        role: role.into(),
+        tenant: None,
+        rooms: vec![],
+        exp: now_secs() + 3600,
+        iat: now_secs(),
+        iss: None,
+        aud: None,
+    }
+}
+
+impl TestServer {
+    /// Connect with a token carrying exactly `claims` and wait for `welcome`.
+    pub async fn client_with(&self, claims: Claims) -> Client {
+        let user = claims.sub.clone();
+        let token = self.token_with(claims);
+        let url = format!("{}?token={}", self.ws_url(), token);
+        let mut c = Client::connect(&url).await.expect("connect");
+        let w = c.recv_type("welcome").await;
+        assert_eq!(w["user"]["id"], user.as_str());
+        c.user = user;
+        c.token = token;
+        c
+    }
+
+    /// Any REST call; `token` None sends no `Authorization`. Returns the
+    /// status and the JSON body (Null if none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new().request(method, self.http(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("http request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Client {
+    /// Send a `ping` and return everything that arrived before its `pong`.
+    /// Replies and events queued for this connection before the ping are
+    /// all included, so this shows what was (and was not) delivered so far.
+    pub async fn sync(&mut self) -> Vec<Value> {
+        self.next_request += 1;
+        let ts = 1_000_000 + self.next_request as i64;
+        self.send(json!({"type": "ping", "ts": ts})).await;
+        let mut before = vec![];
+        loop {
+            let m = self.recv().await;
+            if m["type"] == "pong" && m["ts"] == ts {
+                return before;
+            }
+            before.push(m);
+        }
+    }
+}
+
+impl Client {
+    /// Connect with a prepared request (e.g. with an `Authorization` header).
+    pub async fn connect_request(
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Client {
+            ws,
+            user: String::new(),
+            token: String::new(),
+            next_request: 0,
+        })
+    }
+}
+
+impl Client {
+    /// Send any WebSocket message (binary, oversized text, ...) as is.
+    pub async fn send_ws(
+        &mut self,
+        m: Message,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(m).await
+    }
+}
+
+impl TestServer {
+    /// Cancel the shutdown token and wait for `earshot::run` to return;
+    /// panics if it does not within `limit` or if it failed. Returns how
+    /// long it took.
+    pub async fn stop_within(self, limit: Duration) -> Duration {
+        let started = tokio::time::Instant::now();
+        self.shutdown.cancel();
+        match tokio::time::timeout(limit, self.handle).await {
+            Err(_) => panic!("server still running {limit:?} after shutdown"),
+            Ok(Err(e)) => panic!("server task failed: {e}"),
+            Ok(Ok(())) => started.elapsed(),
+        }
+    }
+}

@@ -94,6 +94,12 @@ impl RoomCmd {
                 let _ = reply.send(Err(err));
                 return;
             }
+            // An explicit `leave_room` is a request: it gets an answer.
+            RoomCmd::Leave {
+                conn,
+                request_id,
+                explicit: true,
+            } => (conn, request_id),
             RoomCmd::Leave { .. } | RoomCmd::MembersChanged { .. } | RoomCmd::Typing { .. } => {
                 return
             }

@@ -5,6 +5,7 @@
 //! [`Writer`] task, which commits them in batches: one transaction and one
 //! fsync for everything that arrived while the previous batch was committing.
 
+mod insert;
 mod messages;
 mod rooms;
 mod writer;

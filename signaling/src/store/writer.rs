@@ -105,7 +105,9 @@ pub struct Writer {
     rx: mpsc::Receiver<WriteOp>,
     max_batch: usize,
     /// Last sequence number per room, valid while no commit has failed.
-    last_seq: HashMap<String, i64>,
+    pub(super) last_seq: HashMap<String, i64>,
+    /// A statement failed in a way that must abort the whole batch.
+    pub(super) poisoned: Option<sqlx::Error>,
 }
 
 impl Writer {
@@ -116,6 +118,7 @@ impl Writer {
             rx,
             max_batch: max_batch.max(1),
             last_seq: HashMap::new(),
+            poisoned: None,
         };
         (writer, WriterHandle { tx })
     }
@@ -131,7 +134,11 @@ impl Writer {
 
     async fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
         let size = batch.len();
-        let mut tx = match self.pool.begin().await {
+        // IMMEDIATE: take the write lock now, waiting (busy_timeout) for
+        // other writers such as profile and last_seen updates. A deferred
+        // transaction that reads before it writes fails at once with
+        // SQLITE_BUSY when another connection wrote in between.
+        let mut tx = match self.pool.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
             Err(err) => {
                 error!(%err, size, "cannot begin write transaction");
@@ -143,7 +150,20 @@ impl Writer {
         };
         let mut answers = Vec::with_capacity(size);
         let mut dirty: HashMap<String, i64> = HashMap::new();
+        // Inserts go first, together: a few statements for the whole batch
+        // instead of one round trip per message.
+        let mut inserts = Vec::new();
+        let mut others = Vec::new();
         for op in batch.drain(..) {
+            match op {
+                WriteOp::Insert { msg, done } => inserts.push((msg, done)),
+                other => others.push(other),
+            }
+        }
+        if !inserts.is_empty() {
+            answers.extend(self.insert_many(&mut tx, inserts, &mut dirty).await);
+        }
+        for op in others {
             answers.push(self.apply(&mut tx, op, &mut dirty).await);
         }
         let mut outcome: std::result::Result<(), sqlx::Error> = Ok(());
@@ -157,6 +177,9 @@ impl Writer {
                 outcome = Err(e);
                 break;
             }
+        }
+        if let Some(err) = self.poisoned.take() {
+            outcome = Err(err);
         }
         if outcome.is_ok() {
             outcome = tx.commit().await;
@@ -180,8 +203,9 @@ impl Writer {
     ) -> Answer {
         match op {
             WriteOp::Insert { msg, done } => {
-                let result = self.insert(tx, msg, dirty).await;
-                Answer::Insert(done, result)
+                // commit_batch routes inserts to insert_many; this keeps the match total.
+                let mut one = self.insert_many(tx, vec![(msg, done)], dirty).await;
+                one.remove(0)
             }
             WriteOp::Edit {
                 room_id,
@@ -215,7 +239,7 @@ impl Writer {
         }
     }
 
-    async fn room_last_seq(
+    pub(super) async fn room_last_seq(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
         room_id: &str,
@@ -230,86 +254,6 @@ impl Writer {
         let seq = seq.ok_or(SignalError::NotFound("room"))?;
         self.last_seq.insert(room_id.to_string(), seq);
         Ok(seq)
-    }
-
-    async fn insert(
-        &mut self,
-        tx: &mut Transaction<'_, Sqlite>,
-        msg: NewMessage,
-        dirty: &mut HashMap<String, i64>,
-    ) -> Result<StoredMessage> {
-        let seq = self.room_last_seq(tx, &msg.room_id).await? + 1;
-        if let Some(reply_to) = &msg.reply_to {
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM messages WHERE id = ? AND room_id = ?")
-                    .bind(reply_to)
-                    .bind(&msg.room_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            if found.is_none() {
-                return Err(SignalError::NotFound("reply_to message"));
-            }
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        let created_at = now_ms();
-        let done = sqlx::query(
-            "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, sender_role, client_msg_id,
-               message_type, body, reply_to, refs, metadata, lang, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(room_id, sender_id, client_msg_id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(&msg.room_id)
-        .bind(seq)
-        .bind(&msg.sender.id)
-        .bind(&msg.sender.name)
-        .bind(&msg.sender.role)
-        .bind(&msg.client_msg_id)
-        .bind(msg.message_type.as_str())
-        .bind(&msg.text)
-        .bind(&msg.reply_to)
-        .bind(msg.refs.as_ref().map(|r| serde_json::Value::from(r.clone()).to_string()))
-        .bind(msg.metadata.as_ref().map(|m| m.to_string()))
-        .bind(&msg.lang)
-        .bind(created_at)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            let row = sqlx::query(
-                "SELECT * FROM messages WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?",
-            )
-            .bind(&msg.room_id)
-            .bind(&msg.sender.id)
-            .bind(&msg.client_msg_id)
-            .fetch_one(&mut **tx)
-            .await?;
-            return Ok(StoredMessage {
-                view: view_from_row(&row),
-                duplicate: true,
-            });
-        }
-        self.last_seq.insert(msg.room_id.clone(), seq);
-        dirty.insert(msg.room_id.clone(), seq);
-        let view = MessageView {
-            id,
-            room_id: msg.room_id,
-            seq,
-            sender: msg.sender,
-            client_msg_id: msg.client_msg_id,
-            message_type: msg.message_type,
-            text: msg.text,
-            reply_to: msg.reply_to,
-            refs: msg.refs,
-            metadata: msg.metadata,
-            lang: msg.lang,
-            created_at,
-            edited_at: None,
-            deleted: false,
-        };
-        Ok(StoredMessage {
-            view,
-            duplicate: false,
-        })
     }
 
     async fn mark_read(
@@ -383,7 +327,7 @@ async fn edit(
 }
 
 /// A computed result held until the batch commits.
-enum Answer {
+pub(super) enum Answer {
     Insert(
         oneshot::Sender<Result<StoredMessage>>,
         Result<StoredMessage>,
