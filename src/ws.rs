@@ -29,6 +29,9 @@ pub mod close {
     pub const IDLE: u16 = 4000;
 }
 
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
 #[derive(Deserialize)]
 pub struct WsQuery {
     token: Option<String>,
@@ -52,7 +55,12 @@ pub async fn upgrade(
         return Err(earshot_signaling::SignalError::Unavailable.into());
     }
     let max = state.config.max_frame_bytes;
-    let ws = ws.max_message_size(max).max_frame_size(max);
+    // Small read chunks: tungstenite zero-fills the whole chunk on every read,
+    // and chat frames are small (larger ones still grow the buffer as needed).
+    let ws = ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(READ_CHUNK);
     let tracker = state.tracker.clone();
     Ok(ws.on_upgrade(move |socket| tracker.track_future(serve(state, socket, identity))))
 }
