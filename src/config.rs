@@ -69,6 +69,28 @@ pub struct Config {
     pub log_json: bool,
     /// Runtime worker threads (default: one per core).
     pub worker_threads: Option<usize>,
+
+    /// Run the embedded SFU (server-mode calls).
+    pub media: bool,
+    /// The SFU's single UDP socket (all peers share it).
+    pub media_bind: SocketAddr,
+    /// Only these IPs become host ICE candidates (empty: every interface).
+    pub media_candidate_ips: Vec<std::net::IpAddr>,
+    /// Offer loopback candidates (local testing).
+    pub media_include_loopback: bool,
+    /// Public IPs to advertise for a 1:1 NAT.
+    pub media_public_ips: Vec<String>,
+    /// A call nobody is in ends after this long.
+    #[serde(with = "humantime_serde")]
+    pub call_empty_timeout: Duration,
+    /// STUN URLs handed to clients.
+    pub stun_urls: Vec<String>,
+    /// TURN URLs handed to clients (with `turn_secret`).
+    pub turn_urls: Vec<String>,
+    /// coturn `static-auth-secret` for time-limited TURN credentials.
+    pub turn_secret: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub turn_ttl: Duration,
 }
 
 impl Default for Config {
@@ -97,6 +119,16 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             log_json: false,
             worker_threads: None,
+            media: true,
+            media_bind: SocketAddr::from(([0, 0, 0, 0], 40000)),
+            media_candidate_ips: vec![],
+            media_include_loopback: false,
+            media_public_ips: vec![],
+            call_empty_timeout: signaling.call_empty_timeout,
+            stun_urls: vec![],
+            turn_urls: vec![],
+            turn_secret: None,
+            turn_ttl: signaling.turn_ttl,
         }
     }
 }
@@ -177,6 +209,16 @@ impl Config {
         Ok(())
     }
 
+    /// The part of the configuration the SFU crate takes.
+    pub fn sfu(&self) -> earshot_sfu::SfuConfig {
+        earshot_sfu::SfuConfig {
+            bind: self.media_bind,
+            candidate_ips: self.media_candidate_ips.clone(),
+            include_loopback: self.media_include_loopback,
+            public_ips: self.media_public_ips.clone(),
+        }
+    }
+
     /// The part of the configuration the signaling crate takes.
     pub fn signaling(&self) -> SignalingConfig {
         SignalingConfig {
@@ -186,6 +228,11 @@ impl Config {
             outbound_queue: self.outbound_queue,
             rate_per_sec: self.rate_per_sec,
             rate_burst: self.rate_burst,
+            call_empty_timeout: self.call_empty_timeout,
+            stun_urls: self.stun_urls.clone(),
+            turn_urls: self.turn_urls.clone(),
+            turn_secret: self.turn_secret.clone(),
+            turn_ttl: self.turn_ttl,
             ..SignalingConfig::default()
         }
     }

@@ -60,6 +60,8 @@ pub enum ServerError {
     Storage(#[from] earshot_signaling::SignalError),
     #[error("serve: {0}")]
     Io(#[from] std::io::Error),
+    #[error("media: {0}")]
+    Media(#[from] earshot_sfu::SfuError),
 }
 
 /// Open storage and build the application state and router.
@@ -71,8 +73,18 @@ pub async fn app(
     let auth = auth::Auth::from_config(&config)?;
     let (store, writer) = Store::open_sqlite(&config.database_path(), 1024).await?;
     tokio::spawn(writer.run());
+    match store.close_dangling_calls().await {
+        Ok(0) => {}
+        Ok(n) => info!(calls = n, "closed calls left open by a previous run"),
+        Err(err) => warn!(%err, "cannot close dangling calls"),
+    }
+    let sfu = if config.media {
+        Some(earshot_sfu::Sfu::bind(config.sfu()).await?)
+    } else {
+        None
+    };
     let rooms_tracker = TaskTracker::new();
-    let signaling = Signaling::start(config.signaling(), store, rooms_tracker);
+    let signaling = Signaling::start(config.signaling(), store, rooms_tracker, sfu);
     let state = AppState(Arc::new(AppInner {
         config,
         auth,
@@ -97,12 +109,27 @@ pub async fn run(
     let serve =
         axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     serve.await?;
+    for call_id in state.signaling.calls.ids() {
+        let _ = state
+            .signaling
+            .calls
+            .send(&call_id, earshot_signaling::call::CallCmd::Shutdown)
+            .await;
+    }
     state.tracker.close();
     if tokio::time::timeout(state.config.shutdown_grace, state.tracker.wait())
         .await
         .is_err()
     {
         warn!("connections still open after the grace period");
+    }
+    if let Some(sfu) = &state.signaling.sfu {
+        // Give call tasks a moment to close their peers and record the end.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while state.signaling.calls.active() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        sfu.close().await;
     }
     if let Err(err) = state.signaling.store.writer().flush().await {
         warn!(%err, "final flush failed");

@@ -26,6 +26,7 @@ async fn spawn(data_dir: &std::path::Path) -> Proc {
         .env("EARSHOT_JWT_SECRET", SECRET)
         .env("EARSHOT_RATE_PER_SEC", "100000")
         .env("EARSHOT_RATE_BURST", "100000")
+        .env("EARSHOT_MEDIA_BIND", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env_remove("EARSHOT_DEV")
         .stderr(Stdio::piped())
@@ -36,7 +37,7 @@ async fn spawn(data_dir: &std::path::Path) -> Proc {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("addr=").nth(1) {
+            if let Some(rest) = line.split("earshot listening addr=").nth(1) {
                 return rest.split_whitespace().next().unwrap().to_string();
             }
         }

@@ -1,8 +1,35 @@
-//! earshot's embedded selective forwarding unit (audio).
+//! earshot's embedded selective forwarding unit: audio only, Opus, RTP
+//! forwarded without decoding, built on webrtc-rs.
 //!
-//! Not built yet: voice calls (signaling relay and the webrtc-rs based
-//! forwarder) are the next piece of work. This crate exists so the workspace
-//! has its final shape; it exports nothing.
+//! # Why webrtc 0.17
+//! The maintained async line (0.20+) is a thin layer over the sans-IO `rtc`
+//! crate and will be the future, but in 0.21 the settings an SFU needs are
+//! not wired up yet: no UDP mux (one port for every peer), no IP/interface
+//! filter, NAT 1:1 and loopback candidates stored but unused, and
+//! `write_rtp` silently drops packets whose SSRC/payload type are not the
+//! negotiated ones. 0.17.2 (bug fixes only) has all of these, rewrites SSRC
+//! and payload type per subscriber, sends RFC 7675 consent checks, and pulls
+//! no duplicate of our heavy dependencies. Known limits of 0.17 that shape
+//! this crate: no SDP rollback (the server is the "impolite" side in offer
+//! glare: it keeps its offer and the client rolls back), inbound stats carry
+//! no loss/jitter (to be computed from the packets we forward), and a track shared
+//! by several subscribers writes to them in turn (we give each subscriber
+//! its own track). Revisit when 0.2x gains UDP mux and ICE filters.
 //!
 //! # Layout
-//! - `lib.rs`: this placeholder.
+//! - [`engine`]: [`Sfu`], the shared webrtc-rs API, UDP mux socket, typed [`SfuConfig`], live counters.
+//! - [`room`]: [`SfuRoom`], one call's peers, tracks, renegotiation and packet loops.
+//! - [`rtp`]: the RFC 6464 audio level, panic-free on untrusted bytes.
+//! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with sequence rewriting across mutes.
+//! - [`speaker`]: active-speaker detection from audio levels.
+
+#![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod forward;
+pub mod room;
+pub mod rtp;
+pub mod speaker;
+
+pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
+pub use room::{SfuEvent, SfuRoom};

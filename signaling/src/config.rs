@@ -23,6 +23,16 @@ pub struct SignalingConfig {
     pub max_recovery: u32,
     /// Most writes committed in one transaction (group commit).
     pub group_commit_max: usize,
+    /// A call nobody is in ends after this long.
+    pub call_empty_timeout: Duration,
+    /// STUN server URLs handed to clients.
+    pub stun_urls: Vec<String>,
+    /// TURN server URLs handed to clients, with time-limited credentials.
+    pub turn_urls: Vec<String>,
+    /// Shared secret of the TURN server's REST API (coturn `static-auth-secret`).
+    pub turn_secret: Option<String>,
+    /// Lifetime of TURN credentials.
+    pub turn_ttl: Duration,
 }
 
 impl Default for SignalingConfig {
@@ -37,6 +47,11 @@ impl Default for SignalingConfig {
             max_page: 200,
             max_recovery: 500,
             group_commit_max: 1024,
+            call_empty_timeout: Duration::from_secs(30),
+            stun_urls: vec![],
+            turn_urls: vec![],
+            turn_secret: None,
+            turn_ttl: Duration::from_secs(3600),
         }
     }
 }

@@ -10,10 +10,12 @@
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
+//! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
 //! - [`typing`]: expiring typing indicators as a plain, time-driven type.
 //! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
 
+pub mod call;
 pub mod config;
 pub mod conn;
 pub mod error;
@@ -39,6 +41,9 @@ pub struct Signaling {
     pub store: store::Store,
     pub hub: Arc<hub::Hub>,
     pub rooms: room::RoomRegistry,
+    pub calls: call::CallRegistry,
+    /// The embedded SFU, if media is enabled.
+    pub sfu: Option<earshot_sfu::Sfu>,
 }
 
 impl Signaling {
@@ -48,6 +53,7 @@ impl Signaling {
         config: SignalingConfig,
         store: store::Store,
         tracker: TaskTracker,
+        sfu: Option<earshot_sfu::Sfu>,
     ) -> Arc<Signaling> {
         let config = Arc::new(config);
         let (hub, changes) = hub::Hub::new();
@@ -64,6 +70,8 @@ impl Signaling {
             store,
             hub,
             rooms,
+            calls: call::CallRegistry::default(),
+            sfu,
         })
     }
 }

@@ -12,6 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::oneshot;
 use tracing::debug;
 
+use crate::call::CallCmd;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{ErrorCode, Result, SignalError};
@@ -32,6 +33,7 @@ pub struct Session {
     identity: Identity,
     conn: ConnHandle,
     joined: HashSet<String>,
+    calls: HashSet<String>,
     limiter: DefaultDirectRateLimiter,
     clock: DefaultClock,
     /// Frames received, for status endpoints.
@@ -64,6 +66,7 @@ impl Session {
             identity,
             conn,
             joined: HashSet::new(),
+            calls: HashSet::new(),
             limiter,
             clock: DefaultClock::default(),
             received: 0,
@@ -255,6 +258,113 @@ impl Session {
                 self.sig.hub.set_status(&self.conn, status);
                 Ok(())
             }
+            ClientMessage::StartCall { room_id, mode } => {
+                check_id("room_id", &room_id)?;
+                self.sig
+                    .start_call(&self.identity, &self.conn, &room_id, mode, request_id)
+                    .await?;
+                Ok(())
+            }
+            ClientMessage::JoinCall { call_id } => {
+                self.sig
+                    .join_call(&self.identity, &self.conn, &call_id, request_id)
+                    .await?;
+                self.calls.insert(call_id);
+                Ok(())
+            }
+            ClientMessage::LeaveCall { call_id } => {
+                self.calls.remove(&call_id);
+                self.call(
+                    &call_id,
+                    CallCmd::Leave {
+                        conn: self.conn.clone(),
+                        request_id,
+                    },
+                )
+                .await
+            }
+            ClientMessage::EndCall { call_id } => {
+                let cmd = CallCmd::End {
+                    identity: self.identity.clone(),
+                    conn: self.conn.clone(),
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
+            ClientMessage::CallSignal {
+                call_id,
+                to,
+                signal,
+            } => {
+                if signal.to_string().len() > 32 * 1024 {
+                    return Err(SignalError::TooLarge("signal exceeds 32 KiB".into()));
+                }
+                self.call(
+                    &call_id,
+                    CallCmd::Signal {
+                        conn: self.conn.clone(),
+                        to,
+                        signal,
+                        request_id,
+                    },
+                )
+                .await
+            }
+            ClientMessage::SfuOffer { call_id, sdp } => {
+                self.call(
+                    &call_id,
+                    CallCmd::SfuOffer {
+                        conn: self.conn.clone(),
+                        sdp,
+                        request_id,
+                    },
+                )
+                .await
+            }
+            ClientMessage::SfuAnswer { call_id, sdp } => {
+                self.call(
+                    &call_id,
+                    CallCmd::SfuAnswer {
+                        conn: self.conn.clone(),
+                        sdp,
+                        request_id,
+                    },
+                )
+                .await
+            }
+            ClientMessage::IceCandidate { call_id, candidate } => {
+                let cmd = CallCmd::Candidate {
+                    conn: self.conn.clone(),
+                    candidate,
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
+            ClientMessage::SetMute { call_id, muted } => {
+                self.call(
+                    &call_id,
+                    CallCmd::SetMute {
+                        conn: self.conn.clone(),
+                        muted,
+                        request_id,
+                    },
+                )
+                .await
+            }
+            ClientMessage::MuteParticipant {
+                call_id,
+                participant_id,
+                muted,
+            } => {
+                let cmd = CallCmd::MuteParticipant {
+                    identity: self.identity.clone(),
+                    conn: self.conn.clone(),
+                    participant_id,
+                    muted,
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
             ClientMessage::GetPresence { user_ids } => {
                 if user_ids.len() > 500 {
                     return Err(SignalError::BadRequest("at most 500 user_ids".into()));
@@ -264,6 +374,13 @@ impl Session {
                 Ok(())
             }
         }
+    }
+
+    /// A command for a call this connection may address: one it joined, or
+    /// (to join, end or leave) any call; the call task checks the rest.
+    async fn call(&self, call_id: &str, cmd: CallCmd) -> Result<()> {
+        check_id("call_id", call_id)?;
+        self.sig.calls.send(call_id, cmd).await
     }
 
     fn require_joined(&self, room_id: &str) -> Result<()> {
@@ -324,6 +441,13 @@ impl Session {
 
     /// Leave every room and go offline on this device.
     pub async fn close(self) {
+        for call_id in &self.calls {
+            let cmd = CallCmd::Leave {
+                conn: self.conn.clone(),
+                request_id: None,
+            };
+            let _ = self.sig.calls.send(call_id, cmd).await;
+        }
         for room_id in &self.joined {
             let cmd = RoomCmd::Leave {
                 conn: self.conn.clone(),

@@ -1,5 +1,6 @@
 //! The HTTP API: routes and the extractors they share.
 
+mod calls;
 mod dev;
 mod rooms;
 
@@ -49,6 +50,9 @@ pub fn router(state: AppState) -> Router {
             "/api/rooms/{id}/members/{user_id}",
             axum::routing::delete(rooms::remove_member),
         )
+        .route("/api/rooms/{id}/calls", get(calls::for_room))
+        .route("/api/calls/{id}", get(calls::show))
+        .route("/api/status", get(calls::status))
         .route("/api/dev/token", post(dev::token))
         .route("/api/dev/config", get(dev::config))
         .route("/healthz", get(|| async { "ok" }))

@@ -2,6 +2,8 @@
 //! real WebSockets and HTTP.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -42,6 +44,10 @@ impl TestServer {
             dev: true,
             rate_per_sec: 1000,
             rate_burst: 1000,
+            // Media stays on loopback: one UDP port, 127.0.0.1 candidates only.
+            media_bind: "127.0.0.1:0".parse().unwrap(),
+            media_include_loopback: true,
+            media_candidate_ips: vec!["127.0.0.1".parse().unwrap()],
             ..Config::default()
         };
         f(&mut config);

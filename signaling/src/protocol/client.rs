@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::types::{MessageType, PresenceStatus};
+use super::types::{CallMode, MessageType, PresenceStatus};
 
 /// One frame from a client: an optional `request_id` echoed back on the reply
 /// or error, and the request itself.
@@ -74,6 +74,54 @@ pub enum ClientMessage {
     GetPresence {
         user_ids: Vec<String>,
     },
+    /// Start a call in a room; every member's devices get `call_started`.
+    StartCall {
+        room_id: String,
+        #[serde(default)]
+        mode: Option<CallMode>,
+    },
+    JoinCall {
+        call_id: String,
+    },
+    LeaveCall {
+        call_id: String,
+    },
+    /// End the call for everyone (its initiator, or a staff role).
+    EndCall {
+        call_id: String,
+    },
+    /// p2p: relay an offer, answer or ICE candidate to one participant.
+    CallSignal {
+        call_id: String,
+        to: String,
+        signal: Value,
+    },
+    /// sfu: the client's offer (answered with `sfu_answer`).
+    SfuOffer {
+        call_id: String,
+        sdp: String,
+    },
+    /// sfu: the client's answer to a server-initiated `sfu_offer`.
+    SfuAnswer {
+        call_id: String,
+        sdp: String,
+    },
+    /// sfu: a trickled ICE candidate (`RTCIceCandidateInit`).
+    IceCandidate {
+        call_id: String,
+        candidate: Value,
+    },
+    /// Mute or unmute your own audio in the call.
+    SetMute {
+        call_id: String,
+        muted: bool,
+    },
+    /// Server-side mute of another participant (staff roles only).
+    MuteParticipant {
+        call_id: String,
+        participant_id: String,
+        muted: bool,
+    },
 }
 
 /// A chat message to store and deliver.
@@ -116,6 +164,16 @@ impl ClientMessage {
             ClientMessage::MarkRead { .. } => "mark_read",
             ClientMessage::SetPresence { .. } => "set_presence",
             ClientMessage::GetPresence { .. } => "get_presence",
+            ClientMessage::StartCall { .. } => "start_call",
+            ClientMessage::JoinCall { .. } => "join_call",
+            ClientMessage::LeaveCall { .. } => "leave_call",
+            ClientMessage::EndCall { .. } => "end_call",
+            ClientMessage::CallSignal { .. } => "call_signal",
+            ClientMessage::SfuOffer { .. } => "sfu_offer",
+            ClientMessage::SfuAnswer { .. } => "sfu_answer",
+            ClientMessage::IceCandidate { .. } => "ice_candidate",
+            ClientMessage::SetMute { .. } => "set_mute",
+            ClientMessage::MuteParticipant { .. } => "mute_participant",
         }
     }
 }

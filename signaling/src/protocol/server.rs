@@ -3,7 +3,10 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::types::{MemberView, MessageView, PresenceView, RoomInfo, RoomSummary, UserRef};
+use super::types::{
+    CallInfo, IceServer, MemberView, MessageView, ParticipantView, PresenceView, RoomInfo,
+    RoomSummary, UserRef,
+};
 use crate::error::ErrorCode;
 
 /// Every event and reply the server sends, tagged by `type`.
@@ -102,6 +105,86 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
         users: Vec<PresenceView>,
+    },
+    /// A call started in one of your rooms (a ring).
+    CallStarted {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        call: CallInfo,
+    },
+    /// You joined the call: your participant id and the ICE servers to use.
+    CallJoined {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        call: CallInfo,
+        participant_id: String,
+        ice_servers: Vec<IceServer>,
+    },
+    CallLeft {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        call_id: String,
+    },
+    CallParticipantJoined {
+        call_id: String,
+        participant: ParticipantView,
+    },
+    CallParticipantLeft {
+        call_id: String,
+        participant_id: String,
+        user_id: String,
+    },
+    /// Sent to every member of the call's room.
+    CallEnded {
+        call_id: String,
+        room_id: String,
+        /// `ended`, `empty` (nobody left or nobody joined) or `shutdown`.
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        ended_by: Option<String>,
+    },
+    /// p2p: a relayed offer, answer or candidate from another participant.
+    CallSignal {
+        call_id: String,
+        from: String,
+        from_user: String,
+        signal: serde_json::Value,
+    },
+    /// sfu: a server-initiated offer (tracks were added or removed).
+    SfuOffer {
+        call_id: String,
+        sdp: String,
+    },
+    /// sfu: the server's answer to your offer.
+    SfuAnswer {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        call_id: String,
+        sdp: String,
+    },
+    /// sfu: a server ICE candidate (`RTCIceCandidateInit`).
+    IceCandidate {
+        call_id: String,
+        candidate: serde_json::Value,
+    },
+    ParticipantMuted {
+        call_id: String,
+        participant_id: String,
+        muted: bool,
+        /// Set when a moderator muted them.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        by: Option<String>,
+    },
+    /// The loudest current speaker, or none.
+    ActiveSpeaker {
+        call_id: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        participant_id: Option<String>,
+    },
+    /// A generic success reply for requests without another answer.
+    Ok {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
     },
     Error {
         code: ErrorCode,

@@ -146,3 +146,54 @@ pub struct PresenceView {
     /// Number of connected devices.
     pub devices: usize,
 }
+
+/// How a call carries media.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CallMode {
+    /// Peers connect directly; the server relays offers, answers and candidates.
+    P2p,
+    /// Every peer connects to the server, which forwards audio.
+    #[default]
+    Sfu,
+}
+
+impl CallMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallMode::P2p => "p2p",
+            CallMode::Sfu => "sfu",
+        }
+    }
+}
+
+/// One device in a call.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParticipantView {
+    /// Addresses this device in `call_signal` and mute requests.
+    pub participant_id: String,
+    pub user: UserRef,
+    pub muted: bool,
+    pub joined_at: i64,
+}
+
+/// A call's state as sent to clients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallInfo {
+    pub id: String,
+    pub room_id: String,
+    pub mode: CallMode,
+    pub initiator: UserRef,
+    pub started_at: i64,
+    pub participants: Vec<ParticipantView>,
+}
+
+/// An ICE server for `RTCPeerConnection` (STUN, or TURN with credentials).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credential: Option<String>,
+}

@@ -5,6 +5,7 @@
 //! [`Writer`] task, which commits them in batches: one transaction and one
 //! fsync for everything that arrived while the previous batch was committing.
 
+mod calls;
 mod insert;
 mod messages;
 mod rooms;
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use calls::{CallParticipantRecord, CallRecord};
 pub use messages::{NewMessage, PageQuery};
 pub use rooms::{NewRoom, RoomListRow};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};

@@ -1,0 +1,196 @@
+//! The SFU engine: one webrtc-rs API shared by every peer, one UDP port
+//! shared by every peer (UDP mux), and counters of live resources.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{APIBuilder, API};
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice::udp_mux::{UDPMux, UDPMuxDefault, UDPMuxParams};
+use webrtc::ice::udp_network::UDPNetwork;
+use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
+use webrtc::interceptor::registry::Registry;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
+};
+
+/// The RFC 6464 client-to-mixer audio level header extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// Typed configuration: the server binary fills it; this crate reads no files or env.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Address the shared UDP socket binds to (port 0: any free port).
+    pub bind: SocketAddr,
+    /// Only offer host candidates on these IPs (empty: every interface IP).
+    pub candidate_ips: Vec<IpAddr>,
+    /// Offer loopback candidates (tests, or a server used from the same host).
+    pub include_loopback: bool,
+    /// Public IPs to advertise instead of the host's (1:1 NAT).
+    pub public_ips: Vec<String>,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            bind: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            candidate_ips: vec![],
+            include_loopback: false,
+            public_ips: vec![],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    #[error("cannot bind the media socket {addr}: {err}")]
+    Bind {
+        addr: SocketAddr,
+        err: std::io::Error,
+    },
+    #[error("webrtc: {0}")]
+    Webrtc(#[from] webrtc::Error),
+    #[error("unknown participant")]
+    UnknownPeer,
+    #[error("bad session description: {0}")]
+    BadSdp(String),
+}
+
+/// Live resource counts, exposed in server status so leaks show.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    pub peers: AtomicUsize,
+    pub tracks: AtomicUsize,
+    pub tasks: AtomicUsize,
+    pub forwarded_packets: AtomicU64,
+    pub received_packets: AtomicU64,
+}
+
+/// A snapshot of [`LiveCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SfuStats {
+    pub peers: usize,
+    pub tracks: usize,
+    pub tasks: usize,
+    pub forwarded_packets: u64,
+    pub received_packets: u64,
+}
+
+/// The engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Sfu {
+    pub(crate) inner: Arc<SfuInner>,
+}
+
+pub(crate) struct SfuInner {
+    pub(crate) api: API,
+    mux: Arc<UDPMuxDefault>,
+    local: SocketAddr,
+    pub(crate) live: LiveCounters,
+}
+
+/// The only codec: Opus, 48 kHz stereo signalling as browsers expect.
+pub fn opus_capability() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// A webrtc-rs API for audio-only Opus with the audio-level extension, with
+/// ICE restricted as configured. Also used by test peers.
+pub fn build_api(settings: SettingEngine) -> Result<API, SfuError> {
+    let mut media = MediaEngine::default();
+    media.register_codec(
+        RTCRtpCodecParameters {
+            capability: opus_capability(),
+            payload_type: 111,
+            ..Default::default()
+        },
+        RTPCodecType::Audio,
+    )?;
+    media.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RTPCodecType::Audio,
+        None,
+    )?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    Ok(APIBuilder::new()
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .build())
+}
+
+impl Sfu {
+    /// Bind the shared media socket and build the API.
+    pub async fn bind(config: SfuConfig) -> Result<Sfu, SfuError> {
+        let socket = UdpSocket::bind(config.bind)
+            .await
+            .map_err(|err| SfuError::Bind {
+                addr: config.bind,
+                err,
+            })?;
+        let local = socket.local_addr().map_err(|err| SfuError::Bind {
+            addr: config.bind,
+            err,
+        })?;
+        let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
+        let mut settings = SettingEngine::default();
+        settings.set_udp_network(UDPNetwork::Muxed(mux.clone()));
+        settings.set_network_types(vec![NetworkType::Udp4]);
+        settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+        settings.set_include_loopback_candidate(config.include_loopback);
+        if !config.candidate_ips.is_empty() {
+            let allowed = config.candidate_ips.clone();
+            settings.set_ip_filter(Box::new(move |ip: IpAddr| allowed.contains(&ip)));
+        }
+        if !config.public_ips.is_empty() {
+            settings.set_nat_1to1_ips(config.public_ips.clone(), RTCIceCandidateType::Host);
+        }
+        let api = build_api(settings)?;
+        tracing::info!(addr = %local, "SFU media socket bound");
+        Ok(Sfu {
+            inner: Arc::new(SfuInner {
+                api,
+                mux,
+                local,
+                live: LiveCounters::default(),
+            }),
+        })
+    }
+
+    /// The shared UDP socket's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    pub fn stats(&self) -> SfuStats {
+        let l = &self.inner.live;
+        SfuStats {
+            peers: l.peers.load(Ordering::Relaxed),
+            tracks: l.tracks.load(Ordering::Relaxed),
+            tasks: l.tasks.load(Ordering::Relaxed),
+            forwarded_packets: l.forwarded_packets.load(Ordering::Relaxed),
+            received_packets: l.received_packets.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stop the shared socket (at shutdown, after every room closed).
+    pub async fn close(&self) {
+        if let Err(err) = self.inner.mux.close().await {
+            tracing::warn!(%err, "closing the media socket");
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! One call's media: a peer connection per participant, one outgoing track
+//! per (publisher, subscriber) pair, and the per-packet forwarding loop.
+//!
+//! [`SfuRoom`] is owned by the call's task, which calls its `&mut self`
+//! methods one at a time: peer set-up, negotiation and tear-down need no
+//! locks. Only the routing table is shared with the packet loops, behind a
+//! std `Mutex` held for a lookup per packet and never across `.await`.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
+use webrtc::track::track_remote::TrackRemote;
+
+use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
+use crate::forward::Forwarder;
+use crate::rtp::audio_level;
+use crate::speaker::ActiveSpeaker;
+
+/// What a room tells its owner; `participant` is the key given to `add_peer`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SfuEvent {
+    /// A server ICE candidate to send to the participant (`RTCIceCandidateInit` JSON).
+    Candidate {
+        participant: u64,
+        candidate: serde_json::Value,
+    },
+    /// A server-initiated offer to send to the participant.
+    Offer {
+        participant: u64,
+        sdp: String,
+    },
+    Connected {
+        participant: u64,
+    },
+    /// The peer connection failed or closed: treat the participant as gone.
+    Failed {
+        participant: u64,
+    },
+    /// The loudest current speaker changed.
+    ActiveSpeaker {
+        participant: Option<u64>,
+    },
+}
+
+/// State shared with the packet loops.
+struct Routes {
+    forwarder: Forwarder,
+    tracks: HashMap<(u64, u64), Arc<TrackLocalStaticRTP>>,
+    speaker: ActiveSpeaker,
+}
+
+struct Peer {
+    pc: Arc<RTCPeerConnection>,
+    /// Outgoing tracks on this peer, by publisher.
+    outgoing: HashMap<u64, Arc<RTCRtpSender>>,
+    /// The first offer/answer exchange is done.
+    negotiated: bool,
+    /// We sent an offer and wait for the answer.
+    offering: bool,
+    /// Tracks changed while an exchange was under way.
+    dirty: bool,
+}
+
+/// One call's media. Owned by the call task.
+pub struct SfuRoom {
+    sfu: Sfu,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    routes: Arc<Mutex<Routes>>,
+    peers: HashMap<u64, Peer>,
+    closed: CancellationToken,
+}
+
+fn lock(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
+    // Routes stay consistent between statements; recover from a poisoned lock.
+    routes.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Sfu {
+    /// A room for one call; its events go to `events`.
+    pub fn room(&self, events: mpsc::UnboundedSender<SfuEvent>) -> SfuRoom {
+        SfuRoom {
+            sfu: self.clone(),
+            events,
+            routes: Arc::new(Mutex::new(Routes {
+                forwarder: Forwarder::new(),
+                tracks: HashMap::new(),
+                speaker: ActiveSpeaker::new(),
+            })),
+            peers: HashMap::new(),
+            closed: CancellationToken::new(),
+        }
+    }
+}
+
+impl SfuRoom {
+    /// Create the participant's peer connection. Its offer comes next.
+    pub async fn add_peer(&mut self, participant: u64) -> Result<(), SfuError> {
+        if self.peers.contains_key(&participant) {
+            return Ok(());
+        }
+        let pc = Arc::new(
+            self.sfu
+                .inner
+                .api
+                .new_peer_connection(RTCConfiguration::default())
+                .await?,
+        );
+        self.sfu.inner.live.peers.fetch_add(1, Ordering::Relaxed);
+        let events = self.events.clone();
+        pc.on_ice_candidate(Box::new(move |c| {
+            let events = events.clone();
+            Box::pin(async move {
+                if let Some(json) = c
+                    .and_then(|c| c.to_json().ok())
+                    .and_then(|j| serde_json::to_value(j).ok())
+                {
+                    let _ = events.send(SfuEvent::Candidate {
+                        participant,
+                        candidate: json,
+                    });
+                }
+            })
+        }));
+        let events = self.events.clone();
+        pc.on_peer_connection_state_change(Box::new(move |state| {
+            let events = events.clone();
+            Box::pin(async move {
+                let event = match state {
+                    RTCPeerConnectionState::Connected => SfuEvent::Connected { participant },
+                    RTCPeerConnectionState::Failed => SfuEvent::Failed { participant },
+                    _ => return,
+                };
+                let _ = events.send(event);
+            })
+        }));
+        let (routes, sfu, closed) = (self.routes.clone(), self.sfu.clone(), self.closed.clone());
+        let events = self.events.clone();
+        pc.on_track(Box::new(move |track, receiver, _| {
+            let (routes, sfu, closed, events) =
+                (routes.clone(), sfu.clone(), closed.clone(), events.clone());
+            Box::pin(async move {
+                let level_id = receiver
+                    .get_parameters()
+                    .await
+                    .header_extensions
+                    .iter()
+                    .find(|e| e.uri == AUDIO_LEVEL_URI)
+                    .and_then(|e| u8::try_from(e.id).ok());
+                spawn_counted(
+                    &sfu,
+                    publish_loop(
+                        participant,
+                        track,
+                        level_id,
+                        routes,
+                        sfu.clone(),
+                        closed,
+                        events,
+                    ),
+                );
+            })
+        }));
+        lock(&self.routes).forwarder.add_participant(participant);
+        self.peers.insert(
+            participant,
+            Peer {
+                pc,
+                outgoing: HashMap::new(),
+                negotiated: false,
+                offering: false,
+                dirty: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// The participant's offer. Returns the answer, or `None` when the
+    /// server's own offer is outstanding (glare: the server does not roll
+    /// back, the client must, and then answer the server's offer).
+    pub async fn handle_offer(
+        &mut self,
+        participant: u64,
+        sdp: String,
+    ) -> Result<Option<String>, SfuError> {
+        let peer = self
+            .peers
+            .get_mut(&participant)
+            .ok_or(SfuError::UnknownPeer)?;
+        if peer.offering {
+            return Ok(None);
+        }
+        let offer =
+            RTCSessionDescription::offer(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        peer.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let answer = peer.pc.create_answer(None).await?;
+        peer.pc.set_local_description(answer.clone()).await?;
+        let first = !peer.negotiated;
+        peer.negotiated = true;
+        if first {
+            self.connect_new_peer(participant).await?;
+        } else {
+            self.renegotiate_if_dirty(participant).await?;
+        }
+        Ok(Some(answer.sdp))
+    }
+
+    /// The participant's answer to our offer.
+    pub async fn handle_answer(&mut self, participant: u64, sdp: String) -> Result<(), SfuError> {
+        let peer = self
+            .peers
+            .get_mut(&participant)
+            .ok_or(SfuError::UnknownPeer)?;
+        if !peer.offering {
+            return Err(SfuError::BadSdp("no offer is outstanding".into()));
+        }
+        let answer =
+            RTCSessionDescription::answer(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        peer.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        peer.offering = false;
+        self.renegotiate_if_dirty(participant).await
+    }
+
+    pub async fn add_candidate(
+        &mut self,
+        participant: u64,
+        candidate: serde_json::Value,
+    ) -> Result<(), SfuError> {
+        let peer = self.peers.get(&participant).ok_or(SfuError::UnknownPeer)?;
+        let init: RTCIceCandidateInit = serde_json::from_value(candidate)
+            .map_err(|e| SfuError::BadSdp(format!("candidate: {e}")))?;
+        peer.pc.add_ice_candidate(init).await?;
+        Ok(())
+    }
+
+    /// Self-mute (`moderator == false`) or server-side mute.
+    pub fn set_muted(&mut self, participant: u64, muted: bool, moderator: bool) {
+        let mut routes = lock(&self.routes);
+        if moderator {
+            routes.forwarder.set_moderator_muted(participant, muted);
+        } else {
+            routes.forwarder.set_self_muted(participant, muted);
+        }
+    }
+
+    /// After the first exchange: subscribe the newcomer to everyone and
+    /// everyone to the newcomer, then offer the new tracks.
+    async fn connect_new_peer(&mut self, newcomer: u64) -> Result<(), SfuError> {
+        let others: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| **id != newcomer && p.negotiated)
+            .map(|(id, _)| *id)
+            .collect();
+        for other in others {
+            self.add_outgoing(other, newcomer).await?;
+            self.add_outgoing(newcomer, other).await?;
+            self.renegotiate(other).await?;
+        }
+        self.renegotiate(newcomer).await
+    }
+
+    /// Add a track carrying `publisher`'s audio to `subscriber`'s connection.
+    async fn add_outgoing(&mut self, publisher: u64, subscriber: u64) -> Result<(), SfuError> {
+        let track = Arc::new(TrackLocalStaticRTP::new(
+            opus_capability(),
+            format!("audio-{publisher}"),
+            format!("p-{publisher}"),
+        ));
+        let peer = self
+            .peers
+            .get_mut(&subscriber)
+            .ok_or(SfuError::UnknownPeer)?;
+        let sender = peer
+            .pc
+            .add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
+            .await?;
+        peer.outgoing.insert(publisher, sender.clone());
+        peer.dirty = true;
+        self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
+        // Drain RTCP so interceptors see the subscriber's reports.
+        let closed = self.closed.clone();
+        spawn_counted(&self.sfu, async move {
+            loop {
+                tokio::select! {
+                    _ = closed.cancelled() => break,
+                    r = sender.read_rtcp() => if r.is_err() { break },
+                }
+            }
+        });
+        let mut routes = lock(&self.routes);
+        routes.tracks.insert((publisher, subscriber), track);
+        routes.forwarder.subscribe(publisher, subscriber);
+        Ok(())
+    }
+
+    async fn renegotiate_if_dirty(&mut self, participant: u64) -> Result<(), SfuError> {
+        match self.peers.get(&participant) {
+            Some(p) if p.dirty => self.renegotiate(participant).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Send the participant an offer now, or as soon as the exchange under way ends.
+    async fn renegotiate(&mut self, participant: u64) -> Result<(), SfuError> {
+        let peer = self
+            .peers
+            .get_mut(&participant)
+            .ok_or(SfuError::UnknownPeer)?;
+        if !peer.dirty {
+            return Ok(());
+        }
+        if peer.offering || !peer.negotiated {
+            return Ok(()); // stays dirty; offered after the answer
+        }
+        let offer = peer.pc.create_offer(None).await?;
+        peer.pc.set_local_description(offer.clone()).await?;
+        peer.offering = true;
+        peer.dirty = false;
+        let _ = self.events.send(SfuEvent::Offer {
+            participant,
+            sdp: offer.sdp,
+        });
+        Ok(())
+    }
+
+    /// Close the participant's connection and remove their tracks from
+    /// everyone else (renegotiating them).
+    pub async fn remove_peer(&mut self, participant: u64) {
+        let Some(peer) = self.peers.remove(&participant) else {
+            return;
+        };
+        {
+            let mut routes = lock(&self.routes);
+            routes.forwarder.remove_participant(participant);
+            routes
+                .tracks
+                .retain(|(from, to), _| *from != participant && *to != participant);
+        }
+        self.sfu
+            .inner
+            .live
+            .tracks
+            .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
+        close_pc(&self.sfu, &peer.pc).await;
+        let others: Vec<u64> = self.peers.keys().copied().collect();
+        for other in others {
+            let Some(p) = self.peers.get_mut(&other) else {
+                continue;
+            };
+            if let Some(sender) = p.outgoing.remove(&participant) {
+                self.sfu.inner.live.tracks.fetch_sub(1, Ordering::Relaxed);
+                if p.pc.remove_track(&sender).await.is_ok() {
+                    p.dirty = true;
+                    let _ = self.renegotiate(other).await;
+                }
+            }
+        }
+    }
+
+    /// Close every connection and stop every loop.
+    pub async fn close(&mut self) {
+        self.closed.cancel();
+        let ids: Vec<u64> = self.peers.keys().copied().collect();
+        for id in ids {
+            if let Some(peer) = self.peers.remove(&id) {
+                self.sfu
+                    .inner
+                    .live
+                    .tracks
+                    .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
+                close_pc(&self.sfu, &peer.pc).await;
+            }
+        }
+        let mut routes = lock(&self.routes);
+        routes.tracks.clear();
+    }
+
+    pub fn participants(&self) -> usize {
+        self.peers.len()
+    }
+}
+
+async fn close_pc(sfu: &Sfu, pc: &RTCPeerConnection) {
+    if let Err(err) = pc.close().await {
+        tracing::debug!(%err, "closing peer connection");
+    }
+    sfu.inner.live.peers.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn spawn_counted(sfu: &Sfu, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+    let sfu = sfu.clone();
+    sfu.inner.live.tasks.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        fut.await;
+        sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+/// Read one participant's audio and write it to every subscriber's track.
+async fn publish_loop(
+    from: u64,
+    track: Arc<TrackRemote>,
+    level_id: Option<u8>,
+    routes: Arc<Mutex<Routes>>,
+    sfu: Sfu,
+    closed: CancellationToken,
+    events: mpsc::UnboundedSender<SfuEvent>,
+) {
+    let mut targets: Vec<(Arc<TrackLocalStaticRTP>, u16, u32)> = Vec::new();
+    let mut routed = Vec::new();
+    loop {
+        let (mut pkt, _) = tokio::select! {
+            _ = closed.cancelled() => break,
+            r = track.read_rtp() => match r { Ok(p) => p, Err(_) => break },
+        };
+        sfu.inner
+            .live
+            .received_packets
+            .fetch_add(1, Ordering::Relaxed);
+        let level = level_id
+            .and_then(|id| pkt.header.get_extension(id))
+            .and_then(|ext| audio_level(&ext));
+        targets.clear();
+        routed.clear();
+        let speaker_change = {
+            let mut r = lock(&routes);
+            r.forwarder.route(
+                from,
+                pkt.header.sequence_number,
+                pkt.header.timestamp,
+                &mut routed,
+            );
+            for (to, seq, ts) in &routed {
+                if let Some(t) = r.tracks.get(&(from, *to)) {
+                    targets.push((t.clone(), *seq, *ts));
+                }
+            }
+            let now = Instant::now();
+            if let Some((dbov, voice)) = level {
+                r.speaker.observe(from, dbov, voice, now);
+            }
+            r.speaker.poll(now)
+        };
+        if let Some(change) = speaker_change {
+            let _ = events.send(SfuEvent::ActiveSpeaker {
+                participant: change.speaker,
+            });
+        }
+        for (t, seq, ts) in &targets {
+            pkt.header.sequence_number = *seq;
+            pkt.header.timestamp = *ts;
+            if t.write_rtp(&pkt).await.is_ok() {
+                sfu.inner
+                    .live
+                    .forwarded_packets
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

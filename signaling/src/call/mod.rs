@@ -1,0 +1,173 @@
+//! Calls: one task owns each call, found through the [`CallRegistry`].
+//!
+//! A call belongs to a room; only the room's members (and staff in scope)
+//! can see, join or signal into it. In `p2p` mode the task relays offers,
+//! answers and candidates between participants; in `sfu` mode it drives
+//! the call's [`earshot_sfu::SfuRoom`].
+
+mod actor;
+pub mod ice;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use actor::CallCmd;
+pub use ice::ice_servers;
+
+use crate::config::Identity;
+use crate::conn::ConnHandle;
+use crate::error::{Result, SignalError};
+use crate::protocol::{CallInfo, CallMode, ServerMessage};
+use crate::store::now_ms;
+use crate::Signaling;
+
+/// Active calls by id, and the active call of each room.
+#[derive(Clone, Default)]
+pub struct CallRegistry {
+    // A std Mutex on purpose: plain map operations, never held across `.await`.
+    inner: Arc<Mutex<Calls>>,
+}
+
+#[derive(Default)]
+struct Calls {
+    by_id: HashMap<String, mpsc::Sender<CallCmd>>,
+    by_room: HashMap<String, String>,
+}
+
+impl CallRegistry {
+    fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deliver a command to the call's task; `NOT_FOUND` if it has ended.
+    pub async fn send(&self, call_id: &str, cmd: CallCmd) -> Result<()> {
+        let tx = self.calls().by_id.get(call_id).cloned();
+        match tx {
+            Some(tx) => tx
+                .send(cmd)
+                .await
+                .map_err(|_| SignalError::NotFound("call")),
+            None => Err(SignalError::NotFound("call")),
+        }
+    }
+
+    pub fn active(&self) -> usize {
+        self.calls().by_id.len()
+    }
+
+    pub fn active_in_room(&self, room_id: &str) -> Option<String> {
+        self.calls().by_room.get(room_id).cloned()
+    }
+
+    fn remove(&self, call_id: &str, room_id: &str) {
+        let mut calls = self.calls();
+        calls.by_id.remove(call_id);
+        if calls.by_room.get(room_id).is_some_and(|c| c == call_id) {
+            calls.by_room.remove(room_id);
+        }
+    }
+
+    /// Ids of every active call (for shutdown).
+    pub fn ids(&self) -> Vec<String> {
+        self.calls().by_id.keys().cloned().collect()
+    }
+}
+
+impl Signaling {
+    /// Start a call in `room_id` and ring every member's devices.
+    pub async fn start_call(
+        self: &Arc<Self>,
+        identity: &Identity,
+        conn: &ConnHandle,
+        room_id: &str,
+        mode: Option<CallMode>,
+        request_id: Option<String>,
+    ) -> Result<String> {
+        let room = self.authorize(identity, room_id).await?;
+        let mode = mode.unwrap_or_default();
+        if mode == CallMode::Sfu && self.sfu.is_none() {
+            return Err(SignalError::Conflict(
+                "this server has no SFU; use mode p2p".into(),
+            ));
+        }
+        let call_id = uuid::Uuid::now_v7().to_string();
+        let (tx, rx) = mpsc::channel(256);
+        {
+            let mut calls = self.calls.calls();
+            if let Some(existing) = calls.by_room.get(room_id) {
+                return Err(SignalError::Conflict(format!(
+                    "a call is already active in this room: {existing}"
+                )));
+            }
+            calls.by_room.insert(room_id.to_string(), call_id.clone());
+            calls.by_id.insert(call_id.clone(), tx);
+        }
+        let started_at = now_ms();
+        if let Err(err) = self
+            .store
+            .insert_call(
+                &call_id,
+                room_id,
+                mode.as_str(),
+                &identity.user_id,
+                started_at,
+            )
+            .await
+        {
+            self.calls.remove(&call_id, room_id);
+            return Err(err);
+        }
+        let info = CallInfo {
+            id: call_id.clone(),
+            room_id: room.id.clone(),
+            mode,
+            initiator: identity.user_ref(),
+            started_at,
+            participants: vec![],
+        };
+        let actor = actor::Call::new(self.clone(), info.clone(), rx);
+        tokio::spawn(actor.run());
+        tracing::info!(call = %call_id, room = %room_id, mode = mode.as_str(), "call started");
+        let ring = ServerMessage::CallStarted {
+            request_id: None,
+            call: info.clone(),
+        }
+        .to_frame();
+        for member in self.store.members(room_id).await? {
+            for c in self.hub.connections(&member.0.id) {
+                if c.id() != conn.id() {
+                    c.send(ring.clone());
+                }
+            }
+        }
+        conn.send(
+            ServerMessage::CallStarted {
+                request_id,
+                call: info,
+            }
+            .to_frame(),
+        );
+        Ok(call_id)
+    }
+
+    /// Join a call; resolves once the call task has accepted or refused.
+    pub async fn join_call(
+        &self,
+        identity: &Identity,
+        conn: &ConnHandle,
+        call_id: &str,
+        request_id: Option<String>,
+    ) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = CallCmd::Join {
+            identity: identity.clone(),
+            conn: conn.clone(),
+            request_id,
+            reply,
+        };
+        self.calls.send(call_id, cmd).await?;
+        rx.await.unwrap_or(Err(SignalError::NotFound("call")))
+    }
+}

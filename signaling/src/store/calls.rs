@@ -1,0 +1,164 @@
+//! Calls and their participants' join and leave times.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{now_ms, Store};
+use crate::error::Result;
+
+/// A stored call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallRecord {
+    pub id: String,
+    pub room_id: String,
+    pub mode: String,
+    pub initiator: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub ended_by: Option<String>,
+    pub participants: Vec<CallParticipantRecord>,
+}
+
+/// One device's stay in a call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallParticipantRecord {
+    pub participant_id: String,
+    pub user_id: String,
+    pub joined_at: i64,
+    pub left_at: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_call(
+        &self,
+        id: &str,
+        room_id: &str,
+        mode: &str,
+        initiator: &str,
+        started_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calls (id, room_id, mode, initiator, started_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(room_id)
+        .bind(mode)
+        .bind(initiator)
+        .bind(started_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn end_call(&self, id: &str, reason: &str, ended_by: Option<&str>) -> Result<()> {
+        let now = now_ms();
+        sqlx::query("UPDATE calls SET ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL")
+            .bind(now)
+            .bind(reason)
+            .bind(ended_by)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "UPDATE call_participants SET left_at = ? WHERE call_id = ? AND left_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn call_participant_joined(
+        &self,
+        call_id: &str,
+        participant_id: &str,
+        user_id: &str,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO call_participants (call_id, participant_id, user_id, joined_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(call_id)
+        .bind(participant_id)
+        .bind(user_id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn call_participant_left(&self, call_id: &str, participant_id: &str) -> Result<()> {
+        sqlx::query("UPDATE call_participants SET left_at = ? WHERE call_id = ? AND participant_id = ? AND left_at IS NULL")
+            .bind(now_ms())
+            .bind(call_id)
+            .bind(participant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Calls that were never ended (the server stopped under them).
+    pub async fn close_dangling_calls(&self) -> Result<u64> {
+        let done = sqlx::query("UPDATE calls SET ended_at = started_at, end_reason = 'shutdown' WHERE ended_at IS NULL")
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn call(&self, id: &str) -> Result<Option<CallRecord>> {
+        let Some(row) = sqlx::query("SELECT * FROM calls WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let participants = sqlx::query(
+            "SELECT participant_id, user_id, joined_at, left_at FROM call_participants
+             WHERE call_id = ? ORDER BY joined_at, participant_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|p| CallParticipantRecord {
+            participant_id: p.get("participant_id"),
+            user_id: p.get("user_id"),
+            joined_at: p.get("joined_at"),
+            left_at: p.get("left_at"),
+        })
+        .collect();
+        Ok(Some(CallRecord {
+            id: row.get("id"),
+            room_id: row.get("room_id"),
+            mode: row.get("mode"),
+            initiator: row.get("initiator"),
+            started_at: row.get("started_at"),
+            ended_at: row.get("ended_at"),
+            end_reason: row.get("end_reason"),
+            ended_by: row.get("ended_by"),
+            participants,
+        }))
+    }
+
+    /// A room's calls, newest first.
+    pub async fn room_calls(&self, room_id: &str, limit: u32) -> Result<Vec<CallRecord>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM calls WHERE room_id = ? ORDER BY started_at DESC LIMIT ?",
+        )
+        .bind(room_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(call) = self.call(&id).await? {
+                out.push(call);
+            }
+        }
+        Ok(out)
+    }
+}

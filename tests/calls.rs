@@ -1,0 +1,266 @@
+//! Call lifecycle and p2p signaling: ring, join, relay of offers, answers
+//! and candidates between members only, end by a professional, empty
+//! timeout, and the stored record. The p2p test carries real media between
+//! two webrtc-rs peers that only ever talk through the server's relay.
+
+mod common;
+
+use std::time::Duration;
+
+use common::peer::media_peer;
+use common::TestServer;
+use serde_json::json;
+
+#[tokio::test]
+async fn start_rings_every_member_device_and_join_lists_participants() {
+    let server = TestServer::start().await;
+    server.room("visa-9", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar_laptop = server.client("omar", "professional").await;
+    let mut omar_phone = server.client("omar", "professional").await;
+    let mut stranger = server.client("eve", "applicant").await;
+
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "visa-9", "mode": "p2p"}))
+        .await;
+    assert_eq!(started["type"], "call_started", "{started}");
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    assert_eq!(started["call"]["initiator"]["id"], "amira");
+    assert_eq!(started["call"]["mode"], "p2p");
+    for c in [&mut omar_laptop, &mut omar_phone] {
+        let ring = c.recv_type("call_started").await;
+        assert_eq!(ring["call"]["id"], call_id.as_str());
+    }
+    assert!(
+        stranger
+            .collect_type("call_started", Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "non-members are not rung"
+    );
+
+    // One call per room.
+    let again = omar_laptop
+        .request(json!({"type": "start_call", "room_id": "visa-9"}))
+        .await;
+    assert_eq!(again["code"], "CONFLICT");
+
+    let a = amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    assert_eq!(a["type"], "call_joined");
+    let o = omar_laptop
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    assert_eq!(o["call"]["participants"].as_array().unwrap().len(), 2);
+    let joined = amira.recv_type("call_participant_joined").await;
+    assert_eq!(joined["participant"]["user"]["id"], "omar");
+    assert_eq!(joined["participant"]["participant_id"], o["participant_id"]);
+
+    // A non-member can neither join nor signal.
+    let denied = stranger
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    assert_eq!(denied["code"], "ACCESS_DENIED");
+    let denied = stranger
+        .request(json!({"type": "call_signal", "call_id": call_id, "to": a["participant_id"], "signal": {"type": "offer", "sdp": "x"}}))
+        .await;
+    assert_eq!(denied["code"], "ACCESS_DENIED");
+    let unknown = amira
+        .request(json!({"type": "join_call", "call_id": "no-such-call"}))
+        .await;
+    assert_eq!(unknown["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn p2p_call_relays_signals_and_media_flows_peer_to_peer() {
+    let server = TestServer::start().await;
+    server.room("r", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    let a = amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    let o = omar
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    let (a_id, o_id) = (a["participant_id"].clone(), o["participant_id"].clone());
+
+    // Signals to an unknown participant are refused.
+    let lost = amira
+        .request(json!({"type": "call_signal", "call_id": call_id, "to": "999999", "signal": {}}))
+        .await;
+    assert_eq!(lost["code"], "NOT_FOUND");
+
+    let peer_a = media_peer().await;
+    let peer_o = media_peer().await;
+    let offer = peer_a.full_offer().await;
+    amira.send(json!({"type": "call_signal", "call_id": call_id, "to": o_id, "signal": {"type": "offer", "sdp": offer}})).await;
+    let got = omar.recv_type("call_signal").await;
+    assert_eq!(got["from"], a_id);
+    assert_eq!(got["from_user"], "amira");
+    let answer = peer_o
+        .accept_offer(got["signal"]["sdp"].as_str().unwrap().to_string())
+        .await;
+    omar.send(json!({"type": "call_signal", "call_id": call_id, "to": a_id, "signal": {"type": "answer", "sdp": answer}})).await;
+    let got = amira.recv_type("call_signal").await;
+    assert_eq!(got["from"], o_id);
+    peer_a
+        .accept_answer(got["signal"]["sdp"].as_str().unwrap().to_string())
+        .await;
+
+    let _stop_a = peer_a.publish(0xA);
+    let _stop_o = peer_o.publish(0x0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (to_o, to_a) = (peer_o.packets_from("local"), peer_a.packets_from("local"));
+        if to_o.len() >= 25 && to_a.len() >= 25 {
+            assert!(to_o.iter().all(|(_, p)| p[0] == 0xA), "omar hears amira");
+            assert!(to_a.iter().all(|(_, p)| p[0] == 0x0), "amira hears omar");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "media did not flow: {} / {}",
+            to_o.len(),
+            to_a.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Peer to peer: the server's SFU forwarded nothing.
+    let admin = server.token("root", "admin");
+    let (_, status) = server.get(&admin, "/api/status").await;
+    assert_eq!(status["sfu"]["forwarded_packets"], 0, "{status}");
+    let _ = peer_a.pc.close().await;
+    let _ = peer_o.pc.close().await;
+}
+
+#[tokio::test]
+async fn end_by_professional_tells_the_room_and_is_stored() {
+    let server = TestServer::start().await;
+    server.room("r", "amira", &["omar", "lina"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    let mut lina = server.client("lina", "applicant").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    omar.request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    lina.request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+
+    // Another applicant cannot end it.
+    let denied = lina
+        .request(json!({"type": "end_call", "call_id": call_id}))
+        .await;
+    assert_eq!(denied["code"], "ACCESS_DENIED");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    lina.request(json!({"type": "leave_call", "call_id": call_id}))
+        .await;
+
+    let ok = omar
+        .request(json!({"type": "end_call", "call_id": call_id}))
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    for c in [&mut amira, &mut omar, &mut lina] {
+        let ended = c.recv_type("call_ended").await;
+        assert_eq!(ended["call_id"], call_id.as_str());
+        assert_eq!(ended["reason"], "ended");
+        assert_eq!(ended["ended_by"], "omar");
+    }
+    let after = amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    assert_eq!(after["code"], "NOT_FOUND");
+
+    let (status, record) = server
+        .get(&amira.token, &format!("/api/calls/{call_id}"))
+        .await;
+    assert_eq!(status, 200);
+    let call = &record["call"];
+    assert_eq!(call["mode"], "p2p");
+    assert_eq!(call["end_reason"], "ended");
+    assert_eq!(call["ended_by"], "omar");
+    let parts = call["participants"].as_array().unwrap();
+    let users: Vec<_> = parts
+        .iter()
+        .map(|p| p["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(users.len(), 3, "{parts:?}");
+    for u in ["amira", "omar", "lina"] {
+        assert!(users.contains(&u));
+    }
+    for p in parts {
+        assert!(p["left_at"].as_i64().unwrap() >= p["joined_at"].as_i64().unwrap());
+    }
+    let eve = server.token("eve", "applicant");
+    let (status, _) = server.get(&eve, &format!("/api/calls/{call_id}")).await;
+    assert_eq!(status, 403, "non-members cannot read the record");
+    // A new call may start now.
+    let again = amira
+        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
+        .await;
+    assert_eq!(again["type"], "call_started");
+}
+
+#[tokio::test]
+async fn a_call_nobody_is_in_ends_by_itself() {
+    let server = TestServer::with(|c| c.call_empty_timeout = Duration::from_millis(300)).await;
+    server.room("r", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    // Leaving empties it: it ends after the timeout, for everyone in the room.
+    amira
+        .request(json!({"type": "leave_call", "call_id": call_id}))
+        .await;
+    let ended = omar.recv_type("call_ended").await;
+    assert_eq!(ended["reason"], "empty");
+    let ended = amira.recv_type("call_ended").await;
+    assert_eq!(ended["call_id"], call_id.as_str());
+}
+
+#[tokio::test]
+async fn ice_servers_carry_time_limited_turn_credentials() {
+    let server = TestServer::with(|c| {
+        c.stun_urls = vec!["stun:stun.example.test:3478".into()];
+        c.turn_urls = vec!["turn:turn.example.test:3478?transport=udp".into()];
+        c.turn_secret = Some("coturn-shared-secret".into());
+    })
+    .await;
+    server.room("r", "amira", &[]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
+        .await;
+    let joined = amira
+        .request(json!({"type": "join_call", "call_id": started["call"]["id"]}))
+        .await;
+    let servers = joined["ice_servers"].as_array().unwrap();
+    assert_eq!(servers[0]["urls"][0], "stun:stun.example.test:3478");
+    let user = servers[1]["username"].as_str().unwrap();
+    let (expiry, who) = user.split_once(':').unwrap();
+    assert_eq!(who, "amira");
+    let expiry: u64 = expiry.parse().unwrap();
+    let now = earshot::auth::now_secs();
+    assert!(expiry > now && expiry <= now + 3600 + 5);
+    assert_eq!(
+        servers[1]["credential"].as_str().unwrap(),
+        earshot_signaling::call::ice::turn_credential("coturn-shared-secret", user)
+    );
+}

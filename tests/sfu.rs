@@ -1,0 +1,231 @@
+//! SFU calls with real webrtc-rs peers: every participant receives every
+//! other participant's audio (in sequence, right payloads, never its own),
+//! renegotiation on join and leave, mute, and clean-up of peers, tracks and
+//! tasks after many join/leave cycles.
+
+mod common;
+
+use std::time::Duration;
+
+use common::peer::SfuParticipant;
+use common::TestServer;
+use serde_json::{json, Value};
+
+async fn sfu_call(server: &TestServer, room: &str, members: &[&str]) -> String {
+    server.room(room, members[0], &members[1..]).await;
+    let mut starter = server.client(members[0], "applicant").await;
+    let started = starter
+        .request(json!({"type": "start_call", "room_id": room, "mode": "sfu"}))
+        .await;
+    assert_eq!(started["type"], "call_started", "{started}");
+    started["call"]["id"].as_str().unwrap().to_string()
+}
+
+/// The payload tags received from `stream`, checking sequence continuity.
+fn check_stream(p: &SfuParticipant, stream: &str, tag: u8) -> usize {
+    let pkts = p.media.packets_from(stream);
+    for w in pkts.windows(2) {
+        assert_eq!(
+            w[1].0,
+            w[0].0.wrapping_add(1),
+            "gap or reorder in {stream} at {}",
+            w[0].0
+        );
+    }
+    assert!(
+        pkts.iter().all(|(_, payload)| payload[0] == tag),
+        "{stream} carried someone else's audio"
+    );
+    pkts.len()
+}
+
+async fn status(server: &TestServer) -> Value {
+    let admin = server.token("root", "admin");
+    server.get(&admin, "/api/status").await.1
+}
+
+#[tokio::test]
+async fn three_party_call_everyone_hears_the_other_two_and_never_themselves() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "trio", &["amira", "omar", "lina"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
+    let _sc = c.media.publish(3);
+
+    let everyone = [(&a, 1u8), (&b, 2u8), (&c, 3u8)];
+    for (me, _) in everyone {
+        me.wait_for("audio from both others", |m| {
+            everyone
+                .iter()
+                .filter(|(o, _)| o.participant_id != me.participant_id)
+                .all(|(o, _)| m.packets_from(&o.stream()).len() >= 50)
+        })
+        .await;
+    }
+    for (me, _) in everyone {
+        assert!(
+            me.media.packets_from(&me.stream()).is_empty(),
+            "{} hears itself",
+            me.participant_id
+        );
+        assert_eq!(
+            me.media.streams().len(),
+            2,
+            "exactly one track per other participant"
+        );
+        for (other, tag) in everyone
+            .iter()
+            .filter(|(o, _)| o.participant_id != me.participant_id)
+        {
+            check_stream(me, &other.stream(), *tag);
+        }
+    }
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 3, "{s}");
+    assert_eq!(s["sfu"]["tracks"], 6, "{s}");
+    assert!(s["sfu"]["forwarded_packets"].as_u64().unwrap() >= 300);
+}
+
+#[tokio::test]
+async fn leave_mid_call_renegotiates_and_the_others_carry_on() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "r", &["amira", "omar", "lina"]).await;
+    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    a.wait_for("omar's audio", |m| m.packets_from(&b.stream()).len() >= 20)
+        .await;
+
+    // A third joins mid-call: the first two get a server offer and hear her.
+    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
+    let _sc = c.media.publish(3);
+    a.wait_for("lina's audio", |m| m.packets_from(&c.stream()).len() >= 20)
+        .await;
+    b.wait_for("lina's audio", |m| m.packets_from(&c.stream()).len() >= 20)
+        .await;
+    c.wait_for("both", |m| {
+        m.packets_from(&a.stream()).len() >= 20 && m.packets_from(&b.stream()).len() >= 20
+    })
+    .await;
+
+    // Lina leaves: the others are told, and keep hearing each other.
+    c.send(json!({"type": "leave_call", "call_id": call}));
+    let left = a.next_event("call_participant_left").await;
+    assert_eq!(left["participant_id"], c.participant_id.as_str());
+    let before = a.media.packets_from(&b.stream()).len();
+    a.wait_for("omar still heard", |m| {
+        m.packets_from(&b.stream()).len() >= before + 50
+    })
+    .await;
+    check_stream(&a, &b.stream(), 2);
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 2, "{s}");
+    assert_eq!(s["sfu"]["tracks"], 2, "{s}");
+}
+
+#[tokio::test]
+async fn mute_stops_forwarding_and_unmute_resumes_without_a_gap() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "r", &["amira", "omar", "lina"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    b.wait_for("amira", |m| m.packets_from(&a.stream()).len() >= 20)
+        .await;
+
+    a.send(json!({"type": "set_mute", "call_id": call, "muted": true}));
+    let muted = b.next_event("participant_muted").await;
+    assert_eq!(muted["participant_id"], a.participant_id.as_str());
+    assert_eq!(muted["muted"], true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = b.media.packets_from(&a.stream()).len();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        b.media.packets_from(&a.stream()).len() <= during + 1,
+        "muted audio still forwarded"
+    );
+
+    a.send(json!({"type": "set_mute", "call_id": call, "muted": false}));
+    b.wait_for("amira again", |m| {
+        m.packets_from(&a.stream()).len() >= during + 20
+    })
+    .await;
+    // Sequence numbers continue across the mute: no gap is reported as loss.
+    check_stream(&b, &a.stream(), 1);
+
+    // Server-side mute by a professional; an applicant may not.
+    let mut c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
+    c.send(json!({"type": "mute_participant", "call_id": call, "participant_id": b.participant_id, "muted": true, "request_id": "m1"}));
+    let refused = c.next_event("error").await;
+    assert_eq!(refused["code"], "ACCESS_DENIED");
+    assert_eq!(refused["request_id"], "m1");
+    b.send(json!({"type": "mute_participant", "call_id": call, "participant_id": a.participant_id, "muted": true, "request_id": "m2"}));
+    let by = loop {
+        let e = c.next_event("participant_muted").await;
+        if !e["by"].is_null() {
+            break e;
+        }
+    };
+    assert_eq!(by["by"], "omar");
+    assert_eq!(by["participant_id"], a.participant_id.as_str());
+    // The moderator's mute holds even if the participant unmutes themselves.
+    let before = c.media.packets_from(&a.stream()).len();
+    a.send(json!({"type": "set_mute", "call_id": call, "muted": false}));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        c.media.packets_from(&a.stream()).len() <= before + 1,
+        "moderator mute bypassed"
+    );
+}
+
+#[tokio::test]
+async fn peers_tracks_and_tasks_return_to_zero_after_join_leave_cycles() {
+    let server = TestServer::with(|c| c.call_empty_timeout = Duration::from_secs(60)).await;
+    let call = sfu_call(&server, "r", &["amira", "omar"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    for _ in 0..5 {
+        let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+        let _sb = b.media.publish(2);
+        b.wait_for("amira", |m| m.packets_from(&a.stream()).len() >= 5)
+            .await;
+        b.close().await;
+    }
+    a.send(json!({"type": "leave_call", "call_id": call}));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = status(&server).await;
+        if s["sfu"]["peers"] == 0 && s["sfu"]["tracks"] == 0 && s["sfu"]["tasks"] == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "resources not freed: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn non_members_cannot_join_or_signal_an_sfu_call() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "r", &["amira", "omar"]).await;
+    let mut eve = server.client("eve", "applicant").await;
+    let r = eve
+        .request(json!({"type": "join_call", "call_id": call}))
+        .await;
+    assert_eq!(r["code"], "ACCESS_DENIED");
+    let r = eve
+        .request(json!({"type": "sfu_offer", "call_id": call, "sdp": "v=0"}))
+        .await;
+    assert_eq!(r["code"], "ACCESS_DENIED");
+    let r = eve
+        .request(json!({"type": "ice_candidate", "call_id": call, "candidate": {"candidate": ""}}))
+        .await;
+    assert_eq!(r["code"], "ACCESS_DENIED");
+}
