@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::peer::media_peer;
+use common::peer::{media_peer, Packets};
 use common::TestServer;
 use serde_json::json;
 
@@ -98,20 +98,22 @@ async fn p2p_call_relays_signals_and_media_flows_peer_to_peer() {
 
     let peer_a = media_peer().await;
     let peer_o = media_peer().await;
-    let offer = peer_a.full_offer().await;
+    let offer = peer_a.full_offer().await.unwrap();
     amira.send(json!({"type": "call_signal", "call_id": call_id, "to": o_id, "signal": {"type": "offer", "sdp": offer}})).await;
     let got = omar.recv_type("call_signal").await;
     assert_eq!(got["from"], a_id);
     assert_eq!(got["from_user"], "amira");
     let answer = peer_o
-        .accept_offer(got["signal"]["sdp"].as_str().unwrap().to_string())
-        .await;
+        .full_answer(got["signal"]["sdp"].as_str().unwrap().to_string())
+        .await
+        .unwrap();
     omar.send(json!({"type": "call_signal", "call_id": call_id, "to": a_id, "signal": {"type": "answer", "sdp": answer}})).await;
     let got = amira.recv_type("call_signal").await;
     assert_eq!(got["from"], o_id);
     peer_a
         .accept_answer(got["signal"]["sdp"].as_str().unwrap().to_string())
-        .await;
+        .await
+        .unwrap();
 
     let _stop_a = peer_a.publish(0xA);
     let _stop_o = peer_o.publish(0x0);

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::peer::SfuParticipant;
+use common::peer::{Packets, SfuParticipant};
 use common::TestServer;
 use serde_json::{json, Value};
 

@@ -17,6 +17,7 @@
 //! its own track). Revisit when 0.2x gains UDP mux and ICE filters.
 //!
 //! # Layout
+//! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
 //! - [`engine`]: [`Sfu`], the shared webrtc-rs API, UDP mux socket, typed [`SfuConfig`], live counters.
 //! - [`room`]: [`SfuRoom`], one call's peers, tracks, renegotiation and packet loops.
 //! - [`rtp`]: the RFC 6464 audio level, panic-free on untrusted bytes.
@@ -25,6 +26,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod engine;
 pub mod forward;
 pub mod room;

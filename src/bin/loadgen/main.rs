@@ -3,6 +3,8 @@
 //! - `chat`: rooms of K members; every member sends at a fixed rate; reports
 //!   deliveries per second, delivery and ack latency (p50/p99), and, given
 //!   `--server-pid`, the server's CPU time per delivery.
+//! - `sfu`: calls of M participants publishing Opus-rate audio through the
+//!   SFU; reports forwarded packets/s, loss, delay and server CPU per packet.
 //! - `idle`: open N authenticated sockets and report the server's RSS per socket.
 //!
 //! Tokens are minted with the server's HS256 secret (`--secret`).
@@ -19,6 +21,8 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use earshot::auth::{now_secs, Auth, Claims};
+
+mod sfu;
 
 #[derive(Parser)]
 #[command(name = "earshot-loadgen", about = "Load generator for earshot")]
@@ -56,6 +60,17 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         size: usize,
     },
+    /// SFU calls: rooms x participants publishing 50 packets/s each.
+    Sfu {
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        #[arg(long, default_value_t = 3)]
+        participants: usize,
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+    },
     /// Idle sockets: memory per connection.
     Idle {
         #[arg(long, default_value_t = 5000)]
@@ -85,7 +100,7 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
 }
 
-fn mint(secret: &str, user: &str) -> Result<String> {
+fn mint(secret: &str, user: &str, role: &str) -> Result<String> {
     let config = earshot::Config {
         jwt_secret: Some(secret.into()),
         dev: true,
@@ -96,7 +111,7 @@ fn mint(secret: &str, user: &str) -> Result<String> {
     let claims = Claims {
         sub: user.into(),
         name: Some(user.into()),
-        role: "applicant".into(),
+        role: role.into(),
         tenant: None,
         rooms: vec![],
         exp: now + 86_400,
@@ -157,6 +172,23 @@ async fn main() -> Result<()> {
             )
             .await
         }
+        Cmd::Sfu {
+            rooms,
+            participants,
+            duration,
+            warmup,
+        } => {
+            sfu::run(
+                &cli.addr,
+                &cli.secret,
+                cli.server_pid,
+                rooms,
+                participants.max(2),
+                duration,
+                warmup,
+            )
+            .await
+        }
         Cmd::Idle { connections } => {
             idle(&cli.addr, &cli.secret, cli.server_pid, connections).await
         }
@@ -177,7 +209,7 @@ async fn chat(
 ) -> Result<()> {
     let http = reqwest::Client::new();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let owner = mint(secret, "lg-owner")?;
+    let owner = mint(secret, "lg-owner", "applicant")?;
     for r in 0..rooms {
         let members: Vec<String> = (0..room_size).map(|u| format!("lg-{r}-{u}")).collect();
         let res = http
@@ -205,7 +237,7 @@ async fn chat(
     for r in 0..rooms {
         for u in 0..room_size {
             let user = format!("lg-{r}-{u}");
-            let token = mint(secret, &user)?;
+            let token = mint(secret, &user, "applicant")?;
             let url = format!("ws://{addr}/ws?token={token}");
             let (ws, _) = tokio_tungstenite::connect_async(&url)
                 .await
@@ -356,7 +388,7 @@ async fn idle(addr: &str, secret: &str, pid: Option<u32>, connections: usize) ->
     let url = |i: usize| -> Result<String> {
         Ok(format!(
             "ws://{addr}/ws?token={}",
-            mint(secret, &format!("lg-idle-{i}"))?
+            mint(secret, &format!("lg-idle-{i}"), "applicant")?
         ))
     };
     // Warm up allocator pools with a few sockets first.

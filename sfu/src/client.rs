@@ -1,0 +1,242 @@
+//! A minimal WebRTC audio peer built on the same API as the SFU, for the
+//! integration tests and the load generator: publishes fake Opus at 50
+//! packets/s and records what it receives per remote stream.
+//!
+//! Payload layout of published packets: `[tag, seq_hi, seq_lo, send time in
+//! microseconds since the Unix epoch (8 bytes, big endian), padding...]`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp::header::Header;
+use webrtc::rtp::packet::Packet;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
+
+use crate::engine::{build_api, opus_capability, SfuError};
+
+/// What one remote stream delivered.
+#[derive(Debug, Default, Clone)]
+pub struct StreamLog {
+    /// (sequence number, payload) of every packet, if kept.
+    pub packets: Vec<(u16, Vec<u8>)>,
+    pub count: u64,
+    /// Highest sequence number seen, extended across wraparounds.
+    pub first_seq: Option<u64>,
+    pub highest_seq: u64,
+    /// One-way delays in microseconds (sender clock = receiver clock on one host).
+    pub delays_us: Vec<u64>,
+}
+
+impl StreamLog {
+    /// Packets the sender sent in the span received (from sequence numbers).
+    pub fn expected(&self) -> u64 {
+        self.first_seq.map_or(0, |f| self.highest_seq - f + 1)
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+pub struct AudioPeer {
+    pub pc: Arc<RTCPeerConnection>,
+    track: Arc<TrackLocalStaticRTP>,
+    received: Arc<Mutex<HashMap<String, StreamLog>>>,
+}
+
+impl AudioPeer {
+    /// A peer whose ICE candidates are loopback only; `keep_packets` keeps
+    /// every payload (tests) instead of counts and delays only (load).
+    pub async fn loopback(keep_packets: bool) -> Result<AudioPeer, SfuError> {
+        let mut settings = SettingEngine::default();
+        settings.set_include_loopback_candidate(true);
+        settings.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+        settings.set_network_types(vec![NetworkType::Udp4]);
+        settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+        let api = build_api(settings)?;
+        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
+        let track = Arc::new(TrackLocalStaticRTP::new(
+            opus_capability(),
+            "mic".into(),
+            "local".into(),
+        ));
+        pc.add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
+            .await?;
+        let received: Arc<Mutex<HashMap<String, StreamLog>>> = Arc::default();
+        let sink = received.clone();
+        pc.on_track(Box::new(move |remote, _, _| {
+            let sink = sink.clone();
+            Box::pin(async move {
+                let stream = remote.stream_id();
+                tokio::spawn(async move {
+                    let mut cycles = 0u64;
+                    let mut last: Option<u16> = None;
+                    while let Ok((pkt, _)) = remote.read_rtp().await {
+                        let seq = pkt.header.sequence_number;
+                        if let Some(l) = last {
+                            if seq < l && l - seq > u16::MAX / 2 {
+                                cycles += 1 << 16;
+                            }
+                        }
+                        last = Some(seq);
+                        let ext = cycles + u64::from(seq);
+                        let sent = pkt
+                            .payload
+                            .get(3..11)
+                            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                            .map(u64::from_be_bytes);
+                        let mut map = sink.lock().unwrap_or_else(|p| p.into_inner());
+                        let log = map.entry(stream.clone()).or_default();
+                        log.count += 1;
+                        log.first_seq.get_or_insert(ext);
+                        log.highest_seq = log.highest_seq.max(ext);
+                        if let Some(sent) = sent {
+                            log.delays_us.push(now_us().saturating_sub(sent));
+                        }
+                        if keep_packets {
+                            log.packets.push((seq, pkt.payload.to_vec()));
+                        }
+                    }
+                });
+            })
+        }));
+        Ok(AudioPeer {
+            pc,
+            track,
+            received,
+        })
+    }
+
+    /// Create an offer and wait for ICE gathering (no trickle needed).
+    pub async fn full_offer(&self) -> Result<String, SfuError> {
+        let offer = self.pc.create_offer(None).await?;
+        let mut done = self.pc.gathering_complete_promise().await;
+        self.pc.set_local_description(offer).await?;
+        let _ = done.recv().await;
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .unwrap_or_default())
+    }
+
+    /// Answer a remote offer, waiting for ICE gathering.
+    pub async fn full_answer(&self, offer: String) -> Result<String, SfuError> {
+        let offer =
+            RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        self.pc.set_remote_description(offer).await?;
+        let answer = self.pc.create_answer(None).await?;
+        let mut done = self.pc.gathering_complete_promise().await;
+        self.pc.set_local_description(answer).await?;
+        let _ = done.recv().await;
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .unwrap_or_default())
+    }
+
+    /// Answer a remote offer at once (candidates trickle separately).
+    pub async fn answer(&self, offer: String) -> Result<String, SfuError> {
+        let offer =
+            RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        self.pc.set_remote_description(offer).await?;
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer.clone()).await?;
+        Ok(answer.sdp)
+    }
+
+    pub async fn accept_answer(&self, answer: String) -> Result<(), SfuError> {
+        let answer =
+            RTCSessionDescription::answer(answer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        self.pc.set_remote_description(answer).await?;
+        Ok(())
+    }
+
+    /// Publish fake Opus at 50 packets/s until the returned sender is dropped.
+    pub fn publish(&self, tag: u8) -> tokio::sync::oneshot::Sender<()> {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let track = self.track.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let (mut seq, mut ts) = (1000u16, 0u32);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
+                let mut payload = vec![0u8; 60];
+                payload[0] = tag;
+                payload[1..3].copy_from_slice(&seq.to_be_bytes());
+                payload[3..11].copy_from_slice(&now_us().to_be_bytes());
+                let header = Header {
+                    version: 2,
+                    payload_type: 111,
+                    sequence_number: seq,
+                    timestamp: ts,
+                    ssrc: 0x1234,
+                    ..Default::default()
+                };
+                let _ = track
+                    .write_rtp(&Packet {
+                        header,
+                        payload: payload.into(),
+                    })
+                    .await;
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(960);
+            }
+        });
+        stop
+    }
+
+    /// What stream `stream` delivered so far.
+    pub fn log(&self, stream: &str) -> StreamLog {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every stream's log (the load generator drains delays with this).
+    pub fn take_logs(&self) -> HashMap<String, StreamLog> {
+        let mut map = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter_mut()
+            .map(|(k, v)| {
+                let taken = StreamLog {
+                    delays_us: std::mem::take(&mut v.delays_us),
+                    packets: vec![],
+                    ..v.clone()
+                };
+                (k.clone(), taken)
+            })
+            .collect()
+    }
+
+    pub fn streams(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        s.sort();
+        s
+    }
+}
