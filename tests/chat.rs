@@ -136,11 +136,12 @@ async fn edit_and_delete_by_author_are_broadcast() {
         .await;
     assert_eq!(denied["code"], "ACCESS_DENIED");
 
-    amira
-        .send(
+    let ok = amira
+        .request(
             json!({"type": "edit_message", "room_id": "t", "message_id": id, "text": "typo here"}),
         )
         .await;
+    assert_eq!(ok["type"], "ok", "the author gets a success reply: {ok}");
     let upd = omar.recv_type("message_updated").await;
     assert_eq!(upd["message"]["text"], "typo here");
     assert!(upd["message"]["edited_at"].is_i64());

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Client, TestServer};
+use earshot::auth::Claims;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -272,4 +273,29 @@ async fn users_coming_and_going_never_make_chat_writes_fail() {
     }
     stop.store(true, Ordering::Relaxed);
     assert!(churn.await.unwrap() > 0, "others connected meanwhile");
+}
+
+#[tokio::test]
+async fn tenant_staff_see_only_people_they_share_rooms_with() {
+    let server = TestServer::start().await;
+    server.room("globex-room", "gina", &[]).await;
+    let mut gina = server.client("gina", "applicant").await;
+    let mut acme_admin = server
+        .client_with(Claims {
+            tenant: Some("acme".into()),
+            ..common::claims("ada", "admin")
+        })
+        .await;
+    let mut global_admin = server.client("root", "admin").await;
+    assert!(
+        get_presence(&mut acme_admin, &["gina"]).await.is_empty(),
+        "tenant staff see a stranger's presence"
+    );
+    let seen = get_presence(&mut global_admin, &["gina"]).await;
+    assert_eq!(seen[0]["status"], "online");
+    // A successful set_presence with a request id is answered with `ok`.
+    let ok = gina
+        .request(json!({"type": "set_presence", "status": "busy"}))
+        .await;
+    assert_eq!(ok["type"], "ok");
 }

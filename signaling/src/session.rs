@@ -256,6 +256,9 @@ impl Session {
                     ));
                 }
                 self.sig.hub.set_status(&self.conn, status);
+                if request_id.is_some() {
+                    self.reply(ServerMessage::Ok { request_id });
+                }
                 Ok(())
             }
             ClientMessage::StartCall { room_id, mode } => {
@@ -529,18 +532,21 @@ impl Signaling {
         identity: &Identity,
         user_ids: &[String],
     ) -> Result<Vec<crate::protocol::PresenceView>> {
-        let visible: HashSet<String> = if identity.is_staff(&self.config) {
-            user_ids.iter().cloned().collect()
-        } else {
-            let mut co: HashSet<String> = self
-                .store
-                .co_members(&identity.user_id)
-                .await?
-                .into_iter()
-                .collect();
-            co.insert(identity.user_id.clone());
-            co
-        };
+        // Staff see everyone only when their scope is every room; staff of a
+        // tenant, like everyone else, see the people they share rooms with.
+        let visible: HashSet<String> =
+            if identity.is_staff(&self.config) && identity.tenant.is_none() {
+                user_ids.iter().cloned().collect()
+            } else {
+                let mut co: HashSet<String> = self
+                    .store
+                    .co_members(&identity.user_id)
+                    .await?
+                    .into_iter()
+                    .collect();
+                co.insert(identity.user_id.clone());
+                co
+            };
         let wanted: Vec<String> = user_ids
             .iter()
             .filter(|u| visible.contains(*u))

@@ -585,8 +585,14 @@ impl Room {
                 }
             }
             Completed::Edited {
-                result: Ok(view), ..
+                conn,
+                request_id,
+                result: Ok(view),
             } => {
+                // The requester's success reply, before the broadcast it also receives.
+                if request_id.is_some() {
+                    conn.send(ServerMessage::Ok { request_id }.to_frame());
+                }
                 let frame = if view.deleted {
                     ServerMessage::MessageDeleted {
                         room_id: self.id.clone(),
@@ -600,9 +606,12 @@ impl Room {
             }
             Completed::Read {
                 conn,
+                request_id,
                 result: Ok(seq),
-                ..
             } => {
+                if request_id.is_some() {
+                    conn.send(ServerMessage::Ok { request_id }.to_frame());
+                }
                 let frame = ServerMessage::ReadReceipt {
                     room_id: self.id.clone(),
                     user_id: conn.user_id().to_string(),
