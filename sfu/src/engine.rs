@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
-use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::interceptor_registry::configure_rtcp_reports;
 use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{APIBuilder, API};
@@ -125,7 +125,10 @@ pub fn build_api(settings: SettingEngine) -> Result<API, SfuError> {
         RTPCodecType::Audio,
         None,
     )?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    // Only RTCP sender/receiver reports: NACK buffers a copy of every sent
+    // packet and TWCC stamps every packet, and neither helps Opus audio,
+    // which carries its own loss concealment (FEC).
+    let registry = configure_rtcp_reports(Registry::new());
     Ok(APIBuilder::new()
         .with_media_engine(media)
         .with_interceptor_registry(registry)
