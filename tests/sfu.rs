@@ -229,3 +229,25 @@ async fn non_members_cannot_join_or_signal_an_sfu_call() {
         .await;
     assert_eq!(r["code"], "ACCESS_DENIED");
 }
+
+#[tokio::test]
+async fn the_loudest_voice_becomes_the_active_speaker() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "r", &["amira", "omar", "lina"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
+    // Amira talks (-10 dBov with voice); the others send silence.
+    let _sa = a.media.publish_with_level(1, Some(10));
+    let _sb = b.media.publish_with_level(2, Some(127));
+    let _sc = c.media.publish_with_level(3, Some(127));
+    b.wait_for("both tracks", |m| m.streams().len() == 2).await;
+    let speaker = loop {
+        let e = b.next_event("active_speaker").await;
+        if !e["participant_id"].is_null() {
+            break e;
+        }
+    };
+    assert_eq!(speaker["participant_id"], a.participant_id.as_str());
+    assert_eq!(speaker["call_id"], call.as_str());
+}

@@ -17,6 +17,7 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp::header::Header;
 use webrtc::rtp::packet::Packet;
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
 
@@ -52,6 +53,7 @@ fn now_us() -> u64 {
 pub struct AudioPeer {
     pub pc: Arc<RTCPeerConnection>,
     track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<RTCRtpSender>,
     received: Arc<Mutex<HashMap<String, StreamLog>>>,
 }
 
@@ -71,7 +73,8 @@ impl AudioPeer {
             "mic".into(),
             "local".into(),
         ));
-        pc.add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
             .await?;
         let received: Arc<Mutex<HashMap<String, StreamLog>>> = Arc::default();
         let sink = received.clone();
@@ -114,6 +117,7 @@ impl AudioPeer {
         Ok(AudioPeer {
             pc,
             track,
+            sender,
             received,
         })
     }
@@ -168,10 +172,24 @@ impl AudioPeer {
 
     /// Publish fake Opus at 50 packets/s until the returned sender is dropped.
     pub fn publish(&self, tag: u8) -> tokio::sync::oneshot::Sender<()> {
+        self.publish_with_level(tag, None)
+    }
+
+    /// Like [`AudioPeer::publish`], with an RFC 6464 audio level (-dBov;
+    /// below 127 also sets the voice flag) on every packet.
+    pub fn publish_with_level(
+        &self,
+        tag: u8,
+        level: Option<u8>,
+    ) -> tokio::sync::oneshot::Sender<()> {
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let track = self.track.clone();
+        let sender = self.sender.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
+            // The track's binding keeps the extension ids known when it was
+            // bound (before the answer), so set the negotiated id ourselves.
+            let mut level_id: Option<u8> = None;
             let (mut seq, mut ts) = (1000u16, 0u32);
             loop {
                 tokio::select! {
@@ -190,12 +208,29 @@ impl AudioPeer {
                     ssrc: 0x1234,
                     ..Default::default()
                 };
-                let _ = track
-                    .write_rtp(&Packet {
-                        header,
-                        payload: payload.into(),
-                    })
-                    .await;
+                let mut packet = Packet {
+                    header,
+                    payload: payload.into(),
+                };
+                if let Some(level) = level {
+                    if level_id.is_none() {
+                        level_id = sender
+                            .get_parameters()
+                            .await
+                            .rtp_parameters
+                            .header_extensions
+                            .iter()
+                            .find(|e| e.uri == crate::engine::AUDIO_LEVEL_URI)
+                            .and_then(|e| u8::try_from(e.id).ok());
+                    }
+                    if let Some(id) = level_id {
+                        let byte = level.min(127) | if level < 127 { 0x80 } else { 0 };
+                        let _ = packet
+                            .header
+                            .set_extension(id, bytes::Bytes::copy_from_slice(&[byte]));
+                    }
+                }
+                let _ = track.write_rtp(&packet).await;
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
             }
