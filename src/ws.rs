@@ -184,14 +184,20 @@ async fn write_loop(
     let period = state.config.ping_interval;
     let mut pings = interval_at(Instant::now() + period, period);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Built once, not per loop turn: both wait on shared cancellation
+    // tokens, and re-registering with them on every frame is measurable.
+    let stop = async {
+        tokio::select! {
+            biased;
+            _ = conn.closed() => {}
+            _ = state.shutdown.cancelled() => conn.close(close::RESTART, "server shutting down"),
+        }
+    };
+    tokio::pin!(stop);
     let outcome = loop {
         tokio::select! {
             biased;
-            _ = conn.closed() => break None,
-            _ = state.shutdown.cancelled() => {
-                conn.close(close::RESTART, "server shutting down");
-                break None;
-            }
+            _ = &mut stop => break None,
             frame = queue.recv() => {
                 let Some(frame) = frame else { break None };
                 let write = async {
@@ -206,11 +212,7 @@ async fn write_loop(
                 // closed (as a slow consumer, say) stop waiting for it.
                 tokio::select! {
                     biased;
-                    _ = conn.closed() => break None,
-                    _ = state.shutdown.cancelled() => {
-                        conn.close(close::RESTART, "server shutting down");
-                        break None;
-                    }
+                    _ = &mut stop => break None,
                     res = write => if res.is_err() { break Some(()) },
                 }
             }
@@ -262,18 +264,21 @@ async fn read_loop(
     stream: &mut SplitStream<WebSocket>,
 ) -> Session {
     let idle = state.config.idle_timeout;
-    let mut deadline = Instant::now() + idle;
+    let closed = conn.closed();
+    tokio::pin!(closed);
+    let silence = sleep_until(Instant::now() + idle);
+    tokio::pin!(silence);
     loop {
         let next = tokio::select! {
             biased;
-            _ = conn.closed() => break,
-            _ = sleep_until(deadline) => {
+            _ = &mut closed => break,
+            _ = &mut silence => {
                 conn.close(close::IDLE, "heartbeat timeout");
                 break;
             }
             next = stream.next() => next,
         };
-        deadline = Instant::now() + idle;
+        silence.as_mut().reset(Instant::now() + idle);
         match next {
             Some(Ok(Message::Text(text))) => session.handle_text(&text).await,
             Some(Ok(Message::Binary(_))) => {

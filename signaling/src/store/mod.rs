@@ -54,7 +54,10 @@ impl Store {
             // FULL: a committed batch survives power loss, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoint the WAL less often: each checkpoint rewrites pages
+            // into the database file and fsyncs it.
+            .pragma("wal_autocheckpoint", "8000");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

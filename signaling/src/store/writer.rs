@@ -17,6 +17,9 @@ use super::now_ms;
 use crate::error::{Result, SignalError};
 use crate::protocol::MessageView;
 
+/// The shortest time between two commits (the group-commit window).
+const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(4);
+
 /// A stored message and whether it had been stored before (idempotent resend).
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
@@ -127,7 +130,12 @@ impl Writer {
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
+            let started = tokio::time::Instant::now();
             self.commit_batch(&mut batch).await;
+            // At most one commit per COMMIT_INTERVAL: under load, writes that
+            // arrive meanwhile share the next transaction and its fsync
+            // instead of each paying for a commit of their own.
+            tokio::time::sleep_until(started + COMMIT_INTERVAL).await;
         }
         debug!("writer drained and stopped");
     }
