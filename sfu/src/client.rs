@@ -125,25 +125,33 @@ impl AudioPeer {
     /// Create an offer and wait for ICE gathering (no trickle needed).
     pub async fn full_offer(&self) -> Result<String, SfuError> {
         let offer = self.pc.create_offer(None).await?;
-        let mut done = self.pc.gathering_complete_promise().await;
-        self.pc.set_local_description(offer).await?;
-        let _ = done.recv().await;
-        Ok(self
-            .pc
-            .local_description()
-            .await
-            .map(|d| d.sdp)
-            .unwrap_or_default())
+        self.set_local_gathered(offer).await
     }
 
     /// Answer a remote offer, waiting for ICE gathering.
     pub async fn full_answer(&self, offer: String) -> Result<String, SfuError> {
+        let answer = self.answer_for(offer).await?;
+        self.set_local_gathered(answer).await
+    }
+
+    /// Answer a remote offer at once (candidates trickle separately).
+    pub async fn answer(&self, offer: String) -> Result<String, SfuError> {
+        let answer = self.answer_for(offer).await?;
+        self.pc.set_local_description(answer.clone()).await?;
+        Ok(answer.sdp)
+    }
+
+    async fn answer_for(&self, offer: String) -> Result<RTCSessionDescription, SfuError> {
         let offer =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         self.pc.set_remote_description(offer).await?;
-        let answer = self.pc.create_answer(None).await?;
+        Ok(self.pc.create_answer(None).await?)
+    }
+
+    /// Apply a local description and return it once every candidate is in it.
+    async fn set_local_gathered(&self, desc: RTCSessionDescription) -> Result<String, SfuError> {
         let mut done = self.pc.gathering_complete_promise().await;
-        self.pc.set_local_description(answer).await?;
+        self.pc.set_local_description(desc).await?;
         let _ = done.recv().await;
         Ok(self
             .pc
@@ -151,16 +159,6 @@ impl AudioPeer {
             .await
             .map(|d| d.sdp)
             .unwrap_or_default())
-    }
-
-    /// Answer a remote offer at once (candidates trickle separately).
-    pub async fn answer(&self, offer: String) -> Result<String, SfuError> {
-        let offer =
-            RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        self.pc.set_remote_description(offer).await?;
-        let answer = self.pc.create_answer(None).await?;
-        self.pc.set_local_description(answer.clone()).await?;
-        Ok(answer.sdp)
     }
 
     pub async fn accept_answer(&self, answer: String) -> Result<(), SfuError> {

@@ -254,19 +254,13 @@ impl Call {
                 sdp,
                 request_id,
             } => {
-                let result = match (
-                    self.participants.contains_key(&conn.id()),
-                    self.media.as_mut(),
-                ) {
-                    (false, _) => Err(SignalError::AccessDenied),
-                    (true, None) => {
-                        Err(SignalError::BadRequest("sfu_offer is for sfu calls".into()))
-                    }
-                    (true, Some(media)) => media
+                let result = async {
+                    self.media_for(&conn, "sfu_offer")?
                         .handle_offer(conn.id(), sdp)
                         .await
-                        .map_err(media_error),
-                };
+                        .map_err(media_error)
+                }
+                .await;
                 match result {
                     Ok(Some(sdp)) => conn.send(
                         ServerMessage::SfuAnswer {
@@ -293,19 +287,13 @@ impl Call {
                 sdp,
                 request_id,
             } => {
-                let result = match (
-                    self.participants.contains_key(&conn.id()),
-                    self.media.as_mut(),
-                ) {
-                    (false, _) => Err(SignalError::AccessDenied),
-                    (true, None) => Err(SignalError::BadRequest(
-                        "sfu_answer is for sfu calls".into(),
-                    )),
-                    (true, Some(media)) => media
+                let result = async {
+                    self.media_for(&conn, "sfu_answer")?
                         .handle_answer(conn.id(), sdp)
                         .await
-                        .map_err(media_error),
-                };
+                        .map_err(media_error)
+                }
+                .await;
                 if let Err(err) = result {
                     Self::refuse(&conn, err, request_id);
                 }
@@ -315,19 +303,13 @@ impl Call {
                 candidate,
                 request_id,
             } => {
-                let result = match (
-                    self.participants.contains_key(&conn.id()),
-                    self.media.as_mut(),
-                ) {
-                    (false, _) => Err(SignalError::AccessDenied),
-                    (true, None) => Err(SignalError::BadRequest(
-                        "ice_candidate is for sfu calls; use call_signal".into(),
-                    )),
-                    (true, Some(media)) => media
+                let result = async {
+                    self.media_for(&conn, "ice_candidate")?
                         .add_candidate(conn.id(), candidate)
                         .await
-                        .map_err(media_error),
-                };
+                        .map_err(media_error)
+                }
+                .await;
                 if let Err(err) = result {
                     Self::refuse(&conn, err, request_id);
                 }
@@ -388,6 +370,18 @@ impl Call {
             }
             CallCmd::End { .. } | CallCmd::Shutdown => {}
         }
+    }
+
+    /// The call's media room, if `conn` is a participant of an sfu call.
+    fn media_for(&mut self, conn: &ConnHandle, what: &str) -> Result<&mut SfuRoom> {
+        if !self.participants.contains_key(&conn.id()) {
+            return Err(SignalError::AccessDenied);
+        }
+        self.media.as_mut().ok_or_else(|| {
+            SignalError::BadRequest(format!(
+                "{what} is for sfu calls; p2p calls use call_signal"
+            ))
+        })
     }
 
     async fn join(
