@@ -29,8 +29,9 @@ pub mod close {
     pub const IDLE: u16 = 4000;
 }
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 4096;
+/// Bytes read from the socket at a time: most chat frames fit, bigger ones
+/// take a few reads, and an idle socket stays under 10 KiB.
+const READ_CHUNK: usize = 1024;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
