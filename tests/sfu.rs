@@ -251,3 +251,52 @@ async fn the_loudest_voice_becomes_the_active_speaker() {
     assert_eq!(speaker["participant_id"], a.participant_id.as_str());
     assert_eq!(speaker["call_id"], call.as_str());
 }
+
+#[tokio::test]
+async fn offer_glare_keeps_the_servers_offer_and_the_client_answers_it() {
+    let server = TestServer::start().await;
+    let call = sfu_call(&server, "r", &["amira", "omar", "lina"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+
+    // Omar negotiates by hand so he can collide with the server.
+    let mut omar = server.client("omar", "professional").await;
+    omar.request(json!({"type": "join_call", "call_id": call}))
+        .await;
+    let peer = common::peer::media_peer().await;
+    let offer = peer.full_offer().await.unwrap();
+    let answer = omar
+        .request(json!({"type": "sfu_offer", "call_id": call, "sdp": offer}))
+        .await;
+    assert_eq!(answer["type"], "sfu_answer", "{answer}");
+    peer.accept_answer(answer["sdp"].as_str().unwrap().to_string())
+        .await
+        .unwrap();
+    // The server offers Amira's track to Omar.
+    let server_offer = omar.recv_type("sfu_offer").await;
+
+    // Omar offers at the same moment: the server keeps its own offer.
+    let clash = peer.pc.create_offer(None).await.unwrap();
+    let refused = omar
+        .request(json!({"type": "sfu_offer", "call_id": call, "sdp": clash.sdp}))
+        .await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["code"], "CONFLICT");
+
+    // Omar answers the server's offer and hears Amira.
+    let reply = peer
+        .answer(server_offer["sdp"].as_str().unwrap().to_string())
+        .await
+        .unwrap();
+    omar.send(json!({"type": "sfu_answer", "call_id": call, "sdp": reply}))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while peer.packets_from(&a.stream()).len() < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no audio after resolving glare: {:?}",
+            peer.streams()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
