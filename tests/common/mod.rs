@@ -93,17 +93,7 @@ impl TestServer {
 
     /// A valid token for `user` with `role`.
     pub fn token(&self, user: &str, role: &str) -> String {
-        self.token_with(Claims {
-            sub: user.into(),
-            name: Some(capitalize(user)),
-            role: role.into(),
-            tenant: None,
-            rooms: vec![],
-            exp: now_secs() + 3600,
-            iat: now_secs(),
-            iss: None,
-            aud: None,
-        })
+        self.token_with(claims(user, role))
     }
 
     pub fn token_with(&self, claims: Claims) -> String {
