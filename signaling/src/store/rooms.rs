@@ -1,5 +1,7 @@
 //! Rooms, members and users.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sqlx::Row;
 
@@ -224,46 +226,55 @@ impl Store {
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let room = room_from_row(row);
-            let last_seq: i64 = row.get("last_seq");
-            let last = sqlx::query(
-                "SELECT seq, sender_id, sender_name, message_type, body, created_at, deleted_at
-                 FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(&room.id)
-            .fetch_optional(&self.pool)
-            .await?;
-            let last_message = last.map(|m| {
-                let deleted: Option<i64> = m.get("deleted_at");
-                let body: String = m.get("body");
-                MessagePreview {
-                    seq: m.get("seq"),
-                    sender_id: m.get("sender_id"),
-                    sender_name: m.get("sender_name"),
-                    message_type: MessageType::parse(m.get::<&str, _>("message_type")),
-                    text: if deleted.is_some() {
-                        String::new()
-                    } else {
-                        preview(&body)
-                    },
-                    created_at: m.get("created_at"),
-                }
-            });
-            let members: Vec<String> =
-                sqlx::query_scalar("SELECT user_id FROM room_members WHERE room_id = ?")
-                    .bind(&room.id)
-                    .fetch_all(&self.pool)
-                    .await?;
-            out.push(RoomListRow {
-                room,
-                last_seq,
-                unread: row.get("unread"),
-                last_message,
-                members,
-            });
+        // Three queries for the whole list, not two more per room.
+        let mut last: HashMap<String, MessagePreview> = sqlx::query(
+            "SELECT x.room_id, x.seq, x.sender_id, x.sender_name, x.message_type, x.body, x.created_at, x.deleted_at
+             FROM room_members m JOIN rooms r ON r.id = m.room_id
+             JOIN messages x ON x.room_id = r.id AND x.seq = r.last_seq
+             WHERE m.user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|m| {
+            let deleted: Option<i64> = m.get("deleted_at");
+            let body: String = m.get("body");
+            let preview = MessagePreview {
+                seq: m.get("seq"),
+                sender_id: m.get("sender_id"),
+                sender_name: m.get("sender_name"),
+                message_type: MessageType::parse(m.get::<&str, _>("message_type")),
+                text: if deleted.is_some() { String::new() } else { preview(&body) },
+                created_at: m.get("created_at"),
+            };
+            (m.get("room_id"), preview)
+        })
+        .collect();
+        let mut members: HashMap<String, Vec<String>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT o.room_id, o.user_id FROM room_members m JOIN room_members o ON o.room_id = m.room_id
+             WHERE m.user_id = ? ORDER BY o.joined_at, o.user_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            members.entry(row.get("room_id")).or_default().push(row.get("user_id"));
         }
+        let mut out: Vec<RoomListRow> = rows
+            .iter()
+            .map(|row| {
+                let room = room_from_row(row);
+                RoomListRow {
+                    last_seq: row.get("last_seq"),
+                    unread: row.get("unread"),
+                    last_message: last.remove(&room.id),
+                    members: members.remove(&room.id).unwrap_or_default(),
+                    room,
+                }
+            })
+            .collect();
         out.sort_by(|a, b| {
             let ka = a
                 .last_message
