@@ -266,3 +266,58 @@ async fn ice_servers_carry_time_limited_turn_credentials() {
         earshot_signaling::call::ice::turn_credential("coturn-shared-secret", user)
     );
 }
+
+#[tokio::test]
+async fn staff_of_another_tenant_cannot_end_or_moderate_a_call() {
+    let server = TestServer::start().await;
+    let acme = server.token_with(earshot::auth::Claims {
+        tenant: Some("acme".into()),
+        ..common::claims("amira", "applicant")
+    });
+    server
+        .create_room(
+            &acme,
+            json!({"id": "acme-room", "type": "ticket", "title": "Acme", "participants": []}),
+        )
+        .await;
+    let mut amira = common::Client::connect(&format!("{}?token={acme}", server.ws_url()))
+        .await
+        .unwrap();
+    amira.user = "amira".into();
+    amira.recv_type("welcome").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "acme-room", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    let joined = amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+
+    let mut globex_admin = server
+        .client_with(earshot::auth::Claims {
+            tenant: Some("globex".into()),
+            ..common::claims("gus", "admin")
+        })
+        .await;
+    let r = globex_admin
+        .request(json!({"type": "end_call", "call_id": call_id}))
+        .await;
+    assert_eq!(r["code"], "ACCESS_DENIED");
+    let r = globex_admin
+        .request(json!({"type": "mute_participant", "call_id": call_id, "participant_id": joined["participant_id"], "muted": true}))
+        .await;
+    assert_eq!(r["code"], "ACCESS_DENIED");
+
+    // Staff of the room's own tenant may.
+    let mut acme_admin = server
+        .client_with(earshot::auth::Claims {
+            tenant: Some("acme".into()),
+            ..common::claims("ada", "admin")
+        })
+        .await;
+    let r = acme_admin
+        .request(json!({"type": "end_call", "call_id": call_id}))
+        .await;
+    assert_eq!(r["type"], "ok", "{r}");
+    assert_eq!(amira.recv_type("call_ended").await["ended_by"], "ada");
+}

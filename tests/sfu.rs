@@ -176,6 +176,12 @@ async fn mute_stops_forwarding_and_unmute_resumes_without_a_gap() {
     // The moderator's mute holds even if the participant unmutes themselves.
     let before = c.media.packets_from(&a.stream()).len();
     a.send(json!({"type": "set_mute", "call_id": call, "muted": false}));
+    let still = c.next_event("participant_muted").await;
+    assert_eq!(still["participant_id"], a.participant_id.as_str());
+    assert_eq!(
+        still["muted"], true,
+        "the announced state is the effective one"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
         c.media.packets_from(&a.stream()).len() <= before + 1,

@@ -76,6 +76,20 @@ pub enum CallCmd {
 struct Participant {
     conn: ConnHandle,
     view: ParticipantView,
+    /// Muted by themselves / by a moderator; `view.muted` is either.
+    self_muted: bool,
+    moderator_muted: bool,
+}
+
+impl Participant {
+    fn set_muted(&mut self, muted: bool, moderator: bool) {
+        if moderator {
+            self.moderator_muted = muted;
+        } else {
+            self.self_muted = muted;
+        }
+        self.view.muted = self.self_muted || self.moderator_muted;
+    }
 }
 
 pub(super) struct Call {
@@ -119,7 +133,7 @@ impl Call {
                 cmd = self.rx.recv() => match cmd {
                     Some(CallCmd::Shutdown) | None => break ("shutdown", None),
                     Some(CallCmd::End { identity, conn, request_id }) => {
-                        if identity.user_id == self.info.initiator.id || identity.is_staff(&self.sig.config) {
+                        if identity.user_id == self.info.initiator.id || self.moderates(&identity).await {
                             conn.send(ServerMessage::Ok { request_id }.to_frame());
                             break ("ended", Some(identity.user_id));
                         }
@@ -322,14 +336,17 @@ impl Call {
                 let Some(p) = self.participants.get_mut(&conn.id()) else {
                     return Self::refuse(&conn, SignalError::AccessDenied, request_id);
                 };
-                p.view.muted = muted;
+                p.set_muted(muted, false);
+                // The announced state is the effective one: a moderator's
+                // mute still holds after the participant unmutes.
+                let effective = p.view.muted;
                 if let Some(media) = self.media.as_mut() {
                     media.set_muted(conn.id(), muted, false);
                 }
                 let frame = ServerMessage::ParticipantMuted {
                     call_id: self.info.id.clone(),
                     participant_id: pid(&conn),
-                    muted,
+                    muted: effective,
                     by: None,
                 }
                 .to_frame();
@@ -342,7 +359,7 @@ impl Call {
                 muted,
                 request_id,
             } => {
-                if !identity.is_staff(&self.sig.config) {
+                if !self.moderates(&identity).await {
                     return Self::refuse(&conn, SignalError::AccessDenied, request_id);
                 }
                 let target = participant_id
@@ -352,16 +369,20 @@ impl Call {
                 let Some(id) = target else {
                     return Self::refuse(&conn, SignalError::NotFound("participant"), request_id);
                 };
-                if let Some(p) = self.participants.get_mut(&id) {
-                    p.view.muted = muted;
-                }
+                let effective = match self.participants.get_mut(&id) {
+                    Some(p) => {
+                        p.set_muted(muted, true);
+                        p.view.muted
+                    }
+                    None => muted,
+                };
                 if let Some(media) = self.media.as_mut() {
                     media.set_muted(id, muted, true);
                 }
                 let frame = ServerMessage::ParticipantMuted {
                     call_id: self.info.id.clone(),
                     participant_id,
-                    muted,
+                    muted: effective,
                     by: Some(identity.user_id),
                 }
                 .to_frame();
@@ -370,6 +391,24 @@ impl Call {
             }
             CallCmd::End { .. } | CallCmd::Shutdown => {}
         }
+    }
+
+    /// Whether `identity` may moderate this call: a staff role with access
+    /// to the call's room (so staff of another tenant may not).
+    async fn moderates(&self, identity: &Identity) -> bool {
+        if !identity.is_staff(&self.sig.config) {
+            return false;
+        }
+        let Ok(Some(room)) = self.sig.store.room(&self.info.room_id).await else {
+            return false;
+        };
+        let member = self
+            .sig
+            .store
+            .is_member(&room.id, &identity.user_id)
+            .await
+            .unwrap_or(false);
+        may_access(identity, &self.sig.config, &room, member)
     }
 
     /// The call's media room, if `conn` is a participant of an sfu call.
@@ -435,6 +474,8 @@ impl Call {
                 Participant {
                     conn: conn.clone(),
                     view,
+                    self_muted: false,
+                    moderator_muted: false,
                 },
             );
             self.empty_since = None;
