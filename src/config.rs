@@ -203,6 +203,11 @@ impl Config {
                 "max_text_chars, outbound_queue, rate_per_sec and rate_burst must be positive",
             );
         }
+        if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
+            return bad(
+                "turn_urls need turn_secret (coturn's static-auth-secret) to issue credentials",
+            );
+        }
         if self.idle_timeout <= self.ping_interval {
             return bad("idle_timeout must be longer than ping_interval");
         }
@@ -253,6 +258,21 @@ mod tests {
         let c = Config {
             dev: true,
             ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn turn_urls_need_a_secret() {
+        let c = Config {
+            dev: true,
+            turn_urls: vec!["turn:t.example:3478".into()],
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            turn_secret: Some("s".into()),
+            ..c
         };
         assert!(c.validate().is_ok());
     }

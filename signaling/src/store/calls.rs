@@ -102,6 +102,12 @@ impl Store {
 
     /// Calls that were never ended (the server stopped under them).
     pub async fn close_dangling_calls(&self) -> Result<u64> {
+        sqlx::query(
+            "UPDATE call_participants SET left_at = joined_at
+             WHERE left_at IS NULL AND call_id IN (SELECT id FROM calls WHERE ended_at IS NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
         let done = sqlx::query("UPDATE calls SET ended_at = started_at, end_reason = 'shutdown' WHERE ended_at IS NULL")
             .execute(&self.pool)
             .await?;
