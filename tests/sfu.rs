@@ -256,6 +256,10 @@ async fn the_loudest_voice_becomes_the_active_speaker() {
     };
     assert_eq!(speaker["participant_id"], a.participant_id.as_str());
     assert_eq!(speaker["call_id"], call.as_str());
+    // Muted, Amira is not heard, so nobody is speaking any more.
+    a.send(json!({"type": "set_mute", "call_id": call, "muted": true}));
+    let quiet = b.next_event("active_speaker").await;
+    assert!(quiet["participant_id"].is_null(), "{quiet}");
 }
 
 #[tokio::test]

@@ -454,7 +454,8 @@ async fn publish_loop(
                 }
             }
             let now = Instant::now();
-            if let Some((dbov, voice)) = level {
+            // A muted participant is not heard, so cannot be the speaker.
+            if let (Some((dbov, voice)), false) = (level, r.forwarder.is_muted(from)) {
                 r.speaker.observe(from, dbov, voice, now);
             }
             r.speaker.poll(now)
