@@ -20,18 +20,22 @@
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
 //! - [`engine`]: [`Sfu`], the shared webrtc-rs API, UDP mux socket, typed [`SfuConfig`], live counters.
 //! - [`room`]: [`SfuRoom`], one call's peers, tracks, renegotiation and packet loops.
-//! - [`rtp`]: the RFC 6464 audio level, panic-free on untrusted bytes.
-//! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with sequence rewriting across mutes.
-//! - [`speaker`]: active-speaker detection from audio levels.
+//! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
+//! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with [`forward::SeqRewriter`] keeping each stream gap-free across mutes.
+//! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
+//! - [`stats`]: [`stats::ReceiveStats`], RFC 3550 loss, jitter, duplicates and bitrate of an inbound stream; RTT from receiver reports.
+//! - [`quality`]: MOS estimate from loss, jitter and RTT (simplified G.107 E-model) and a [`quality::QualityLevel`] classifier with hysteresis.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod engine;
 pub mod forward;
+pub mod quality;
 pub mod room;
 pub mod rtp;
 pub mod speaker;
+pub mod stats;
 
 pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
 pub use room::{SfuEvent, SfuRoom};

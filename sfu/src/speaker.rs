@@ -1,156 +1,192 @@
-//! Active-speaker detection from RFC 6464 audio levels: a smoothed level
-//! per participant, a hold time before the speaker changes, and at most a
-//! few change events per second. Plain type driven by `Instant`s.
+//! Active-speaker detection from RFC 6464 audio levels: a time-smoothed
+//! level per participant, a hold time before the speaker changes, and at
+//! most a few change events per second. Plain type driven by `Instant`s.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Levels at or above this many -dBov count as silence.
-const SILENCE_DBOV: f32 = 70.0;
-/// Weight of a new sample in the moving average.
-const ALPHA: f32 = 0.2;
-/// A challenger must be louder for this long before taking over.
-const HOLD: Duration = Duration::from_millis(500);
-/// Without voice for this long, nobody is speaking.
-const QUIET: Duration = Duration::from_millis(1200);
+/// Tuning of [`ActiveSpeaker`]; [`Default`] suits 20 ms Opus packets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeakerConfig {
+    /// Time constant of the exponential moving average of each level.
+    pub smoothing: Duration,
+    /// A louder challenger must stay louder this long to take over.
+    pub hold: Duration,
+    /// Without voice for this long, a participant is not speaking.
+    pub silence_timeout: Duration,
+    /// Minimum time between two change events.
+    pub min_change_interval: Duration,
+    /// Minimum time between two evaluations in [`ActiveSpeaker::poll`].
+    pub eval_interval: Duration,
+    /// Levels at or above this many -dBov count as silence even with the
+    /// voice flag set (127 is digital silence).
+    pub silence_dbov: u8,
+}
+
+impl Default for SpeakerConfig {
+    fn default() -> Self {
+        Self {
+            smoothing: Duration::from_millis(300),
+            hold: Duration::from_millis(500),
+            silence_timeout: Duration::from_millis(1200),
+            min_change_interval: Duration::from_millis(500),
+            eval_interval: Duration::from_millis(100),
+            silence_dbov: 70,
+        }
+    }
+}
+
+/// Assumed gap before a participant's first packet (one Opus frame).
+const FIRST_FRAME: Duration = Duration::from_millis(20);
 
 /// The speaker changed (`None`: nobody is speaking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpeakerChange {
+    /// The new active speaker.
     pub speaker: Option<u64>,
 }
 
 #[derive(Debug)]
 struct Level {
-    /// Smoothed loudness: 127 - dBov (higher is louder).
+    /// Smoothed loudness: 127 - dBov while speaking, 0 otherwise (higher is louder).
     loudness: f32,
+    last_sample: Option<Instant>,
     last_voice: Option<Instant>,
 }
 
+/// Picks the loudest speaking participant of one call.
 #[derive(Debug, Default)]
 pub struct ActiveSpeaker {
+    config: SpeakerConfig,
     levels: HashMap<u64, Level>,
     current: Option<u64>,
+    /// A louder participant and since when it has been louder.
     challenger: Option<(u64, Instant)>,
-    last_poll: Option<Instant>,
+    last_eval: Option<Instant>,
+    last_change: Option<Instant>,
 }
 
 impl ActiveSpeaker {
+    /// A detector with the default tuning.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// One packet's level from `participant` (0 = loudest, 127 = silence).
-    pub fn observe(&mut self, participant: u64, dbov: u8, voice: bool, now: Instant) {
-        let loud = 127.0 - f32::from(dbov.min(127));
-        let speaking = voice && f32::from(dbov) < SILENCE_DBOV;
-        let e = self.levels.entry(participant).or_insert(Level {
-            loudness: 0.0,
-            last_voice: None,
-        });
-        e.loudness = e.loudness * (1.0 - ALPHA) + loud * ALPHA;
-        if speaking {
-            e.last_voice = Some(now);
+    /// A detector with custom tuning.
+    pub fn with_config(config: SpeakerConfig) -> Self {
+        Self {
+            config,
+            ..Self::default()
         }
     }
 
-    pub fn remove(&mut self, participant: u64) {
-        self.levels.remove(&participant);
+    /// The current speaker, as last reported by [`Self::poll`].
+    pub fn current(&self) -> Option<u64> {
+        self.current
     }
 
-    fn active(&self, now: Instant) -> impl Iterator<Item = (u64, f32)> + '_ {
+    /// One packet's level from `participant` (0 = loudest, 127 = silence).
+    pub fn observe(&mut self, participant: u64, dbov: u8, voice: bool, now: Instant) {
+        let dbov = dbov.min(127);
+        let speaking = voice && dbov < self.config.silence_dbov;
+        let sample = if speaking {
+            127.0 - f32::from(dbov)
+        } else {
+            0.0
+        };
+        let tau = self.config.smoothing.as_secs_f32().max(f32::EPSILON);
+        let e = self.levels.entry(participant).or_insert(Level {
+            loudness: 0.0,
+            last_sample: None,
+            last_voice: None,
+        });
+        let dt = e
+            .last_sample
+            .map_or(FIRST_FRAME, |t| now.saturating_duration_since(t));
+        let alpha = 1.0 - (-dt.as_secs_f32() / tau).exp();
+        e.loudness += (sample - e.loudness) * alpha;
+        e.last_sample = Some(e.last_sample.map_or(now, |t| t.max(now)));
+        if speaking {
+            e.last_voice = Some(e.last_voice.map_or(now, |t| t.max(now)));
+        }
+    }
+
+    /// Forget a participant (left the call).
+    pub fn remove(&mut self, participant: u64) {
+        self.levels.remove(&participant);
+        if self.challenger.is_some_and(|(c, _)| c == participant) {
+            self.challenger = None;
+        }
+    }
+
+    /// Smoothed loudness of each participant who spoke recently.
+    fn speaking(&self, now: Instant) -> impl Iterator<Item = (u64, f32)> + '_ {
+        let timeout = self.config.silence_timeout;
         self.levels
             .iter()
-            .filter(move |(_, l)| l.last_voice.is_some_and(|t| now.duration_since(t) < QUIET))
+            .filter(move |(_, l)| {
+                l.last_voice
+                    .is_some_and(|t| now.saturating_duration_since(t) < timeout)
+            })
             .map(|(id, l)| (*id, l.loudness))
     }
 
-    /// Evaluate at most every 200 ms; returns a change when the speaker changes.
-    pub fn poll(&mut self, now: Instant) -> Option<SpeakerChange> {
-        if self
-            .last_poll
-            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(200))
-        {
-            return None;
-        }
-        self.last_poll = Some(now);
+    /// Who should be the speaker now, updating the challenger's hold.
+    fn decide(&mut self, now: Instant) -> Option<u64> {
+        // Loudest first; on a tie the lower id, so the result is deterministic.
         let loudest = self
-            .active(now)
+            .speaking(now)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        let current_active = self
+        let current = self
             .current
-            .and_then(|c| self.active(now).find(|(id, _)| *id == c));
-        let next = match (loudest, current_active) {
+            .and_then(|c| self.speaking(now).find(|(id, _)| *id == c));
+        match (loudest, current) {
             (None, _) => None,
             (Some((id, _)), None) => Some(id),
             (Some((id, loud)), Some((cur, cur_loud))) if id != cur && loud > cur_loud => {
-                match self.challenger {
-                    Some((c, since)) if c == id && now.duration_since(since) >= HOLD => Some(id),
-                    Some((c, _)) if c == id => Some(cur),
+                let since = match self.challenger {
+                    Some((c, since)) if c == id => since,
                     _ => {
                         self.challenger = Some((id, now));
-                        Some(cur)
+                        now
                     }
-                }
+                };
+                let held = now.saturating_duration_since(since) >= self.config.hold;
+                Some(if held { id } else { cur })
             }
             (Some(_), Some((cur, _))) => {
                 self.challenger = None;
                 Some(cur)
             }
-        };
-        if next != self.current {
-            self.current = next;
-            self.challenger = None;
-            return Some(SpeakerChange { speaker: next });
         }
-        None
+    }
+
+    /// Re-evaluate (at most every `eval_interval`); returns the change when
+    /// the speaker changes, at most once per `min_change_interval`. A change
+    /// held back by that limit is reported by a later poll.
+    pub fn poll(&mut self, now: Instant) -> Option<SpeakerChange> {
+        let cfg = self.config;
+        if self
+            .last_eval
+            .is_some_and(|t| now.saturating_duration_since(t) < cfg.eval_interval)
+        {
+            return None;
+        }
+        self.last_eval = Some(now);
+        let next = self.decide(now);
+        let too_soon = self
+            .last_change
+            .is_some_and(|t| now.saturating_duration_since(t) < cfg.min_change_interval);
+        if next == self.current || too_soon {
+            return None;
+        }
+        self.current = next;
+        self.challenger = None;
+        self.last_change = Some(now);
+        Some(SpeakerChange { speaker: next })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn feed(s: &mut ActiveSpeaker, id: u64, dbov: u8, from: Instant, ms: u64) {
-        for i in 0..ms / 20 {
-            s.observe(id, dbov, true, from + Duration::from_millis(i * 20));
-        }
-    }
-
-    #[test]
-    fn loudest_speaker_with_hold_and_silence() {
-        let t0 = Instant::now();
-        let mut s = ActiveSpeaker::new();
-        feed(&mut s, 1, 30, t0, 400);
-        assert_eq!(
-            s.poll(t0 + Duration::from_millis(400)),
-            Some(SpeakerChange { speaker: Some(1) })
-        );
-        // 2 gets louder: not immediately, only after the hold time.
-        feed(&mut s, 2, 5, t0 + Duration::from_millis(400), 1000);
-        feed(&mut s, 1, 30, t0 + Duration::from_millis(400), 1000);
-        assert_eq!(s.poll(t0 + Duration::from_millis(700)), None);
-        assert_eq!(
-            s.poll(t0 + Duration::from_millis(1300)),
-            Some(SpeakerChange { speaker: Some(2) })
-        );
-        // Polls are rate-limited.
-        assert_eq!(s.poll(t0 + Duration::from_millis(1350)), None);
-        // Everyone silent long enough: nobody.
-        assert_eq!(
-            s.poll(t0 + Duration::from_millis(4000)),
-            Some(SpeakerChange { speaker: None })
-        );
-    }
-
-    #[test]
-    fn silence_flag_or_level_is_not_speech() {
-        let t0 = Instant::now();
-        let mut s = ActiveSpeaker::new();
-        for i in 0..20 {
-            s.observe(1, 127, true, t0 + Duration::from_millis(i * 20));
-            s.observe(2, 20, false, t0 + Duration::from_millis(i * 20));
-        }
-        assert_eq!(s.poll(t0 + Duration::from_millis(400)), None);
-    }
-}
+#[path = "speaker_tests.rs"]
+mod tests;
