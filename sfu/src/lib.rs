@@ -40,5 +40,5 @@ pub mod speaker;
 pub mod stats;
 
 pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
-pub use meter::{DownstreamSnapshot, LinkSnapshot, UpstreamSnapshot};
+pub use meter::{DownstreamSnapshot, LinkSnapshot, Uplink, UpstreamSnapshot};
 pub use room::{SfuEvent, SfuRoom};

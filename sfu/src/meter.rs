@@ -59,6 +59,10 @@ pub struct DownstreamSnapshot {
     pub link_loss_pct: f64,
     /// Highest interarrival jitter reported for any track, ms.
     pub jitter_ms: f64,
+    /// The part of that jitter added on the SFU → participant leg: each
+    /// track's jitter less its publisher's uplink jitter (in quadrature:
+    /// independent jitters add as variances), highest over the tracks, ms.
+    pub link_jitter_ms: f64,
     /// Latest round-trip time SFU ↔ participant, ms (needs an SR echoed back).
     pub rtt_ms: Option<f64>,
 }
@@ -239,17 +243,32 @@ impl DownstreamMeter {
     }
 }
 
+/// A publisher's uplink over the interval, for attributing what its
+/// subscribers see.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Uplink {
+    /// Loss fraction, 0..=1.
+    pub loss: f64,
+    pub jitter_ms: f64,
+}
+
+/// Jitter added after `upstream_ms` already was: `sqrt(total² − upstream²)`.
+pub fn added_jitter(total_ms: f64, upstream_ms: f64) -> f64 {
+    (total_ms * total_ms - upstream_ms * upstream_ms).max(0.0).sqrt()
+}
+
 /// Sum up one subscriber's tracks for the interval (`None` if no track
 /// reported); starts the next interval on each of them. Tracks come with
-/// their publisher; `uplink_loss` gives a publisher's uplink loss fraction
-/// (0..=1) over the same interval.
+/// their publisher; `uplink` gives a publisher's uplink figures over the
+/// same interval.
 pub fn downstream_snapshot<'a>(
     tracks: impl IntoIterator<Item = (u64, &'a mut DownstreamMeter)>,
-    uplink_loss: impl Fn(u64) -> f64,
+    uplink: impl Fn(u64) -> Uplink,
 ) -> Option<DownstreamSnapshot> {
     let (mut reports, mut expected, mut lost, mut fractions) = (0u64, 0u64, 0i64, 0u64);
     let mut link_lost = 0f64;
     let mut jitter = 0u32;
+    let mut link_jitter = 0f64;
     let mut rtt: Option<Duration> = None;
     for (publisher, t) in tracks {
         let (r, e, l, f, j, t_rtt) = t.take();
@@ -257,10 +276,12 @@ pub fn downstream_snapshot<'a>(
         expected += e;
         lost += l;
         fractions += f;
-        let upstream = uplink_loss(publisher).clamp(0.0, 1.0);
-        link_lost += (l.max(0) as f64 - e as f64 * upstream).max(0.0);
+        let up = uplink(publisher);
+        link_lost += (l.max(0) as f64 - e as f64 * up.loss.clamp(0.0, 1.0)).max(0.0);
         if r > 0 {
             jitter = jitter.max(j);
+            let j_ms = f64::from(j) * 1000.0 / f64::from(OPUS_CLOCK_RATE);
+            link_jitter = link_jitter.max(added_jitter(j_ms, up.jitter_ms));
         }
         rtt = match (rtt, t_rtt) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -287,6 +308,7 @@ pub fn downstream_snapshot<'a>(
         loss_pct,
         link_loss_pct,
         jitter_ms: f64::from(jitter) * 1000.0 / f64::from(OPUS_CLOCK_RATE),
+        link_jitter_ms: link_jitter,
         rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
     })
 }

@@ -59,20 +59,20 @@ fn downstream_loss_from_cumulative_fields() {
     t.record(&block(0, 1000, 0), 0);
     t.record(&block(5, 1050, 25), 0);
     t.record(&block(10, 1100, 25), 0);
-    let snap = downstream_snapshot([(1, &mut t)], |_| 0.0).unwrap();
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink::default()).unwrap();
     assert_eq!(snap.expected, 100);
     assert_eq!(snap.lost, 10);
     assert!((snap.loss_pct - 10.0).abs() < 1e-9);
     assert!((snap.jitter_ms - 2.0).abs() < 1e-9);
     assert_eq!(snap.rtt_ms, None);
-    assert!(downstream_snapshot([(1, &mut t)], |_| 0.0).is_none(), "interval restarts");
+    assert!(downstream_snapshot([(1, &mut t)], |_| Uplink::default()).is_none(), "interval restarts");
 }
 
 #[test]
 fn downstream_falls_back_to_fraction_lost() {
     let mut t = DownstreamMeter::default();
     t.record(&block(3, 10, 64), 0); // first block: no span yet
-    let snap = downstream_snapshot([(1, &mut t)], |_| 0.0).unwrap();
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink::default()).unwrap();
     assert!((snap.loss_pct - 25.0).abs() < 1e-9, "{}", snap.loss_pct);
 }
 
@@ -81,7 +81,7 @@ fn negative_cumulative_lost_is_sign_extended() {
     let mut t = DownstreamMeter::default();
     t.record(&block(0x00ff_fffe, 100, 0), 0); // -2 (duplicates)
     t.record(&block(0, 200, 0), 0); // +2 over 100 packets
-    let snap = downstream_snapshot([(1, &mut t)], |_| 0.0).unwrap();
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink::default()).unwrap();
     assert_eq!(snap.lost, 2);
 }
 
@@ -96,7 +96,7 @@ fn round_trip_time_from_lsr_and_dlsr() {
         ..block(0, 1, 0)
     };
     t.record(&b, 0x0001_c000);
-    let snap = downstream_snapshot([(1, &mut t)], |_| 0.0).unwrap();
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink::default()).unwrap();
     assert!((snap.rtt_ms.unwrap() - 250.0).abs() < 0.1, "{:?}", snap.rtt_ms);
 }
 
@@ -105,10 +105,20 @@ fn uplink_loss_is_not_blamed_on_the_subscriber() {
     let mut t = DownstreamMeter::default();
     t.record(&block(0, 0, 0), 0);
     t.record(&block(12, 100, 0), 0); // 12 % heard lost ...
-    let snap = downstream_snapshot([(7, &mut t)], |p| if p == 7 { 0.10 } else { 0.0 }).unwrap();
+    let snap = downstream_snapshot([(7, &mut t)], |p| Uplink { loss: if p == 7 { 0.10 } else { 0.0 }, jitter_ms: 0.0 }).unwrap();
     assert!((snap.loss_pct - 12.0).abs() < 1e-9);
     // ... of which 10 % never reached the SFU.
     assert!((snap.link_loss_pct - 2.0).abs() < 1e-9, "{}", snap.link_loss_pct);
+}
+
+#[test]
+fn uplink_jitter_is_taken_out_in_quadrature() {
+    let mut t = DownstreamMeter::default();
+    t.record(&ReportBlock { jitter: 240, ..block(0, 0, 0) }, 0); // 5 ms
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink { loss: 0.0, jitter_ms: 3.0 }).unwrap();
+    assert!((snap.jitter_ms - 5.0).abs() < 1e-9);
+    assert!((snap.link_jitter_ms - 4.0).abs() < 1e-9, "{}", snap.link_jitter_ms);
+    assert_eq!(added_jitter(2.0, 3.0), 0.0);
 }
 
 #[test]
@@ -119,7 +129,7 @@ fn several_tracks_add_up() {
     a.record(&block(0, 100, 0), 0);
     b.record(&block(0, 0, 0), 0);
     b.record(&block(20, 100, 0), 0);
-    let snap = downstream_snapshot([(1, &mut a), (2, &mut b)], |_| 0.0).unwrap();
+    let snap = downstream_snapshot([(1, &mut a), (2, &mut b)], |_| Uplink::default()).unwrap();
     assert_eq!((snap.expected, snap.lost), (200, 20));
 }
 
@@ -133,7 +143,7 @@ proptest! {
         for (f, tl, hs, j, lsr, dlsr) in blocks {
             t.record(&ReportBlock { fraction_lost: f, total_lost: tl, highest_seq: hs, jitter: j, last_sr: lsr, delay_since_sr: dlsr }, now);
         }
-        if let Some(s) = downstream_snapshot([(1, &mut t)], |_| 0.0) {
+        if let Some(s) = downstream_snapshot([(1, &mut t)], |_| Uplink::default()) {
             prop_assert!((0.0..=100.0).contains(&s.loss_pct));
             prop_assert!(s.lost <= s.expected || s.expected == 0);
             prop_assert!(s.jitter_ms >= 0.0);

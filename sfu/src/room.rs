@@ -25,7 +25,9 @@ use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
 use crate::forward::Forwarder;
-use crate::meter::{downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, UpstreamMeter};
+use crate::meter::{
+    downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, UpstreamMeter, Uplink,
+};
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
 use crate::stats::ntp_middle32;
@@ -442,11 +444,17 @@ impl SfuRoom {
             .keys()
             .map(|id| (*id, LinkSnapshot::default()))
             .collect();
-        let mut uplink: HashMap<u64, f64> = HashMap::new();
+        let mut uplink: HashMap<u64, Uplink> = HashMap::new();
         for (id, meter) in r.upstream.iter_mut() {
             if let Some(snap) = out.get_mut(id) {
                 let up = meter.snapshot(now);
-                uplink.insert(*id, up.loss_pct / 100.0);
+                uplink.insert(
+                    *id,
+                    Uplink {
+                        loss: up.loss_pct / 100.0,
+                        jitter_ms: up.jitter_ms,
+                    },
+                );
                 snap.up = Some(up);
             }
         }
@@ -456,7 +464,7 @@ impl SfuRoom {
                     .iter_mut()
                     .filter(|((_, to), _)| to == id)
                     .map(|((from, _), m)| (*from, m)),
-                |publisher| uplink.get(&publisher).copied().unwrap_or(0.0),
+                |publisher| uplink.get(&publisher).copied().unwrap_or_default(),
             );
         }
         out

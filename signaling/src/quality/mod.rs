@@ -20,8 +20,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use earshot_sfu::meter::added_jitter;
 use earshot_sfu::quality::{EModel, QualityClassifier, QualityLevel};
-use earshot_sfu::LinkSnapshot;
+use earshot_sfu::{LinkSnapshot, Uplink};
 
 use crate::protocol::{CallStatsReport, QualityView};
 
@@ -38,7 +39,8 @@ struct ClientInterval {
     reports: u32,
     /// Per source participant: (expected, lost) in the interval.
     inbound: HashMap<u64, (u64, u64)>,
-    inbound_jitter_ms: Option<f64>,
+    /// Per source participant: the latest inbound jitter, ms.
+    inbound_jitter: HashMap<u64, f64>,
     remote_fraction_lost: Option<f64>,
     rtt_ms: Option<f64>,
     bytes_sent: u64,
@@ -153,7 +155,7 @@ impl QualityTracker {
                 continue;
             };
             if let Some(j) = stream.jitter_ms {
-                iv.inbound_jitter_ms = max_opt(iv.inbound_jitter_ms, Some(j));
+                iv.inbound_jitter.insert(source, j);
             }
             let (Some(received), lost) = (stream.packets_received, stream.packets_lost) else {
                 continue;
@@ -192,12 +194,18 @@ impl QualityTracker {
             .replace(now)
             .map(|t| now.saturating_duration_since(t).as_secs_f64())
             .filter(|s| *s > 0.0);
-        // Each publisher's uplink loss this interval, as a fraction.
-        let uplink: HashMap<u64, f64> = server
+        // Each publisher's uplink this interval (sfu calls).
+        let uplink: HashMap<u64, Uplink> = server
             .iter()
             .filter_map(|(id, s)| {
                 let up = s.up?;
-                (up.expected > 0).then_some((*id, up.loss_pct / 100.0))
+                (up.expected > 0).then_some((
+                    *id,
+                    Uplink {
+                        loss: up.loss_pct / 100.0,
+                        jitter_ms: up.jitter_ms,
+                    },
+                ))
             })
             .collect();
         // p2p: what others heard of each participant.
@@ -229,17 +237,24 @@ impl QualityTracker {
             let client_down = {
                 let (mut e, mut l) = (0u64, 0f64);
                 for (source, (exp, lost)) in &iv.inbound {
-                    let upstream = uplink.get(source).copied().unwrap_or(0.0);
+                    let upstream = uplink.get(source).map_or(0.0, |u| u.loss);
                     e += exp;
                     l += (*lost as f64 - *exp as f64 * upstream).max(0.0);
                 }
                 (e > 0).then(|| (l / e as f64 * 100.0).min(100.0))
             };
             let down_loss = down.map(|d| d.link_loss_pct).or(client_down);
+            let client_jitter = iv
+                .inbound_jitter
+                .iter()
+                .map(|(source, j)| {
+                    added_jitter(*j, uplink.get(source).map_or(0.0, |u| u.jitter_ms))
+                })
+                .fold(None, |acc, j| max_opt(acc, Some(j)));
             let jitter = [
                 up.map(|u| u.jitter_ms),
-                down.map(|d| d.jitter_ms),
-                iv.inbound_jitter_ms,
+                down.map(|d| d.link_jitter_ms),
+                client_jitter,
             ]
             .into_iter()
             .fold(None, max_opt)

@@ -28,6 +28,7 @@ fn down(loss_pct: f64, link_loss_pct: f64, rtt_ms: Option<f64>) -> DownstreamSna
         loss_pct,
         link_loss_pct,
         jitter_ms: 1.0,
+        link_jitter_ms: 1.0,
         rtt_ms,
     }
 }
