@@ -5,10 +5,14 @@
 //! [`Writer`] task, which commits them in batches: one transaction and one
 //! fsync for everything that arrived while the previous batch was committing.
 
+mod assistant;
 mod calls;
 mod insert;
 mod messages;
+mod notifications;
 mod rooms;
+mod stats;
+mod uploads;
 mod writer;
 
 use std::path::Path;
@@ -20,7 +24,9 @@ use sqlx::SqlitePool;
 
 pub use calls::{CallParticipantRecord, CallRecord};
 pub use messages::{NewMessage, PageQuery};
+pub use notifications::NewNotification;
 pub use rooms::{NewRoom, RoomListRow};
+pub use uploads::{check_attachments, UploadRecord, MAX_ATTACHMENTS};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
 
 use crate::error::Result;
