@@ -33,6 +33,8 @@ pub struct SignalingConfig {
     pub turn_secret: Option<String>,
     /// Lifetime of TURN credentials.
     pub turn_ttl: Duration,
+    /// The assistant's delay and backends.
+    pub assistant: crate::assistant::AssistantConfig,
 }
 
 impl Default for SignalingConfig {
@@ -52,6 +54,7 @@ impl Default for SignalingConfig {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl: Duration::from_secs(3600),
+            assistant: crate::assistant::AssistantConfig::default(),
         }
     }
 }

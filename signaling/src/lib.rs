@@ -14,12 +14,18 @@
 //! - [`hub`]: who is connected, and presence aggregated across devices.
 //! - [`typing`]: expiring typing indicators as a plain, time-driven type.
 //! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
+//! - [`notify`]: notifications (stored, delivered live or on connect) and
+//!   custom events, to a user, a room or everyone.
+//! - [`assistant`]: automatic answers (FAQ matcher, optional LLM backend) and
+//!   the per-room timing that decides when it speaks.
 
+pub mod assistant;
 pub mod call;
 pub mod config;
 pub mod conn;
 pub mod error;
 pub mod hub;
+pub mod notify;
 pub mod protocol;
 pub mod room;
 pub mod session;
@@ -44,6 +50,8 @@ pub struct Signaling {
     pub calls: call::CallRegistry,
     /// The embedded SFU, if media is enabled.
     pub sfu: Option<earshot_sfu::Sfu>,
+    /// The assistant's backends, shared by every room.
+    pub assistant: Arc<assistant::Assistant>,
 }
 
 impl Signaling {
@@ -59,10 +67,12 @@ impl Signaling {
         let (hub, changes) = hub::Hub::new();
         let hub = Arc::new(hub);
         tokio::spawn(hub::run_presence(hub.clone(), store.clone(), changes));
+        let assistant = Arc::new(assistant::Assistant::new(config.assistant.clone()));
         let deps = room::RoomDeps {
             config: config.clone(),
             store: store.clone(),
             hub: hub.clone(),
+            assistant: assistant.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
         Arc::new(Signaling {
@@ -72,6 +82,7 @@ impl Signaling {
             rooms,
             calls: call::CallRegistry::default(),
             sfu,
+            assistant,
         })
     }
 }

@@ -15,6 +15,8 @@ use crate::config::{Identity, SignalingConfig};
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
 use crate::protocol::{Frame, MemberView, RoomInfo, SendMessage, ServerMessage, UserRef};
+use crate::assistant::{Answer, RoomAssistant};
+use crate::protocol::MessageView;
 use crate::store::{NewMessage, PageQuery, StoredMessage, WriteOp};
 use crate::typing::TypingTracker;
 
@@ -84,6 +86,23 @@ pub enum RoomCmd {
     MembersChanged {
         removed: Option<String>,
     },
+    /// A message from the server API (a system or named sender), stored and
+    /// broadcast like any other; `reply` gets it once stored.
+    Post {
+        msg: NewMessage,
+        reply: oneshot::Sender<Result<MessageView>>,
+    },
+    /// The backend's answer to the assistant question `token` (`None`: it
+    /// did not recognise the question).
+    AssistantReply {
+        token: u64,
+        question_id: String,
+        answer: Option<Answer>,
+    },
+    /// The room's assistant was enabled or disabled over REST.
+    AssistantChanged {
+        enabled: bool,
+    },
 }
 
 impl RoomCmd {
@@ -94,6 +113,11 @@ impl RoomCmd {
                 let _ = reply.send(Err(err));
                 return;
             }
+            RoomCmd::Post { reply, .. } => {
+                let _ = reply.send(Err(err));
+                return;
+            }
+            RoomCmd::AssistantReply { .. } | RoomCmd::AssistantChanged { .. } => return,
             // An explicit `leave_room` is a request: it gets an answer.
             RoomCmd::Leave {
                 conn,
@@ -117,10 +141,15 @@ impl RoomCmd {
     }
 }
 
-type Pending = Pin<Box<dyn Future<Output = Completed> + Send>>;
+pub(super) type Pending = Pin<Box<dyn Future<Output = Completed> + Send>>;
 
 /// A write that has committed (or failed), in the order it was queued.
-enum Completed {
+pub(super) enum Completed {
+    /// A server-API message or an assistant answer (`reply` is `None`).
+    Posted {
+        reply: Option<oneshot::Sender<Result<MessageView>>>,
+        result: Result<StoredMessage>,
+    },
     Sent {
         conn: ConnHandle,
         request_id: Option<String>,
@@ -138,27 +167,32 @@ enum Completed {
     },
 }
 
-struct Sub {
-    conn: ConnHandle,
-    user: UserRef,
+pub(super) struct Sub {
+    pub(super) conn: ConnHandle,
+    pub(super) user: UserRef,
+    /// Has a staff role (the assistant is silent while staff are joined).
+    pub(super) staff: bool,
 }
 
 pub(super) struct Room {
-    id: String,
+    pub(super) id: String,
     rx: mpsc::Receiver<RoomCmd>,
-    registry: RoomRegistry,
+    pub(super) registry: RoomRegistry,
     info: Option<RoomInfo>,
     members: HashSet<String>,
-    subs: HashMap<u64, Sub>,
-    last_seq: i64,
+    pub(super) subs: HashMap<u64, Sub>,
+    pub(super) last_seq: i64,
     typing: TypingTracker,
-    pending: FuturesOrdered<Pending>,
+    pub(super) pending: FuturesOrdered<Pending>,
+    pub(super) assistant: RoomAssistant,
 }
 
 impl Room {
     pub(super) fn new(id: String, rx: mpsc::Receiver<RoomCmd>, registry: RoomRegistry) -> Room {
         let typing = TypingTracker::new(registry.deps().config.typing_timeout);
+        let assistant = RoomAssistant::new(false, registry.deps().assistant.delay());
         Room {
+            assistant,
             id,
             rx,
             registry,
@@ -184,6 +218,11 @@ impl Room {
             .map(|(u, _)| u.id)
             .collect();
         self.last_seq = store.last_seq(&self.id).await?;
+        let enabled = match store.assistant_setting(&self.id).await? {
+            Some(enabled) => enabled,
+            None => super::posts::assistant_in_metadata(&info),
+        };
+        self.assistant.set_enabled(enabled);
         self.info = Some(info);
         Ok(())
     }
@@ -204,7 +243,8 @@ impl Room {
         debug!(room = %self.id, "room task started");
         loop {
             let typing_deadline = self.typing.next_deadline().map(Instant::from_std);
-            let idle = self.subs.is_empty() && self.pending.is_empty();
+            let assistant_deadline = self.assistant.deadline().map(Instant::from_std);
+            let idle = self.subs.is_empty() && self.pending.is_empty() && !self.assistant.busy();
             tokio::select! {
                 cmd = self.rx.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -213,6 +253,9 @@ impl Room {
                 Some(done) = self.pending.next(), if !self.pending.is_empty() => self.complete(done),
                 _ = sleep_until(typing_deadline.unwrap_or_else(Instant::now)), if typing_deadline.is_some() => {
                     self.expire_typing();
+                }
+                _ = sleep_until(assistant_deadline.unwrap_or_else(Instant::now)), if assistant_deadline.is_some() => {
+                    self.assistant_due();
                 }
                 _ = sleep(IDLE_RETIRE), if idle => {
                     if self.registry.retire(&self.id, &mut self.rx) {
@@ -232,7 +275,7 @@ impl Room {
         debug!(room = %self.id, "room task stopped");
     }
 
-    fn config(&self) -> &SignalingConfig {
+    pub(super) fn config(&self) -> &SignalingConfig {
         &self.registry.deps().config
     }
 
@@ -241,7 +284,7 @@ impl Room {
         self.info.as_ref().expect("room loaded")
     }
 
-    fn broadcast(&self, frame: &Frame) {
+    pub(super) fn broadcast(&self, frame: &Frame) {
         for sub in self.subs.values() {
             sub.conn.send(frame.clone());
         }
@@ -304,6 +347,8 @@ impl Room {
                     refs: msg.refs,
                     metadata: msg.metadata,
                     lang: msg.lang,
+                    attachments: msg.attachments,
+                    ai: false,
                 };
                 let done = self.registry.deps().store.writer().insert(new).await;
                 self.pending.push_back(Box::pin(async move {
@@ -391,6 +436,13 @@ impl Room {
                     self.announce_typing(&user, is_typing);
                 }
             }
+            RoomCmd::Post { msg, reply } => self.post(msg, Some(reply)).await,
+            RoomCmd::AssistantReply {
+                token,
+                question_id,
+                answer,
+            } => self.assistant_reply(token, question_id, answer).await,
+            RoomCmd::AssistantChanged { enabled } => self.assistant.set_enabled(enabled),
             RoomCmd::MembersChanged { removed } => {
                 match self.registry.deps().store.members(&self.id).await {
                     Ok(members) => self.members = members.into_iter().map(|(u, _)| u.id).collect(),
@@ -463,11 +515,16 @@ impl Room {
             .collect();
         let first_device = self.user_subscriptions(&identity.user_id) == 0;
         let user = identity.user_ref();
+        let staff = identity.is_staff(self.config());
+        if staff {
+            self.assistant.on_staff_present();
+        }
         self.subs.insert(
             conn.id(),
             Sub {
                 conn: conn.clone(),
                 user: user.clone(),
+                staff,
             },
         );
         conn.send(
@@ -551,6 +608,7 @@ impl Room {
 
     fn complete(&mut self, done: Completed) {
         match done {
+            Completed::Posted { reply, result } => self.posted(reply, result),
             Completed::Sent {
                 conn,
                 request_id,
@@ -574,6 +632,7 @@ impl Room {
                 }
                 self.last_seq = self.last_seq.max(m.seq);
                 let sender = m.sender.id.clone();
+                self.on_stored(&stored.view);
                 self.broadcast(
                     &ServerMessage::Message {
                         message: stored.view,
