@@ -22,6 +22,13 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// A server fault; the detail goes to the log only.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl AppError {
@@ -32,12 +39,16 @@ impl AppError {
             AppError::BadRequest(_) => ErrorCode::BadRequest,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Forbidden(_) => ErrorCode::AccessDenied,
+            AppError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 
     fn message(&self) -> String {
         match self {
             AppError::Signal(e) => e.public_message(),
+            AppError::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
     }
@@ -54,6 +65,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
     }
 }
 
@@ -70,6 +83,9 @@ impl IntoResponse for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge(r.body_text());
+        }
         AppError::BadRequest(r.body_text())
     }
 }

@@ -3,15 +3,20 @@
 //!
 //! # Layout
 //! - [`config`]: the typed [`Config`] (file, `EARSHOT_*` env, flags).
-//! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser` extractor.
+//! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser`,
+//!   `ServiceCaller` (API keys) and `Caller` extractors.
 //! - [`error`]: [`error::AppError`], every HTTP failure as a typed body.
-//! - [`http`]: REST routes and the static demo app.
+//! - [`http`]: REST routes and the static demo app; the server API for
+//!   product backends, notifications, uploads, the assistant setting and the
+//!   OpenAPI description (`/api/openapi.json`).
+//! - [`files`]: upload names, MIME sniffing, thumbnails, download headers.
 //! - [`ws`]: the WebSocket connection: auth, reader, writer, heartbeat.
 //! - [`run`]: start everything on a listener and stop it on a token.
 
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod ws;
 
@@ -84,7 +89,9 @@ pub async fn app(
         None
     };
     let rooms_tracker = TaskTracker::new();
-    let signaling = Signaling::start(config.signaling(), store, rooms_tracker, sfu);
+    let mut signaling_config = config.signaling();
+    signaling_config.assistant = config.assistant()?;
+    let signaling = Signaling::start(signaling_config, store, rooms_tracker, sfu);
     let state = AppState(Arc::new(AppInner {
         config,
         auth,
