@@ -156,7 +156,8 @@ mod tests {
     fn sniffs_from_content_not_names() {
         assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
         assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]), Some("image/png"));
-        assert_eq!(sniff(b"#!/bin/sh\necho hi"), None);
+        assert_eq!(sniff(b"#!/bin/sh\necho hi"), Some("text/x-shellscript"));
+        assert_eq!(sniff(b"just some words"), None);
     }
 
     #[test]
