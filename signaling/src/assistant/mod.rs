@@ -144,3 +144,66 @@ impl Assistant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faq() -> Faq {
+        Faq::from_json(
+            r#"{"entries": [{"id": "fees", "questions": {"en": ["How much is the visa fee?"], "ar": ["كم رسوم التأشيرة؟"]},
+                "answers": {"en": "300 AED.", "ar": "300 درهم."}}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn question(text: &str, lang: Option<&str>) -> Question {
+        Question {
+            message_id: "m".into(),
+            text: text.into(),
+            lang: lang.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn faq_backend_answers_in_the_question_language() {
+        let a = Assistant::new(AssistantConfig { faq: faq(), ..Default::default() });
+        let en = a.answer(&question("what is the visa fee", None)).await.unwrap();
+        assert_eq!((en.text.as_str(), en.lang.as_str()), ("300 AED.", "en"));
+        assert_eq!(en.metadata["faq_id"], "fees");
+        let ar = a.answer(&question("كم رسوم التأشيرة", None)).await.unwrap();
+        assert_eq!(ar.lang, "ar");
+        let tagged = a.answer(&question("visa fee?", Some("ar-SA"))).await.unwrap();
+        assert_eq!(tagged.text, "300 درهم.");
+        assert!(a.answer(&question("good morning", None)).await.is_none());
+    }
+
+    /// An endpoint that accepts connections and never answers: under paused
+    /// time the timeout passes at once, and the FAQ answers.
+    #[tokio::test(start_paused = true)]
+    async fn an_llm_that_never_answers_times_out_to_the_faq() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let mut held = vec![];
+            while let Ok((sock, _)) = listener.accept().await {
+                held.push(sock);
+            }
+        });
+        let a = Assistant::new(AssistantConfig {
+            faq: faq(),
+            delay: Duration::from_secs(30),
+            llm: Some(LlmConfig {
+                url: format!("http://{addr}/v1/chat/completions"),
+                model: "m".into(),
+                api_key: None,
+                timeout: Duration::from_secs(10),
+            }),
+        });
+        let started = tokio::time::Instant::now();
+        let answer = a.answer(&question("what is the visa fee", None)).await.unwrap();
+        assert_eq!(answer.metadata["source"], "faq");
+        assert!(started.elapsed() >= Duration::from_secs(10), "waited for the timeout");
+        hold.abort();
+    }
+}

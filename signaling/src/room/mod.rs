@@ -9,8 +9,10 @@
 //! same path ([`posts`](self)).
 
 mod actor;
+mod cmd;
 mod posts;
 mod registry;
 
-pub use actor::{may_access, RoomCmd};
+pub use actor::may_access;
+pub use cmd::RoomCmd;
 pub use registry::{RoomDeps, RoomRegistry};

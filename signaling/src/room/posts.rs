@@ -7,7 +7,8 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::actor::{Completed, Room, RoomCmd};
+use super::actor::{Completed, Room};
+use super::cmd::RoomCmd;
 use crate::assistant::{self, Answer};
 use crate::error::{Result, SignalError};
 use crate::protocol::{MessageType, MessageView, RoomInfo, ServerMessage};

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use super::actor::{Room, RoomCmd};
+use super::actor::Room;
+use super::cmd::RoomCmd;
 use crate::config::SignalingConfig;
 use crate::error::{Result, SignalError};
 use crate::hub::Hub;
