@@ -251,10 +251,11 @@ pub enum Caller {
 /// (and whether) it matches.
 fn is_api_key(keys: &[String], presented: &str) -> bool {
     use subtle::ConstantTimeEq;
-    keys.iter().fold(subtle::Choice::from(0), |found, key| {
-        found | key.as_bytes().ct_eq(presented.as_bytes())
-    })
-    .into()
+    keys.iter()
+        .fold(subtle::Choice::from(0), |found, key| {
+            found | key.as_bytes().ct_eq(presented.as_bytes())
+        })
+        .into()
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -305,7 +306,10 @@ mod api_key_tests {
 
     #[test]
     fn only_configured_keys_match() {
-        let keys = vec!["k1-0123456789abcdef".to_string(), "k2-0123456789abcdef".to_string()];
+        let keys = vec![
+            "k1-0123456789abcdef".to_string(),
+            "k2-0123456789abcdef".to_string(),
+        ];
         assert!(is_api_key(&keys, "k2-0123456789abcdef"));
         assert!(!is_api_key(&keys, "k2-0123456789abcde"));
         assert!(!is_api_key(&keys, ""));

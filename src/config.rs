@@ -306,9 +306,7 @@ impl Config {
 
     /// The assistant's settings, with the FAQ file read and checked. A
     /// missing FAQ file leaves the built-in backend without entries.
-    pub fn assistant(
-        &self,
-    ) -> Result<earshot_signaling::assistant::AssistantConfig, ConfigError> {
+    pub fn assistant(&self) -> Result<earshot_signaling::assistant::AssistantConfig, ConfigError> {
         use earshot_signaling::assistant::{AssistantConfig, Faq, LlmConfig};
         let faq = match &self.assistant_faq_file {
             Some(path) => match std::fs::read_to_string(path) {

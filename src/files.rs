@@ -110,14 +110,21 @@ pub fn content_disposition(name: &str, mime: &str) -> String {
         .remove(b'`')
         .remove(b'|')
         .remove(b'~');
-    let disposition = if mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/") {
-        "inline"
-    } else {
-        "attachment"
-    };
+    let disposition =
+        if mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/") {
+            "inline"
+        } else {
+            "attachment"
+        };
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded = percent_encoding::utf8_percent_encode(name, ATTR);
     format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
@@ -155,7 +162,10 @@ mod tests {
     #[test]
     fn sniffs_from_content_not_names() {
         assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
-        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]), Some("image/png"));
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]),
+            Some("image/png")
+        );
         assert_eq!(sniff(b"#!/bin/sh\necho hi"), Some("text/x-shellscript"));
         assert_eq!(sniff(b"just some words"), None);
     }
@@ -169,7 +179,10 @@ mod tests {
         let decoded = image::load_from_memory(&thumb).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (320, 160));
         assert!(thumbnail(b"\x89PNG\r\n\x1a\nnot really", "image/png").is_err());
-        assert!(matches!(thumbnail(b"x", "application/pdf"), Err(ThumbnailError::NotAnImage)));
+        assert!(matches!(
+            thumbnail(b"x", "application/pdf"),
+            Err(ThumbnailError::NotAnImage)
+        ));
     }
 
     proptest! {

@@ -16,7 +16,10 @@ async fn server() -> TestServer {
 }
 
 fn notifications(msgs: &[Value]) -> Vec<Value> {
-    msgs.iter().filter(|m| m["type"] == "notification").cloned().collect()
+    msgs.iter()
+        .filter(|m| m["type"] == "notification")
+        .cloned()
+        .collect()
 }
 
 #[tokio::test]
@@ -36,7 +39,13 @@ async fn a_notification_reaches_every_device_of_the_user() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!((body["recipients"].as_u64(), body["delivered_devices"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (
+            body["recipients"].as_u64(),
+            body["delivered_devices"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
     let stored = body["notification"].clone();
     for c in [&mut phone, &mut laptop] {
         let n = c.recv_type("notification").await;
@@ -49,17 +58,30 @@ async fn a_notification_reaches_every_device_of_the_user() {
         assert_eq!(v["data"], json!({"application": "123"}));
         assert_eq!(v["room_id"], "visa-123");
         assert!(v["created_at"].as_i64().unwrap() > 0);
-        assert!(v.get("read_at").is_some_and(Value::is_null), "read_at is present and null: {v}");
+        assert!(
+            v.get("read_at").is_some_and(Value::is_null),
+            "read_at is present and null: {v}"
+        );
     }
     assert!(notifications(&omar.sync().await).is_empty());
 
     // Seed-style field names work too.
     let (status, _) = server
-        .api(Method::POST, "/api/server/notify/user/amira", Some(json!({"type": "warning", "title": "Heads up", "message": "Soon"})))
+        .api(
+            Method::POST,
+            "/api/server/notify/user/amira",
+            Some(json!({"type": "warning", "title": "Heads up", "message": "Soon"})),
+        )
         .await;
     assert_eq!(status, 201);
     let n = phone.recv_type("notification").await;
-    assert_eq!((n["notification"]["kind"].as_str(), n["notification"]["body"].as_str()), (Some("warning"), Some("Soon")));
+    assert_eq!(
+        (
+            n["notification"]["kind"].as_str(),
+            n["notification"]["body"].as_str()
+        ),
+        (Some("warning"), Some("Soon"))
+    );
     assert!(n["notification"].get("link").is_none());
 }
 
@@ -69,15 +91,26 @@ async fn offline_users_get_stored_notifications_on_connect_once() {
     // Amira has never connected and is offline.
     for title in ["First", "Second"] {
         let (status, body) = server
-            .api(Method::POST, "/api/server/notify/user/amira", Some(json!({"title": title})))
+            .api(
+                Method::POST,
+                "/api/server/notify/user/amira",
+                Some(json!({"title": title})),
+            )
             .await;
         assert_eq!(status, 201);
         assert_eq!(body["delivered_devices"], 0);
     }
     let mut amira = server.client("amira", "applicant").await;
     let got = notifications(&amira.sync().await);
-    let titles: Vec<&str> = got.iter().map(|n| n["notification"]["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, vec!["First", "Second"], "oldest first, right after welcome");
+    let titles: Vec<&str> = got
+        .iter()
+        .map(|n| n["notification"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["First", "Second"],
+        "oldest first, right after welcome"
+    );
 
     // A second device connecting later does not get them again, nor does a reconnect.
     let mut other = server.client("amira", "applicant").await;
@@ -91,7 +124,12 @@ async fn offline_users_get_stored_notifications_on_connect_once() {
     // The list is complete either way: REST shows both, newest first.
     let (status, list) = server.get(&again.token, "/api/notifications").await;
     assert_eq!(status, 200);
-    let listed: Vec<&str> = list["notifications"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = list["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, vec!["Second", "First"]);
 }
 
@@ -101,34 +139,83 @@ async fn notifications_are_listed_and_marked_read() {
     let token = server.token("amira", "applicant");
     let mut ids = vec![];
     for title in ["a", "b", "c"] {
-        let (_, body) = server.api(Method::POST, "/api/server/notify/user/amira", Some(json!({"title": title}))).await;
+        let (_, body) = server
+            .api(
+                Method::POST,
+                "/api/server/notify/user/amira",
+                Some(json!({"title": title})),
+            )
+            .await;
         ids.push(body["notification"]["id"].as_str().unwrap().to_string());
     }
-    server.api(Method::POST, "/api/server/notify/user/omar", Some(json!({"title": "not yours"}))).await;
+    server
+        .api(
+            Method::POST,
+            "/api/server/notify/user/omar",
+            Some(json!({"title": "not yours"})),
+        )
+        .await;
 
-    let (status, read) = server.call(Method::POST, Some(&token), &format!("/api/notifications/{}/read", ids[0]), None).await;
+    let (status, read) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            &format!("/api/notifications/{}/read", ids[0]),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    let read_at = read["notification"]["read_at"].as_i64().expect("read_at set");
+    let read_at = read["notification"]["read_at"]
+        .as_i64()
+        .expect("read_at set");
     // Marking again keeps the first time.
-    let (_, again) = server.call(Method::POST, Some(&token), &format!("/api/notifications/{}/read", ids[0]), None).await;
+    let (_, again) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            &format!("/api/notifications/{}/read", ids[0]),
+            None,
+        )
+        .await;
     assert_eq!(again["notification"]["read_at"], read_at);
 
     let (_, unread) = server.get(&token, "/api/notifications?unread=true").await;
-    let titles: Vec<&str> = unread["notifications"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = unread["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, vec!["c", "b"]);
     let (_, all) = server.get(&token, "/api/notifications?limit=2").await;
     assert_eq!(all["notifications"].as_array().unwrap().len(), 2);
 
-    let (status, body) = server.call(Method::POST, Some(&token), "/api/notifications/read-all", None).await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            "/api/notifications/read-all",
+            None,
+        )
+        .await;
     assert_eq!((status, body["updated"].as_u64()), (200, Some(2)));
     let (_, unread) = server.get(&token, "/api/notifications?unread=true").await;
     assert!(unread["notifications"].as_array().unwrap().is_empty());
 
     // Someone else's notification, an unknown id, no token, bad query.
     let omar = server.token("omar", "applicant");
-    let (status, err) = server.call(Method::POST, Some(&omar), &format!("/api/notifications/{}/read", ids[1]), None).await;
+    let (status, err) = server
+        .call(
+            Method::POST,
+            Some(&omar),
+            &format!("/api/notifications/{}/read", ids[1]),
+            None,
+        )
+        .await;
     assert_eq!((status, err["code"].as_str()), (404, Some("NOT_FOUND")));
-    let (status, _) = server.call(Method::GET, None, "/api/notifications", None).await;
+    let (status, _) = server
+        .call(Method::GET, None, "/api/notifications", None)
+        .await;
     assert_eq!(status, 401);
     let (status, err) = server.get(&token, "/api/notifications?unread=maybe").await;
     assert_eq!((status, err["code"].as_str()), (400, Some("BAD_REQUEST")));
@@ -145,7 +232,11 @@ async fn room_notifications_reach_members_online_and_later() {
     let mut lina = server.client("lina", "applicant").await;
 
     let (status, body) = server
-        .api(Method::POST, "/api/server/notify/room/visa-9", Some(json!({"kind": "info", "title": "Appointment moved"})))
+        .api(
+            Method::POST,
+            "/api/server/notify/room/visa-9",
+            Some(json!({"kind": "info", "title": "Appointment moved"})),
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(body["recipients"], 3);
@@ -174,7 +265,11 @@ async fn broadcasts_reach_everyone_known() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let (status, body) = server
-        .api(Method::POST, "/api/server/notify/all", Some(json!({"kind": "warning", "title": "Maintenance at 22:00"})))
+        .api(
+            Method::POST,
+            "/api/server/notify/all",
+            Some(json!({"kind": "warning", "title": "Maintenance at 22:00"})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["recipients"], 3);

@@ -104,10 +104,14 @@ impl Signaling {
 
     /// Deliver what was stored for this user while no device was online.
     /// Called once the connection is registered (so nothing falls between).
+    /// At most a quarter of the outbound queue (up to 100) goes out at once,
+    /// so a long backlog cannot overflow it; the rest waits for the next
+    /// connection (and is in the REST list meanwhile).
     pub async fn deliver_pending_notifications(&self, conn: &ConnHandle) -> Result<usize> {
+        let limit = (self.config.outbound_queue / 4).clamp(1, 100) as u32;
         let pending = self
             .store
-            .claim_pending_notifications(conn.user_id())
+            .claim_pending_notifications(conn.user_id(), limit)
             .await?;
         for view in &pending {
             self.send_notification(conn.user_id(), view);
@@ -117,7 +121,12 @@ impl Signaling {
 
     /// Send a custom event to the target's connected devices; returns how
     /// many devices it was sent to. Events are not stored.
-    pub async fn publish_event(&self, target: &Target, name: &str, payload: Value) -> Result<usize> {
+    pub async fn publish_event(
+        &self,
+        target: &Target,
+        name: &str,
+        payload: Value,
+    ) -> Result<usize> {
         let room_id = match target {
             Target::Room(id) => Some(id.clone()),
             _ => None,

@@ -24,16 +24,21 @@ pub struct AssistantState {
 }
 
 /// The room's setting: set over REST, else room metadata `"assistant": true`.
-async fn enabled(state: &AppState, room: &earshot_signaling::protocol::RoomInfo) -> Result<bool, AppError> {
-    Ok(match state.signaling.store.assistant_setting(&room.id).await? {
-        Some(e) => e,
-        None => room
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get("assistant"))
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
-    })
+async fn enabled(
+    state: &AppState,
+    room: &earshot_signaling::protocol::RoomInfo,
+) -> Result<bool, AppError> {
+    Ok(
+        match state.signaling.store.assistant_setting(&room.id).await? {
+            Some(e) => e,
+            None => room
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("assistant"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        },
+    )
 }
 
 async fn room_for(
@@ -43,7 +48,11 @@ async fn room_for(
 ) -> Result<earshot_signaling::protocol::RoomInfo, AppError> {
     let sig = &state.signaling;
     Ok(match caller {
-        Caller::Service(_) => sig.store.room(id).await?.ok_or(AppError::NotFound("room"))?,
+        Caller::Service(_) => sig
+            .store
+            .room(id)
+            .await?
+            .ok_or(AppError::NotFound("room"))?,
         Caller::User(me) => sig.authorize(me, id).await?,
     })
 }
@@ -88,11 +97,20 @@ pub async fn set(
             me.user_id.clone()
         }
     };
-    state.signaling.store.set_assistant(&room.id, req.enabled, &by).await?;
+    state
+        .signaling
+        .store
+        .set_assistant(&room.id, req.enabled, &by)
+        .await?;
     state
         .signaling
         .rooms
-        .send_if_active(&room.id, RoomCmd::AssistantChanged { enabled: req.enabled })
+        .send_if_active(
+            &room.id,
+            RoomCmd::AssistantChanged {
+                enabled: req.enabled,
+            },
+        )
         .await;
     tracing::info!(room = %room.id, by = %by, enabled = req.enabled, "assistant setting changed");
     Ok(Json(AssistantState {

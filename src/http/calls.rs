@@ -55,7 +55,9 @@ pub async fn status(
     let sig = &state.signaling;
     if let Caller::User(me) = &caller {
         if !me.is_staff(&sig.config) {
-            return Err(AppError::Forbidden("status is for staff roles and the server API".into()));
+            return Err(AppError::Forbidden(
+                "status is for staff roles and the server API".into(),
+            ));
         }
     }
     let (connections, users_online) = sig.hub.counts();

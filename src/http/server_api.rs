@@ -25,7 +25,9 @@ const MAX_EVENT_PAYLOAD: usize = 32 * 1024;
 
 fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 128 {
-        return Err(AppError::BadRequest(format!("`{what}` must be 1 to 128 bytes")));
+        return Err(AppError::BadRequest(format!(
+            "`{what}` must be 1 to 128 bytes"
+        )));
     }
     Ok(())
 }
@@ -69,22 +71,33 @@ impl NotifyRequest {
             }
         };
         if self.title.trim().is_empty() || self.title.chars().count() > 200 {
-            return Err(AppError::BadRequest("`title` must be 1 to 200 characters".into()));
+            return Err(AppError::BadRequest(
+                "`title` must be 1 to 200 characters".into(),
+            ));
         }
         if self.body.chars().count() > 4000 {
-            return Err(AppError::BadRequest("`body` is longer than 4000 characters".into()));
+            return Err(AppError::BadRequest(
+                "`body` is longer than 4000 characters".into(),
+            ));
         }
         if let Some(link) = &self.link {
             let ok = link.len() <= 2048
-                && (link.starts_with("https://") || link.starts_with("http://") || link.starts_with('/'))
+                && (link.starts_with("https://")
+                    || link.starts_with("http://")
+                    || link.starts_with('/'))
                 && !link.chars().any(char::is_control);
             if !ok {
                 return Err(AppError::BadRequest(
-                    "`link` must be an http(s) URL or a path starting with /, up to 2048 bytes".into(),
+                    "`link` must be an http(s) URL or a path starting with /, up to 2048 bytes"
+                        .into(),
                 ));
             }
         }
-        if self.data.as_ref().is_some_and(|d| d.to_string().len() > MAX_JSON) {
+        if self
+            .data
+            .as_ref()
+            .is_some_and(|d| d.to_string().len() > MAX_JSON)
+        {
             return Err(AppError::BadRequest("`data` exceeds 16 KiB".into()));
         }
         if let Some(room) = &self.room_id {
@@ -126,7 +139,9 @@ async fn notify(
     let out = state.signaling.notify(&target, n).await?;
     tracing::info!(by = %caller.label(), target = ?target, recipients = out.stored.len(),
         devices = out.delivered_devices, "notification sent");
-    let single = matches!(target, Target::User(_)).then(|| out.stored.first().map(|(_, v)| v.clone())).flatten();
+    let single = matches!(target, Target::User(_))
+        .then(|| out.stored.first().map(|(_, v)| v.clone()))
+        .flatten();
     Ok((
         StatusCode::CREATED,
         Json(NotifyResponse {
@@ -215,11 +230,16 @@ async fn event(
             "`name` must be 1-64 of A-Z a-z 0-9 _ . : -".into(),
         ));
     }
-    let payload = req.payload.unwrap_or_else(|| Value::Object(Default::default()));
+    let payload = req
+        .payload
+        .unwrap_or_else(|| Value::Object(Default::default()));
     if payload.to_string().len() > MAX_EVENT_PAYLOAD {
         return Err(AppError::BadRequest("`payload` exceeds 32 KiB".into()));
     }
-    let delivered_devices = state.signaling.publish_event(&target, &req.name, payload).await?;
+    let delivered_devices = state
+        .signaling
+        .publish_event(&target, &req.name, payload)
+        .await?;
     Ok(Json(EventResponse { delivered_devices }))
 }
 
@@ -337,7 +357,9 @@ pub async fn post_message(
         Some(s) => {
             check_id("sender.id", &s.id)?;
             if s.id == "assistant" || s.role.as_deref() == Some("assistant") {
-                return Err(AppError::BadRequest("the assistant's identity is reserved".into()));
+                return Err(AppError::BadRequest(
+                    "the assistant's identity is reserved".into(),
+                ));
             }
             UserRef {
                 id: s.id.clone(),
@@ -359,11 +381,18 @@ pub async fn post_message(
         .client_msg_id
         .unwrap_or_else(|| format!("api-{}", uuid::Uuid::now_v7()));
     check_id("client_msg_id", &client_msg_id)?;
-    if req.metadata.as_ref().is_some_and(|m| m.to_string().len() > MAX_JSON) {
+    if req
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > MAX_JSON)
+    {
         return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
     }
     if let Some(lang) = &req.lang {
-        if lang.is_empty() || lang.len() > 35 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if lang.is_empty()
+            || lang.len() > 35
+            || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(AppError::BadRequest("`lang` must be a BCP 47 tag".into()));
         }
     }
@@ -441,7 +470,11 @@ pub async fn clients(
         .into_iter()
         .flat_map(|(user, devices)| {
             let (name, role) = profiles.get(&user).cloned().unwrap_or((None, None));
-            let user = UserRef { id: user, name, role };
+            let user = UserRef {
+                id: user,
+                name,
+                role,
+            };
             devices
                 .into_iter()
                 .map(move |(conn, status)| client_view(&conn, status, user.clone()))
@@ -522,7 +555,11 @@ pub async fn user_status(
         status: presence.status,
         devices: connections.len(),
         connected_since: connections.iter().map(|c| c.connected_at).min(),
-        last_seen: if connections.is_empty() { last_seen } else { None },
+        last_seen: if connections.is_empty() {
+            last_seen
+        } else {
+            None
+        },
         messages_sent: connections.iter().map(|c| c.messages_sent).sum(),
         messages_received: connections.iter().map(|c| c.messages_received).sum(),
         user_id,

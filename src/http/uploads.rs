@@ -224,15 +224,23 @@ async fn serve_file(path: PathBuf, mime: &str, disposition: String) -> Result<Re
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut res = body.into_response();
     let h = res.headers_mut();
-    let value = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let value = |s: &str| {
+        HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    };
     h.insert(header::CONTENT_TYPE, value(mime));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     if let Ok(d) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, d);
     }
@@ -268,7 +276,15 @@ pub async fn thumbnail(
     if !rec.has_thumbnail {
         return Err(AppError::NotFound("thumbnail"));
     }
-    let stem = rec.name.rsplit_once('.').map_or(rec.name.as_str(), |(s, _)| s);
+    let stem = rec
+        .name
+        .rsplit_once('.')
+        .map_or(rec.name.as_str(), |(s, _)| s);
     let disposition = files::content_disposition(&format!("{stem}-thumbnail.png"), "image/png");
-    serve_file(thumbnail_path(&dir(&state), &rec.id), "image/png", disposition).await
+    serve_file(
+        thumbnail_path(&dir(&state), &rec.id),
+        "image/png",
+        disposition,
+    )
+    .await
 }

@@ -9,7 +9,12 @@ pub const API_KEY: &str = "test-api-key-0123456789";
 
 impl TestServer {
     /// A request to the server API with `X-Api-Key`.
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = reqwest::Client::new()
             .request(method, self.http(path))
             .header("x-api-key", API_KEY);
@@ -36,7 +41,10 @@ impl TestServer {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let mut req = reqwest::Client::new()
             .post(self.http("/api/uploads"))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -51,7 +59,11 @@ impl TestServer {
     }
 
     /// `GET` a path with a bearer token (or none), returning status, headers and bytes.
-    pub async fn fetch(&self, token: Option<&str>, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    pub async fn fetch(
+        &self,
+        token: Option<&str>,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
         let mut req = reqwest::Client::new().get(self.http(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -59,13 +71,19 @@ impl TestServer {
         let res = req.send().await.expect("fetch");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        (status, headers, res.bytes().await.unwrap_or_default().to_vec())
+        (
+            status,
+            headers,
+            res.bytes().await.unwrap_or_default().to_vec(),
+        )
     }
 }
 
 /// A PNG of `w` x `h` pixels.
 pub fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()

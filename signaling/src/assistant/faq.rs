@@ -75,18 +75,26 @@ impl Faq {
 
     fn validate(&self) -> Result<(), FaqError> {
         if !(self.min_score.is_finite() && self.min_score > 0.0) {
-            return Err(FaqError::Invalid("min_score must be a positive number".into()));
+            return Err(FaqError::Invalid(
+                "min_score must be a positive number".into(),
+            ));
         }
         let mut ids = HashSet::new();
         for e in &self.entries {
             if e.id.is_empty() || !ids.insert(e.id.as_str()) {
-                return Err(FaqError::Invalid(format!("entry ids must be unique and non-empty: `{}`", e.id)));
+                return Err(FaqError::Invalid(format!(
+                    "entry ids must be unique and non-empty: `{}`",
+                    e.id
+                )));
             }
             if e.answers.values().all(|a| a.trim().is_empty()) {
                 return Err(FaqError::Invalid(format!("entry `{}` has no answer", e.id)));
             }
             if e.questions.values().flatten().all(|q| tokens(q).is_empty()) {
-                return Err(FaqError::Invalid(format!("entry `{}` has no usable question", e.id)));
+                return Err(FaqError::Invalid(format!(
+                    "entry `{}` has no usable question",
+                    e.id
+                )));
             }
         }
         Ok(())
@@ -192,10 +200,7 @@ impl FaqMatcher {
         let q = self.vector(&toks);
         let mut best: HashMap<usize, f64> = HashMap::new();
         for (entry, v) in &self.questions {
-            let cos: f64 = q
-                .iter()
-                .filter_map(|(t, w)| v.get(t).map(|x| w * x))
-                .sum();
+            let cos: f64 = q.iter().filter_map(|(t, w)| v.get(t).map(|x| w * x)).sum();
             let slot = best.entry(*entry).or_default();
             *slot = slot.max(cos);
         }
@@ -236,7 +241,12 @@ impl FaqMatcher {
         let want = primary_lang(lang);
         [want.as_str(), "en"]
             .iter()
-            .find_map(|l| answers.get(*l).filter(|a| !a.trim().is_empty()).map(|a| (l.to_string(), a.clone())))
+            .find_map(|l| {
+                answers
+                    .get(*l)
+                    .filter(|a| !a.trim().is_empty())
+                    .map(|a| (l.to_string(), a.clone()))
+            })
             .or_else(|| {
                 answers
                     .iter()
@@ -282,10 +292,21 @@ mod tests {
     #[test]
     fn paraphrases_match_their_entry() {
         let m = matcher();
-        assert_eq!(m.best("how long will the processing of my visa take").unwrap().id, "processing-time");
-        assert_eq!(m.best("Which documents are needed?").unwrap().id, "documents");
+        assert_eq!(
+            m.best("how long will the processing of my visa take")
+                .unwrap()
+                .id,
+            "processing-time"
+        );
+        assert_eq!(
+            m.best("Which documents are needed?").unwrap().id,
+            "documents"
+        );
         assert_eq!(m.best("what is the fee for a visa").unwrap().id, "fees");
-        assert_eq!(m.best("كم تستغرق معالجة تأشيرتي").unwrap().id, "processing-time");
+        assert_eq!(
+            m.best("كم تستغرق معالجة تأشيرتي").unwrap().id,
+            "processing-time"
+        );
         assert_eq!(m.best("ما الوثائق المطلوبه").unwrap().id, "documents");
     }
 
@@ -304,7 +325,10 @@ mod tests {
         let with = m.scores("processing time?")[0].clone();
         assert_eq!(with.id, "processing-time");
         assert!(with.score >= 0.35 + KEYWORD_BOOST - 0.35, "{with:?}");
-        assert_eq!(m.best("do you need a passport copy?").unwrap().id, "documents");
+        assert_eq!(
+            m.best("do you need a passport copy?").unwrap().id,
+            "documents"
+        );
         // A keyword alone is not enough to answer.
         assert_eq!(m.best("passport copy"), None);
     }
@@ -313,16 +337,28 @@ mod tests {
     fn answers_follow_the_language_with_english_fallback() {
         let m = matcher();
         assert_eq!(m.answer(0, "ar-AE").unwrap().0, "ar");
-        assert_eq!(m.answer(0, "en").unwrap().1, "Processing takes 5 to 10 working days.");
-        assert_eq!(m.answer(2, "ar").unwrap(), ("en".to_string(), "The fee is 300 AED.".to_string()));
+        assert_eq!(
+            m.answer(0, "en").unwrap().1,
+            "Processing takes 5 to 10 working days."
+        );
+        assert_eq!(
+            m.answer(2, "ar").unwrap(),
+            ("en".to_string(), "The fee is 300 AED.".to_string())
+        );
         assert_eq!(m.answer(99, "en"), None);
     }
 
     #[test]
     fn bad_files_are_refused() {
         assert!(Faq::from_json("{").is_err());
-        assert!(Faq::from_json(r#"{"entries": [{"id": "a", "questions": {"en": ["the a"]}, "answers": {"en": "x"}}]}"#).is_err());
-        assert!(Faq::from_json(r#"{"entries": [{"id": "a", "questions": {"en": ["visa"]}, "answers": {}}]}"#).is_err());
+        assert!(Faq::from_json(
+            r#"{"entries": [{"id": "a", "questions": {"en": ["the a"]}, "answers": {"en": "x"}}]}"#
+        )
+        .is_err());
+        assert!(Faq::from_json(
+            r#"{"entries": [{"id": "a", "questions": {"en": ["visa"]}, "answers": {}}]}"#
+        )
+        .is_err());
         assert!(Faq::from_json(r#"{"min_score": -1, "entries": []}"#).is_err());
         assert!(Faq::from_json(r#"{"entries": [], "extra": 1}"#).is_err());
     }

@@ -64,7 +64,12 @@ impl LlmClient {
 
     /// The request body for `question` in `lang`, with FAQ entries
     /// (question, answer) as reference.
-    pub fn request_body(&self, question: &str, lang: &str, reference: &[(String, String)]) -> Value {
+    pub fn request_body(
+        &self,
+        question: &str,
+        lang: &str,
+        reference: &[(String, String)],
+    ) -> Value {
         let mut system = format!(
             "You are the assistant of a support chat where applicants talk to professionals. \
              Answer the user's question briefly and factually, in {} only. \

@@ -167,13 +167,22 @@ mod tests {
 
     #[tokio::test]
     async fn faq_backend_answers_in_the_question_language() {
-        let a = Assistant::new(AssistantConfig { faq: faq(), ..Default::default() });
-        let en = a.answer(&question("what is the visa fee", None)).await.unwrap();
+        let a = Assistant::new(AssistantConfig {
+            faq: faq(),
+            ..Default::default()
+        });
+        let en = a
+            .answer(&question("what is the visa fee", None))
+            .await
+            .unwrap();
         assert_eq!((en.text.as_str(), en.lang.as_str()), ("300 AED.", "en"));
         assert_eq!(en.metadata["faq_id"], "fees");
         let ar = a.answer(&question("كم رسوم التأشيرة", None)).await.unwrap();
         assert_eq!(ar.lang, "ar");
-        let tagged = a.answer(&question("visa fee?", Some("ar-SA"))).await.unwrap();
+        let tagged = a
+            .answer(&question("visa fee?", Some("ar-SA")))
+            .await
+            .unwrap();
         assert_eq!(tagged.text, "300 درهم.");
         assert!(a.answer(&question("good morning", None)).await.is_none());
     }
@@ -201,9 +210,15 @@ mod tests {
             }),
         });
         let started = tokio::time::Instant::now();
-        let answer = a.answer(&question("what is the visa fee", None)).await.unwrap();
+        let answer = a
+            .answer(&question("what is the visa fee", None))
+            .await
+            .unwrap();
         assert_eq!(answer.metadata["source"], "faq");
-        assert!(started.elapsed() >= Duration::from_secs(10), "waited for the timeout");
+        assert!(
+            started.elapsed() >= Duration::from_secs(10),
+            "waited for the timeout"
+        );
         hold.abort();
     }
 }

@@ -68,7 +68,13 @@ impl RoomAssistant {
 
     /// A message was stored in the room. `from_staff`: its sender has a
     /// staff role; `staff_present`: a staff member has joined the room.
-    pub fn on_message(&mut self, m: &MessageView, from_staff: bool, staff_present: bool, now: Instant) {
+    pub fn on_message(
+        &mut self,
+        m: &MessageView,
+        from_staff: bool,
+        staff_present: bool,
+        now: Instant,
+    ) {
         if m.ai || m.message_type == MessageType::System {
             return;
         }
@@ -134,7 +140,11 @@ mod tests {
             id: id.into(),
             room_id: "r".into(),
             seq: 1,
-            sender: UserRef { id: "amira".into(), name: None, role: Some("applicant".into()) },
+            sender: UserRef {
+                id: "amira".into(),
+                name: None,
+                role: Some("applicant".into()),
+            },
             client_msg_id: id.into(),
             message_type: MessageType::Text,
             text: text.into(),
@@ -172,7 +182,12 @@ mod tests {
         let t0 = Instant::now();
         let mut a = RoomAssistant::new(true, DELAY);
         a.on_message(&msg("q1", "documents?"), false, false, t0);
-        a.on_message(&msg("p1", "Send your passport"), true, false, t0 + Duration::from_secs(5));
+        a.on_message(
+            &msg("p1", "Send your passport"),
+            true,
+            false,
+            t0 + Duration::from_secs(5),
+        );
         assert_eq!(a.deadline(), None);
         // Answered while the backend was already working: the answer is dropped.
         a.on_message(&msg("q2", "fees?"), false, false, t0);
@@ -213,7 +228,12 @@ mod tests {
         let t0 = Instant::now();
         let mut a = RoomAssistant::new(true, DELAY);
         a.on_message(&msg("q1", "one"), false, false, t0);
-        a.on_message(&msg("q2", "two"), false, false, t0 + Duration::from_secs(10));
+        a.on_message(
+            &msg("q2", "two"),
+            false,
+            false,
+            t0 + Duration::from_secs(10),
+        );
         assert_eq!(a.deadline(), Some(t0 + Duration::from_secs(10) + DELAY));
         let (_, q) = a.take_due(t0 + Duration::from_secs(40)).unwrap();
         assert_eq!(q.message_id, "q2");

@@ -4,13 +4,81 @@
 /// Words too common to tell questions apart (already normalised).
 const STOPWORDS: &[&str] = &[
     // English
-    "a", "an", "the", "is", "are", "am", "be", "was", "were", "i", "me", "my", "we", "our", "you",
-    "your", "it", "its", "this", "that", "to", "of", "in", "on", "at", "for", "and", "or", "do",
-    "doe", "did", "can", "could", "would", "should", "will", "please", "hi", "hello", "there",
-    "with", "about", "any", "some", "so", "just", "also", "u",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "am",
+    "be",
+    "was",
+    "were",
+    "i",
+    "me",
+    "my",
+    "we",
+    "our",
+    "you",
+    "your",
+    "it",
+    "its",
+    "this",
+    "that",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "for",
+    "and",
+    "or",
+    "do",
+    "doe",
+    "did",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "please",
+    "hi",
+    "hello",
+    "there",
+    "with",
+    "about",
+    "any",
+    "some",
+    "so",
+    "just",
+    "also",
+    "u",
     // Arabic (normalised: alef forms folded, taa marbuta as haa)
-    "في", "من", "على", "الى", "عن", "ما", "هل", "هذا", "هذه", "انا", "انت", "هو", "هي", "و", "او",
-    "ان", "لو", "يا", "مرحبا", "لي", "عندي", "مع", "ذلك", "تلك", "التي", "الذي",
+    "في",
+    "من",
+    "على",
+    "الى",
+    "عن",
+    "ما",
+    "هل",
+    "هذا",
+    "هذه",
+    "انا",
+    "انت",
+    "هو",
+    "هي",
+    "و",
+    "او",
+    "ان",
+    "لو",
+    "يا",
+    "مرحبا",
+    "لي",
+    "عندي",
+    "مع",
+    "ذلك",
+    "تلك",
+    "التي",
+    "الذي",
 ];
 
 /// Lower-case, fold Arabic letter variants, drop Arabic diacritics and
@@ -83,17 +151,25 @@ pub fn detect_lang(text: &str) -> &'static str {
     let (mut arabic, mut cyrillic, mut devanagari, mut latin) = (0usize, 0, 0, 0);
     for c in text.chars() {
         match c {
-            '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}' => arabic += 1,
+            '\u{0600}'..='\u{06FF}'
+            | '\u{0750}'..='\u{077F}'
+            | '\u{FB50}'..='\u{FDFF}'
+            | '\u{FE70}'..='\u{FEFF}' => arabic += 1,
             '\u{0400}'..='\u{04FF}' => cyrillic += 1,
             '\u{0900}'..='\u{097F}' => devanagari += 1,
             c if c.is_ascii_alphabetic() => latin += 1,
             _ => {}
         }
     }
-    let best = [(arabic, "ar"), (cyrillic, "ru"), (devanagari, "hi"), (latin, "en")]
-        .into_iter()
-        .max_by_key(|(n, _)| *n)
-        .filter(|(n, _)| *n > 0);
+    let best = [
+        (arabic, "ar"),
+        (cyrillic, "ru"),
+        (devanagari, "hi"),
+        (latin, "en"),
+    ]
+    .into_iter()
+    .max_by_key(|(n, _)| *n)
+    .filter(|(n, _)| *n > 0);
     best.map_or("en", |(_, lang)| lang)
 }
 
@@ -122,7 +198,10 @@ mod tests {
     #[test]
     fn arabic_is_folded_and_loses_the_article() {
         // With and without diacritics, hamza forms and the article: the same tokens.
-        assert_eq!(tokens("ما هي الوثائق المطلوبة للتأشيرة؟"), tokens("وثائق مطلوبه تاشيره"));
+        assert_eq!(
+            tokens("ما هي الوثائق المطلوبة للتأشيرة؟"),
+            tokens("وثائق مطلوبه تاشيره")
+        );
         assert_eq!(normalize("أَهْلاً"), "اهلا");
         assert_eq!(normalize("٢٠٢٤"), "2024");
     }

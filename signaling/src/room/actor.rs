@@ -10,14 +10,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, sleep_until, Instant};
 use tracing::{debug, warn};
 
+use super::cmd::RoomCmd;
 use super::registry::RoomRegistry;
+use crate::assistant::RoomAssistant;
 use crate::config::{Identity, SignalingConfig};
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
-use crate::protocol::{Frame, MemberView, RoomInfo, ServerMessage, UserRef};
-use super::cmd::RoomCmd;
-use crate::assistant::RoomAssistant;
 use crate::protocol::MessageView;
+use crate::protocol::{Frame, MemberView, RoomInfo, ServerMessage, UserRef};
 use crate::store::{NewMessage, PageQuery, StoredMessage, WriteOp};
 use crate::typing::TypingTracker;
 

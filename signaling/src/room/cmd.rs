@@ -105,4 +105,3 @@ impl RoomCmd {
         conn.send(ServerMessage::error(err.code(), err.public_message(), request_id).to_frame());
     }
 }
-

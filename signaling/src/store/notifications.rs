@@ -99,18 +99,22 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Take every notification of `user_id` not yet delivered, marking them
-    /// delivered, oldest first.
+    /// Take the `limit` oldest notifications of `user_id` not yet delivered,
+    /// marking them delivered, oldest first.
     pub async fn claim_pending_notifications(
         &self,
         user_id: &str,
+        limit: u32,
     ) -> Result<Vec<NotificationView>> {
         let rows = sqlx::query(
-            "UPDATE notifications SET delivered_at = ? WHERE user_id = ? AND delivered_at IS NULL
+            "UPDATE notifications SET delivered_at = ? WHERE id IN (
+               SELECT id FROM notifications WHERE user_id = ? AND delivered_at IS NULL
+               ORDER BY created_at, id LIMIT ?)
              RETURNING *",
         )
         .bind(now_ms())
         .bind(user_id)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<NotificationView> = rows.iter().map(view_from_row).collect();

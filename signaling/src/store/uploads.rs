@@ -158,7 +158,12 @@ pub(super) async fn link(
 ) -> std::result::Result<(), sqlx::Error> {
     let links: Vec<(&MessageView, usize, &AttachmentView)> = messages
         .iter()
-        .flat_map(|m| m.attachments.iter().enumerate().map(move |(i, a)| (m, i, a)))
+        .flat_map(|m| {
+            m.attachments
+                .iter()
+                .enumerate()
+                .map(move |(i, a)| (m, i, a))
+        })
         .collect();
     // 4 values per row: 1000 rows stay far below SQLite's variable limit.
     for chunk in links.chunks(1000) {
