@@ -26,8 +26,10 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMedia(String),
-    /// A server fault; the detail goes to the log only.
     #[error("{0}")]
+    Unauthenticated(String),
+    /// A server fault; the detail goes to the log, not to the client.
+    #[error("internal error")]
     Internal(String),
 }
 
@@ -41,6 +43,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::AccessDenied,
             AppError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
+            AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }

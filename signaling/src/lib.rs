@@ -12,6 +12,10 @@
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
+//! - [`monitor`]: monitoring subscribers (live view of ongoing calls).
+//! - [`metrics`]: Prometheus metrics this layer updates.
+//! - [`events`]: [`events::CallEvent`]s for webhooks, on a bounded [`events::EventSink`].
+//! - [`quality`]: per-participant call quality (MOS, levels) from SFU measurements and client reports.
 //! - [`typing`]: expiring typing indicators as a plain, time-driven type.
 //! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
 //! - [`notify`]: notifications (stored, delivered live or on connect) and
@@ -24,9 +28,13 @@ pub mod call;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod events;
 pub mod hub;
 pub mod notify;
+pub mod metrics;
+pub mod monitor;
 pub mod protocol;
+pub mod quality;
 pub mod room;
 pub mod session;
 pub mod store;
@@ -52,17 +60,31 @@ pub struct Signaling {
     pub sfu: Option<earshot_sfu::Sfu>,
     /// The assistant's backends, shared by every room.
     pub assistant: Arc<assistant::Assistant>,
+    pub monitors: monitor::Monitors,
+    pub metrics: metrics::Metrics,
+    pub events: events::EventSink,
+}
+
+/// What [`Signaling::start`] needs besides its configuration.
+pub struct Parts {
+    pub store: store::Store,
+    /// Room tasks are spawned on it so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    pub sfu: Option<earshot_sfu::Sfu>,
+    pub metrics: metrics::Metrics,
+    pub events: events::EventSink,
 }
 
 impl Signaling {
-    /// Wire up the hub, the room registry and the presence task. Room tasks
-    /// are spawned on `tracker` so shutdown can wait for them.
-    pub fn start(
-        config: SignalingConfig,
-        store: store::Store,
-        tracker: TaskTracker,
-        sfu: Option<earshot_sfu::Sfu>,
-    ) -> Arc<Signaling> {
+    /// Wire up the hub, the room registry and the presence task.
+    pub fn start(config: SignalingConfig, parts: Parts) -> Arc<Signaling> {
+        let Parts {
+            store,
+            tracker,
+            sfu,
+            metrics,
+            events,
+        } = parts;
         let config = Arc::new(config);
         let (hub, changes) = hub::Hub::new();
         let hub = Arc::new(hub);
@@ -73,6 +95,7 @@ impl Signaling {
             store: store.clone(),
             hub: hub.clone(),
             assistant: assistant.clone(),
+            metrics: metrics.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
         Arc::new(Signaling {
@@ -83,6 +106,9 @@ impl Signaling {
             calls: call::CallRegistry::default(),
             sfu,
             assistant,
+            monitors: monitor::Monitors::default(),
+            metrics,
+            events,
         })
     }
 }

@@ -20,6 +20,7 @@ pub struct RoomDeps {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub assistant: Arc<crate::assistant::Assistant>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The map from room id to the channel of the task that owns it.

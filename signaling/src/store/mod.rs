@@ -10,6 +10,7 @@ mod calls;
 mod insert;
 mod messages;
 mod notifications;
+mod quality;
 mod rooms;
 mod stats;
 mod uploads;
@@ -25,6 +26,9 @@ use sqlx::SqlitePool;
 pub use calls::{CallParticipantRecord, CallRecord};
 pub use messages::{NewMessage, PageQuery};
 pub use notifications::NewNotification;
+pub use quality::{
+    CallFilter, CallReport, CallScope, ParticipantQuality, QualitySampleRow, StoredSample,
+};
 pub use rooms::{NewRoom, RoomListRow};
 pub use uploads::{check_attachments, UploadRecord, MAX_ATTACHMENTS};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
