@@ -87,7 +87,8 @@ async fn uplink_loss_is_measured_for_its_owner_and_lowers_mos() {
     a.media.set_drop_every(10); // 10 % of amira's packets never leave
     let _sa = a.media.publish(1);
     let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
-    let _sb = b.media.publish(2);
+    // omar talks (RFC 6464 level -30 dBov, voice); amira sends no levels.
+    let _sb = b.media.publish_with_level(2, Some(30));
     b.wait_for("audio from amira", |m| {
         m.packets_from(&a.stream()).len() >= 100
     })
@@ -113,6 +114,15 @@ async fn uplink_loss_is_measured_for_its_owner_and_lowers_mos() {
     assert!(num(&qa, "mos") + 0.5 < num(&qb, "mos"));
     assert_eq!(qa["level"], "poor", "{qa}");
     assert_eq!(qa["source"], "sfu");
+    // Volumes per one-second interval: ~45 of amira's 50 packets arrive,
+    // ~50 of omar's go to her; levels only for omar, who sends them.
+    let up = num(&qa, "up_packets");
+    assert!((40.0..=50.0).contains(&up), "{qa}");
+    assert!(num(&qa, "up_bytes") >= up * 60.0, "{qa}");
+    assert!((45.0..=56.0).contains(&num(&qa, "down_packets")), "{qa}");
+    assert!(qa["audio_level_dbov"].is_null(), "{qa}");
+    assert_eq!(num(&qb, "audio_level_dbov"), 30.0, "{qb}");
+    assert_eq!(num(&qb, "voice_activity"), 1.0, "{qb}");
 
     // Participants hear about amira's level.
     let mut seen = None;

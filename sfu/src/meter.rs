@@ -24,6 +24,8 @@ pub const SILENCE_DBOV: u8 = 70;
 pub struct UpstreamSnapshot {
     /// Packets received in the interval (duplicates included).
     pub packets: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
     /// Packets expected in the interval (from sequence numbers).
     pub expected: u64,
     /// Packets expected but not received in the interval.
@@ -72,6 +74,8 @@ pub struct DownstreamSnapshot {
 pub struct LinkSnapshot {
     pub up: Option<UpstreamSnapshot>,
     pub down: Option<DownstreamSnapshot>,
+    /// Packets and payload bytes the SFU sent the participant in the interval.
+    pub sent: Option<(u64, u64)>,
 }
 
 /// Everything measured about one publisher's inbound stream.
@@ -79,6 +83,7 @@ pub struct LinkSnapshot {
 pub struct UpstreamMeter {
     stats: ReceiveStats,
     interval_packets: u64,
+    interval_bytes: u64,
     level_sum: u64,
     level_count: u64,
     voiced: u64,
@@ -95,6 +100,7 @@ impl UpstreamMeter {
         UpstreamMeter {
             stats: ReceiveStats::new(OPUS_CLOCK_RATE),
             interval_packets: 0,
+            interval_bytes: 0,
             level_sum: 0,
             level_count: 0,
             voiced: 0,
@@ -112,6 +118,7 @@ impl UpstreamMeter {
     ) {
         self.stats.record(seq, rtp_ts, payload_len, arrival);
         self.interval_packets += 1;
+        self.interval_bytes += payload_len as u64;
         if let Some((dbov, voice)) = level {
             self.level_sum += u64::from(dbov.min(127));
             self.level_count += 1;
@@ -135,6 +142,7 @@ impl UpstreamMeter {
         };
         let snap = UpstreamSnapshot {
             packets: self.interval_packets,
+            bytes: self.interval_bytes,
             expected: loss.expected,
             lost: loss.lost,
             loss_pct: loss.fraction() * 100.0,
@@ -144,6 +152,7 @@ impl UpstreamMeter {
             voice_activity: voice,
         };
         self.interval_packets = 0;
+        self.interval_bytes = 0;
         self.level_sum = 0;
         self.level_count = 0;
         self.voiced = 0;

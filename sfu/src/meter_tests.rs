@@ -22,6 +22,7 @@ fn upstream_loss_matches_dropped_packets() {
     assert_eq!(snap.lost, 50);
     assert!((snap.loss_pct - 10.0).abs() < 1e-9, "{}", snap.loss_pct);
     assert_eq!(snap.packets, 450);
+    assert_eq!(snap.bytes, 450 * 60);
     assert_eq!(snap.audio_level_dbov, Some(30.0));
     assert_eq!(snap.voice_activity, Some(1.0));
     // The next interval starts empty.

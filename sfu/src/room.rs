@@ -458,6 +458,14 @@ impl SfuRoom {
                 snap.up = Some(up);
             }
         }
+        for ((_, to), track) in r.tracks.iter() {
+            if let Some(snap) = out.get_mut(to) {
+                let (p, b) = track.take_sent();
+                let sent = snap.sent.get_or_insert((0, 0));
+                sent.0 += p;
+                sent.1 += b;
+            }
+        }
         for (id, snap) in out.iter_mut() {
             snap.down = downstream_snapshot(
                 r.downstream

@@ -9,6 +9,7 @@
 //! and rewrites the packet's SSRC and payload type in place.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -35,6 +36,9 @@ pub struct ForwardTrack {
     // A std Mutex on purpose: each write holds it only to clone the binding
     // (one Arc), never across `.await`; bind and unbind are rare.
     binding: Mutex<Option<Binding>>,
+    /// Packets and payload bytes sent since the last [`ForwardTrack::take_sent`].
+    sent_packets: AtomicU64,
+    sent_bytes: AtomicU64,
 }
 
 impl std::fmt::Debug for ForwardTrack {
@@ -53,6 +57,8 @@ impl ForwardTrack {
             stream_id,
             codec,
             binding: Mutex::new(None),
+            sent_packets: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
         }
     }
 
@@ -71,9 +77,24 @@ impl ForwardTrack {
         };
         pkt.header.ssrc = b.ssrc;
         pkt.header.payload_type = b.payload_type;
-        b.writer
+        let n = b
+            .writer
             .write_rtp_with_attributes(pkt, &Attributes::new())
-            .await
+            .await?;
+        if n > 0 {
+            self.sent_packets.fetch_add(1, Ordering::Relaxed);
+            self.sent_bytes
+                .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+
+    /// (packets, payload bytes) sent since the previous call.
+    pub fn take_sent(&self) -> (u64, u64) {
+        (
+            self.sent_packets.swap(0, Ordering::Relaxed),
+            self.sent_bytes.swap(0, Ordering::Relaxed),
+        )
     }
 }
 

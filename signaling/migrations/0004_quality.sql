@@ -12,6 +12,14 @@ CREATE TABLE IF NOT EXISTS call_quality_samples (
     jitter_ms       REAL NOT NULL,
     rtt_ms          REAL,
     bitrate_kbps    REAL,
+    up_packets      INTEGER,
+    up_bytes        INTEGER,
+    down_packets    INTEGER,
+    down_bytes      INTEGER,
+    audio_level_dbov REAL,
+    voice_activity  REAL,
+    concealed_pct   REAL,
+    jitter_buffer_ms REAL,
     source          TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS call_quality_samples_call ON call_quality_samples(call_id, at);

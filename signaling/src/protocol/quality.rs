@@ -130,6 +130,22 @@ pub struct QualityView {
     pub jitter_ms: f64,
     pub rtt_ms: Option<f64>,
     pub bitrate_kbps: Option<f64>,
+    /// The participant's audio over the interval: packets and payload bytes
+    /// (as the SFU received them, or as their client sent them in p2p).
+    pub up_packets: Option<u64>,
+    pub up_bytes: Option<u64>,
+    /// Audio to the participant: as the SFU sent it, or (p2p) as their
+    /// client received it.
+    pub down_packets: Option<u64>,
+    pub down_bytes: Option<u64>,
+    /// Mean RFC 6464 level of their audio, -dBov (127 = silence).
+    pub audio_level_dbov: Option<f64>,
+    /// Share of their packets with voice, 0..=1 (silence is 0).
+    pub voice_activity: Option<f64>,
+    /// Audio their client had to conceal (loss concealment), percent.
+    pub concealed_pct: Option<f64>,
+    /// Their client's mean jitter-buffer delay, ms.
+    pub jitter_buffer_ms: Option<f64>,
     /// Where the figures come from: `sfu`, `client` or `sfu+client`.
     pub source: String,
     /// When the sample was taken (ms since the epoch).

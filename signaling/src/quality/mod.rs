@@ -26,11 +26,20 @@ use earshot_sfu::{LinkSnapshot, Uplink};
 
 use crate::protocol::{CallStatsReport, QualityView};
 
-/// Deltas of one client's cumulative counters for one inbound stream.
+/// One client's cumulative counters for one inbound stream, as last reported.
 #[derive(Debug, Clone, Copy, Default)]
 struct Counters {
     received: u64,
     lost: i64,
+    bytes: u64,
+    concealed: u64,
+    samples: u64,
+}
+
+/// The growth of a cumulative counter; one that went backwards restarted
+/// (a renegotiated stream), so all of it is new.
+fn grown(now: u64, prev: u64) -> u64 {
+    now.checked_sub(prev).unwrap_or(now)
 }
 
 /// What one participant's client reported over the current interval.
@@ -41,9 +50,16 @@ struct ClientInterval {
     inbound: HashMap<u64, (u64, u64)>,
     /// Per source participant: the latest inbound jitter, ms.
     inbound_jitter: HashMap<u64, f64>,
+    /// Inbound packets and payload bytes received, over every source.
+    received: (u64, u64),
+    /// Concealed and total audio samples, over every source.
+    concealed: (u64, u64),
+    /// Latest mean jitter-buffer delay over the inbound streams, ms.
+    jitter_buffer_ms: Option<f64>,
     remote_fraction_lost: Option<f64>,
     rtt_ms: Option<f64>,
-    bytes_sent: u64,
+    /// Outbound packets and bytes sent.
+    sent: (u64, u64),
 }
 
 #[derive(Debug)]
@@ -51,7 +67,8 @@ struct Part {
     classifier: QualityClassifier,
     /// Previous cumulative counters per inbound source.
     seen: HashMap<u64, Counters>,
-    prev_bytes_sent: Option<u64>,
+    /// Previous cumulative outbound (packets, bytes).
+    prev_sent: (Option<u64>, Option<u64>),
     interval: ClientInterval,
     latest: Option<QualityView>,
 }
@@ -107,7 +124,7 @@ impl QualityTracker {
         self.parts.entry(participant).or_insert_with(|| Part {
             classifier: QualityClassifier::new(self.hysteresis),
             seen: HashMap::new(),
-            prev_bytes_sent: None,
+            prev_sent: (None, None),
             interval: ClientInterval::default(),
             latest: None,
         });
@@ -140,10 +157,20 @@ impl QualityTracker {
             if out.remote_fraction_lost.is_some() {
                 iv.remote_fraction_lost = out.remote_fraction_lost;
             }
-            if let Some(sent) = out.bytes_sent {
-                let prev = part.prev_bytes_sent.replace(sent).unwrap_or(sent);
-                iv.bytes_sent += sent.checked_sub(prev).unwrap_or(sent);
+            if let Some(n) = out.packets_sent {
+                iv.sent.0 += grown(n, part.prev_sent.0.replace(n).unwrap_or(n));
             }
+            if let Some(n) = out.bytes_sent {
+                iv.sent.1 += grown(n, part.prev_sent.1.replace(n).unwrap_or(n));
+            }
+        }
+        let buffers: Vec<f64> = report
+            .inbound
+            .iter()
+            .filter_map(|i| i.jitter_buffer_delay_ms)
+            .collect();
+        if !buffers.is_empty() {
+            iv.jitter_buffer_ms = Some(buffers.iter().sum::<f64>() / buffers.len() as f64);
         }
         for stream in &report.inbound {
             let Some(source) = stream
@@ -157,16 +184,19 @@ impl QualityTracker {
             if let Some(j) = stream.jitter_ms {
                 iv.inbound_jitter.insert(source, j);
             }
-            let (Some(received), lost) = (stream.packets_received, stream.packets_lost) else {
+            let Some(received) = stream.packets_received else {
                 continue;
             };
             let now = Counters {
                 received,
-                lost: lost.unwrap_or(0),
+                lost: stream.packets_lost.unwrap_or(0),
+                bytes: stream.bytes_received.unwrap_or(0),
+                concealed: stream.concealed_samples.unwrap_or(0),
+                samples: stream.total_samples_received.unwrap_or(0),
             };
             let prev = part.seen.insert(source, now).unwrap_or_default();
-            // A counter going backwards is a new stream (a renegotiation):
-            // count from zero.
+            // A packet counter going backwards is a new stream (a
+            // renegotiation): every counter starts from zero.
             let prev = if now.received < prev.received {
                 Counters::default()
             } else {
@@ -177,6 +207,10 @@ impl QualityTracker {
             let entry = iv.inbound.entry(source).or_default();
             entry.0 += d_received + d_lost;
             entry.1 += d_lost;
+            iv.received.0 += d_received;
+            iv.received.1 += grown(now.bytes, prev.bytes);
+            iv.concealed.0 += grown(now.concealed, prev.concealed);
+            iv.concealed.1 += grown(now.samples, prev.samples);
         }
     }
 
@@ -262,8 +296,21 @@ impl QualityTracker {
             let rtt = down.and_then(|d| d.rtt_ms).or(iv.rtt_ms);
             let bitrate_kbps = up.map(|u| u.bitrate_bps / 1000.0).or_else(|| {
                 let secs = elapsed?;
-                (iv.bytes_sent > 0).then(|| iv.bytes_sent as f64 * 8.0 / secs / 1000.0)
+                (iv.sent.1 > 0).then(|| iv.sent.1 as f64 * 8.0 / secs / 1000.0)
             });
+            let client = iv.reports > 0;
+            let (up_packets, up_bytes) = match up {
+                Some(u) => (Some(u.packets), Some(u.bytes)),
+                None if client => (Some(iv.sent.0), Some(iv.sent.1)),
+                None => (None, None),
+            };
+            let (down_packets, down_bytes) = match snap.sent {
+                Some((p, b)) => (Some(p), Some(b)),
+                None if client => (Some(iv.received.0), Some(iv.received.1)),
+                None => (None, None),
+            };
+            let concealed_pct = (iv.concealed.1 > 0)
+                .then(|| iv.concealed.0.min(iv.concealed.1) as f64 / iv.concealed.1 as f64 * 100.0);
             let keep = |x: f64| 1.0 - x.clamp(0.0, 100.0) / 100.0;
             let loss_pct = (1.0 - keep(up_loss.unwrap_or(0.0)) * keep(down_loss.unwrap_or(0.0)))
                 * 100.0;
@@ -291,6 +338,14 @@ impl QualityTracker {
                 jitter_ms: round2(jitter),
                 rtt_ms: rtt.map(round2),
                 bitrate_kbps: bitrate_kbps.map(round2),
+                up_packets,
+                up_bytes,
+                down_packets,
+                down_bytes,
+                audio_level_dbov: up.and_then(|u| u.audio_level_dbov).map(round2),
+                voice_activity: up.and_then(|u| u.voice_activity).map(round2),
+                concealed_pct: concealed_pct.map(round2),
+                jitter_buffer_ms: iv.jitter_buffer_ms.map(round2),
                 source: source.to_string(),
                 at: at_ms,
             };

@@ -10,6 +10,7 @@ use crate::protocol::{CallStatsReport, InboundStats};
 fn up(expected: u64, lost: u64, jitter_ms: f64) -> UpstreamSnapshot {
     UpstreamSnapshot {
         packets: expected - lost,
+        bytes: (expected - lost) * 80,
         expected,
         lost,
         loss_pct: lost as f64 / expected as f64 * 100.0,
@@ -70,6 +71,7 @@ fn a_bad_uplink_marks_only_its_owner() {
             LinkSnapshot {
                 up: Some(up(250, 25, 2.0)),
                 down: Some(down(0.0, 0.0, Some(20.0))),
+                sent: Some((250, 20_000)),
             },
         ),
         (
@@ -77,6 +79,7 @@ fn a_bad_uplink_marks_only_its_owner() {
             LinkSnapshot {
                 up: Some(up(250, 0, 2.0)),
                 down: Some(down(10.0, 0.0, Some(20.0))),
+                sent: Some((250, 20_000)),
             },
         ),
     ]);
@@ -129,6 +132,7 @@ fn client_loss_in_an_sfu_call_is_net_of_the_publishers_uplink() {
         LinkSnapshot {
             up: Some(up(250, 25, 1.0)),
             down: None,
+            sent: Some((250, 20_000)),
         },
     )]);
     let round = t.sample(&server, t0 + Duration::from_secs(5), 5000);
@@ -144,6 +148,7 @@ fn hysteresis_needs_consecutive_samples() {
         LinkSnapshot {
             up: Some(up(250, 0, 1.0)),
             down: None,
+            sent: Some((250, 20_000)),
         },
     )]);
     let lossy = HashMap::from([(
@@ -151,6 +156,7 @@ fn hysteresis_needs_consecutive_samples() {
         LinkSnapshot {
             up: Some(up(250, 50, 1.0)),
             down: None,
+            sent: Some((250, 20_000)),
         },
     )]);
     let now = Instant::now();
@@ -168,6 +174,34 @@ fn hysteresis_needs_consecutive_samples() {
         }]
     );
     assert_eq!(t.latest(1).unwrap().level, QualityLevel::Poor);
+}
+
+#[test]
+fn client_counters_give_volumes_and_concealment() {
+    let mut t = tracker(&[1, 2]);
+    let now = Instant::now();
+    let mut r = report(vec![InboundStats {
+        bytes_received: Some(0),
+        concealed_samples: Some(0),
+        total_samples_received: Some(0),
+        jitter_buffer_delay_ms: Some(40.0),
+        ..inbound(2, 0, 0)
+    }]);
+    t.client_report(1, &r);
+    t.sample(&HashMap::new(), now, 0);
+    r.inbound[0] = InboundStats {
+        bytes_received: Some(20_000),
+        concealed_samples: Some(4_800),
+        total_samples_received: Some(240_000),
+        jitter_buffer_delay_ms: Some(60.0),
+        ..inbound(2, 250, 0)
+    };
+    t.client_report(1, &r);
+    let round = t.sample(&HashMap::new(), now + Duration::from_secs(5), 1);
+    let q = &round.samples.iter().find(|(i, _)| *i == 1).unwrap().1;
+    assert_eq!((q.down_packets, q.down_bytes), (Some(250), Some(20_000)));
+    assert_eq!(q.concealed_pct, Some(2.0));
+    assert_eq!(q.jitter_buffer_ms, Some(60.0));
 }
 
 #[test]

@@ -75,6 +75,10 @@ pub struct CallFilter {
 /// Most samples a report includes.
 const MAX_REPORT_SAMPLES: i64 = 20_000;
 
+fn count(row: &sqlx::sqlite::SqliteRow, column: &str) -> Option<u64> {
+    row.get::<Option<i64>, _>(column).map(|n| n.max(0) as u64)
+}
+
 fn level_of(rank: Option<i64>) -> Option<QualityLevel> {
     match rank? {
         0 => Some(QualityLevel::Poor),
@@ -138,7 +142,9 @@ impl Store {
         }
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO call_quality_samples (call_id, participant_id, at, mos, level, level_rank, \
-             loss_pct, up_loss_pct, down_loss_pct, jitter_ms, rtt_ms, bitrate_kbps, source) ",
+             loss_pct, up_loss_pct, down_loss_pct, jitter_ms, rtt_ms, bitrate_kbps, up_packets, \
+             up_bytes, down_packets, down_bytes, audio_level_dbov, voice_activity, concealed_pct, \
+             jitter_buffer_ms, source) ",
         );
         q.push_values(rows, |mut b, r| {
             let v = &r.quality;
@@ -154,6 +160,14 @@ impl Store {
                 .push_bind(v.jitter_ms)
                 .push_bind(v.rtt_ms)
                 .push_bind(v.bitrate_kbps)
+                .push_bind(v.up_packets.map(|n| n as i64))
+                .push_bind(v.up_bytes.map(|n| n as i64))
+                .push_bind(v.down_packets.map(|n| n as i64))
+                .push_bind(v.down_bytes.map(|n| n as i64))
+                .push_bind(v.audio_level_dbov)
+                .push_bind(v.voice_activity)
+                .push_bind(v.concealed_pct)
+                .push_bind(v.jitter_buffer_ms)
                 .push_bind(&v.source);
         });
         q.build().execute(&self.pool).await?;
@@ -281,7 +295,8 @@ impl Store {
         .collect();
         let samples = sqlx::query(
             "SELECT participant_id, at, mos, level_rank, loss_pct, up_loss_pct, down_loss_pct,
-                    jitter_ms, rtt_ms, bitrate_kbps, source
+                    jitter_ms, rtt_ms, bitrate_kbps, up_packets, up_bytes, down_packets, down_bytes,
+                    audio_level_dbov, voice_activity, concealed_pct, jitter_buffer_ms, source
              FROM call_quality_samples WHERE call_id = ? ORDER BY at, participant_id LIMIT ?",
         )
         .bind(call_id)
@@ -300,6 +315,14 @@ impl Store {
                 jitter_ms: r.get("jitter_ms"),
                 rtt_ms: r.get("rtt_ms"),
                 bitrate_kbps: r.get("bitrate_kbps"),
+                up_packets: count(r, "up_packets"),
+                up_bytes: count(r, "up_bytes"),
+                down_packets: count(r, "down_packets"),
+                down_bytes: count(r, "down_bytes"),
+                audio_level_dbov: r.get("audio_level_dbov"),
+                voice_activity: r.get("voice_activity"),
+                concealed_pct: r.get("concealed_pct"),
+                jitter_buffer_ms: r.get("jitter_buffer_ms"),
                 source: r.get("source"),
                 at: r.get("at"),
             },
