@@ -443,9 +443,20 @@ async fn openapi_describes_the_server_api() {
         "/api/uploads",
         "/api/uploads/{id}",
         "/api/rooms/{id}/assistant",
+        "/api/calls",
+        "/api/calls/{id}",
+        "/api/calls/{id}/report",
+        "/api/monitor/calls",
     ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
     assert!(doc["components"]["schemas"]["NotifyRequest"].is_object());
+    let filters: Vec<&str> = doc["paths"]["/api/calls"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(filters, ["room_id", "user_id", "since", "until", "worst", "limit"]);
 }

@@ -20,14 +20,22 @@ const DEFAULT_LIST: u32 = 50;
 const MAX_LIST: u32 = 200;
 
 /// Query of `GET /api/calls`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this room's calls.
     room_id: Option<String>,
+    /// Only calls this user took part in.
     user_id: Option<String>,
+    /// Started at or after (ms since the epoch).
     since: Option<i64>,
+    /// Started before (ms since the epoch).
     until: Option<i64>,
+    /// Only calls whose worst level was this or lower: poor, fair, good, excellent.
+    #[param(value_type = Option<String>)]
     worst: Option<QualityLevel>,
+    /// 1 to 200 (default 50).
     limit: Option<u32>,
 }
 
@@ -48,6 +56,10 @@ fn scope_of(state: &AppState, me: &Identity) -> CallScope {
     }
 }
 
+#[utoipa::path(get, path = "/api/calls", tag = "calls", params(ListQuery),
+    responses((status = 200, description = "`{calls: [call summary]}`, newest first"),
+              (status = 400), (status = 401)),
+    security(("bearer" = [])))]
 /// `GET /api/calls`: calls the caller may see, newest first, with their
 /// quality summaries; filters by room, participant, start time and worst level.
 pub async fn list(
@@ -76,6 +88,11 @@ pub async fn list(
     Ok(Json(json!({ "calls": calls })))
 }
 
+#[utoipa::path(get, path = "/api/calls/{id}/report", tag = "calls",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "record, summary, participants' figures and the sample timeline"),
+              (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 /// `GET /api/calls/{id}/report`: the call's record, quality summary, each
 /// participant's figures and the sample timeline.
 pub async fn report(
@@ -100,6 +117,10 @@ pub async fn report(
     Ok(Json(body))
 }
 
+#[utoipa::path(get, path = "/api/monitor/calls", tag = "calls",
+    responses((status = 200, description = "`{calls: [ongoing call with each participant's latest quality]}`"),
+              (status = 401), (status = 403)),
+    security(("bearer" = [])))]
 /// `GET /api/monitor/calls` (monitoring roles): every ongoing call in the
 /// caller's scope with each participant's latest quality.
 pub async fn monitor(
@@ -114,6 +135,11 @@ pub async fn monitor(
     Ok(Json(json!({ "calls": calls })))
 }
 
+#[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "the call record with each device's join and leave times"),
+              (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 /// `GET /api/calls/{id}`: a call with each participant's join and leave times.
 pub async fn show(
     State(state): State<AppState>,

@@ -1,5 +1,5 @@
-//! The OpenAPI description of the server API, notifications, uploads and
-//! the assistant, served at `/api/openapi.json`.
+//! The OpenAPI description of the server API, notifications, uploads, the
+//! assistant and call reports, served at `/api/openapi.json`.
 
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -30,9 +30,10 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "earshot", description = "Server API for product backends, notifications, uploads and the assistant. The socket protocol and the other REST endpoints are in docs/PROTOCOL.md."),
+    info(title = "earshot", description = "Server API for product backends, notifications, uploads, the assistant, and call records with their quality reports. The socket protocol and the other REST endpoints are in docs/PROTOCOL.md."),
     paths(
         calls::status,
+        calls::list, calls::show, calls::report, calls::monitor,
         server_api::notify_user, server_api::notify_room, server_api::notify_all,
         server_api::event_user, server_api::event_room, server_api::event_all,
         server_api::post_message, server_api::clients, server_api::user_status,
@@ -42,7 +43,8 @@ impl Modify for Security {
     ),
     modifiers(&Security),
     tags((name = "server", description = "For product backends: API key or a token with an `api_roles` role"),
-         (name = "notifications"), (name = "uploads"), (name = "assistant"))
+         (name = "notifications"), (name = "uploads"), (name = "assistant"),
+         (name = "calls", description = "Call records, quality reports and the live view of ongoing calls"))
 )]
 pub struct ApiDoc;
 
