@@ -536,10 +536,13 @@ async fn publish_loop(
     // Built once: re-registering with the token for every packet shows.
     let stop = closed.cancelled();
     tokio::pin!(stop);
+    // One read buffer for the stream (`read_rtp` allocates and zeroes one
+    // per packet); the packet copies what it keeps.
+    let mut buf = vec![0u8; 1500];
     loop {
         let (mut pkt, _) = tokio::select! {
             biased;
-            r = track.read_rtp() => match r { Ok(p) => p, Err(_) => break },
+            r = track.read(&mut buf) => match r { Ok(p) => p, Err(_) => break },
             _ = &mut stop => break,
         };
         sfu.inner
