@@ -1,5 +1,5 @@
-// (a) Two people in the same room: messages, typing, read receipts, replies,
-// edits and unread badges reach the other page.
+// Two people in the same room: messages, typing, read receipts, replies,
+// edits, presence and unread badges reach the other page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../helpers/server.js";
@@ -18,7 +18,7 @@ after(async () => {
   await server?.dispose();
 });
 
-test("two pages chat: messages, typing indicator, read receipts, replies, edits, unread badges", { timeout: 120000 }, async () => {
+test("two pages chat: messages, typing indicator, read receipts, replies, edits, presence, unread badges", { timeout: 120000 }, async () => {
   const amira = await newPage(browser);
   await signIn(amira, server.url, { user: "amira", name: "Amira Haddad", role: "applicant" });
   await createRoom(amira, { title: "Visa application 42", type: "application", participants: ["omar"] });
@@ -70,6 +70,15 @@ test("two pages chat: messages, typing indicator, read receipts, replies, edits,
   await amira.press("#text", "Enter");
   const edited = omar.locator("#messages .msg-row", { hasText: "Hello Omar, I need help with my work visa" });
   await edited.locator(".edited").waitFor();
+
+  // Presence: Omar is online (a green dot on Amira's room), then away, then back.
+  const roomDot = amira.locator("#room-list .room-item", { hasText: "Visa application 42" }).locator(".presence-dot");
+  await roomDot.and(amira.locator(".online")).waitFor();
+  await omar.selectOption("#my-status", "away");
+  await roomDot.and(amira.locator(".away")).waitFor();
+  await amira.locator("#chat-sub", { hasText: "Omar Said (away)" }).waitFor();
+  await omar.selectOption("#my-status", "online");
+  await roomDot.and(amira.locator(".online")).waitFor();
 
   // Unread badge: Amira switches to another conversation; Omar writes in the first one.
   await createRoom(amira, { title: "Appointment booking", type: "support", participants: ["omar"] });

@@ -81,11 +81,11 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
     [o, l].sort().map((pid) => ({ pid, stream: `p-${pid}`, live: "live" })),
   );
 
-  // Quality: every participant gets a level from getStats; on loopback it is excellent.
+  // Quality: every participant gets a level from getStats; on loopback (no loss) it is good or better.
   await amira.waitForFunction(() => [...document.querySelectorAll("#call-people .person")].every((e) => e.dataset.quality), null, { timeout: 30000 });
   const people = await dockPeople(amira);
   assert.deepEqual(people.map((p) => p.user).sort(), ["amira", "lina", "omar"]);
-  for (const p of people) assert.equal(p.quality, "excellent", `quality of ${p.user}`);
+  for (const p of people) assert.ok(["excellent", "good"].includes(p.quality), `quality of ${p.user}: ${p.quality}`);
   // The fake microphone beeps: somebody shows as speaking at some point.
   await amira.locator('#call-people .person[data-speaking="true"]').first().waitFor({ timeout: 30000 });
 
