@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { startServer, REPO_ROOT } from "../helpers/server.js";
-import { launch, newPage, signIn, createRoom, openRoom, sendText } from "../helpers/browser.js";
+import { launch, newPage, signIn, createRoom, openRoom, sendText, assertFits } from "../helpers/browser.js";
 
 const OUT = join(REPO_ROOT, "test-artifacts");
 let server;
@@ -31,10 +31,7 @@ async function shot(page, name) {
   return path;
 }
 
-async function fitsWidth(page) {
-  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-  assert.ok(scroll <= width, `no horizontal scrolling (${scroll} > ${width})`);
-}
+const fitsWidth = (page) => assertFits(page);
 
 /** Send through the page's SDK and wait until stored. */
 function say(page, roomId, text, replyTo) {
