@@ -12,6 +12,8 @@
 //   `p-<participant_id>` (track id `audio-<participant_id>`).
 // - ICE candidates trickle both ways; ours wait until our first offer is
 //   out, the server's until a remote description is set.
+// - A network change (`online`, `navigator.connection` `change`) restarts
+//   ICE with a new client offer.
 
 import { EarshotError } from "../errors.js";
 
@@ -48,6 +50,7 @@ export class SfuSession {
     this.trackOwners = new Map();
     this.closed = false;
     this.sender = null;
+    this._onNetworkChange = () => this.restartIce("network change");
   }
 
   get peerConnections() {
@@ -85,6 +88,8 @@ export class SfuSession {
       // The first offer is sent by start(); later needs (an ICE restart) renegotiate.
       if (this.negotiated && !this.closed) this.renegotiate("negotiationneeded");
     };
+    globalThis.window?.addEventListener?.("online", this._onNetworkChange);
+    globalThis.navigator?.connection?.addEventListener?.("change", this._onNetworkChange);
     await this._serial(() => this._offer("initial"));
   }
 
@@ -196,10 +201,10 @@ export class SfuSession {
     return this._serial(() => this._offer(reason)).catch((err) => this.call._mediaError(err));
   }
 
-  restartIce() {
-    if (!this.pc) return;
-    this.pc.restartIce();
-    this.call.emit("ice_restart", { participant_id: null });
+  restartIce(reason = "requested") {
+    if (!this.pc || !this.negotiated || this.closed) return;
+    this.pc.restartIce(); // negotiationneeded follows: renegotiate() with fresh credentials
+    this.call.emit("ice_restart", { participant_id: null, reason });
   }
 
   async replaceTrack(track) {
@@ -211,6 +216,8 @@ export class SfuSession {
 
   close() {
     this.closed = true;
+    globalThis.window?.removeEventListener?.("online", this._onNetworkChange);
+    globalThis.navigator?.connection?.removeEventListener?.("change", this._onNetworkChange);
     try {
       this.pc?.close();
     } catch {

@@ -149,7 +149,7 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
   for (const page of [amira, omar, lina]) assert.deepEqual(page.errors, []);
 });
 
-test("sfu glare: a client offer crossing the server's gets CONFLICT, is rolled back, and the server's offer is answered", { timeout: 120000 }, async () => {
+test("sfu glare: a client offer crossing the server's gets CONFLICT, is rolled back, and the server's offer is answered; ICE restarts on a network change", { timeout: 120000 }, async () => {
   const amira = await newPage(browser);
   await signIn(amira, server.url, { user: "amira2", name: "Amira Two", role: "applicant" });
   await createRoom(amira, { title: "Glare room", participants: ["omar2"] });
@@ -181,6 +181,23 @@ test("sfu glare: a client offer crossing the server's gets CONFLICT, is rolled b
   await amira.evaluate(() => window.earshot.currentCall.renegotiate());
   assert.equal((await negotiated).by, "client");
   await waitForAudioFrom(omar, [a]);
+
+  // A network change on Omar's side restarts ICE towards the SFU; the audio goes on.
+  const ufrag = () => omar.evaluate(() => /a=ice-ufrag:(\S+)/.exec(window.earshot.currentCall.peerConnections[0].pc.localDescription.sdp)[1]);
+  const before = await ufrag();
+  const restarted = omar.evaluate(() => new Promise((resolve) => window.earshot.currentCall.once("ice_restart", resolve)));
+  await omar.evaluate(() => window.dispatchEvent(new Event("online")));
+  assert.equal((await restarted).reason, "network change");
+  await omar.waitForFunction(
+    (old) => {
+      const pc = window.earshot.currentCall.peerConnections[0].pc;
+      return /a=ice-ufrag:(\S+)/.exec(pc.localDescription.sdp)[1] !== old && pc.signalingState === "stable" && pc.connectionState === "connected";
+    },
+    before,
+  );
+  await waitForAudioFrom(omar, [a]);
+  await waitForAudioFrom(amira, [o]);
+
   await amira.click("#call-leave");
   await omar.click("#call-leave");
   for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
