@@ -91,6 +91,32 @@ pub struct Config {
     pub turn_secret: Option<String>,
     #[serde(with = "humantime_serde")]
     pub turn_ttl: Duration,
+
+    // Call-quality monitoring
+    /// Roles that may watch every ongoing call (socket `monitor_subscribe`,
+    /// `GET /api/monitor/calls`).
+    pub monitor_roles: Vec<String>,
+    /// How often each call samples its participants' quality.
+    #[serde(with = "humantime_serde")]
+    pub quality_interval: Duration,
+    /// Consecutive samples a new quality level needs before it is announced.
+    pub quality_hysteresis: u32,
+    /// Bearer token `GET /metrics` requires; unset: the endpoint is open.
+    pub metrics_token: Option<String>,
+
+    // Webhooks
+    /// URLs that receive call events (POST, JSON, HMAC-signed).
+    pub webhook_urls: Vec<String>,
+    /// HMAC-SHA256 key for the `X-Earshot-Signature` header.
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts per event and URL (the first one included).
+    pub webhook_max_attempts: u32,
+    /// Wait before the first retry; doubles with each further attempt.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_base: Duration,
+    /// Time limit of one delivery attempt.
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
 }
 
 impl Default for Config {
@@ -129,6 +155,15 @@ impl Default for Config {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl: signaling.turn_ttl,
+            monitor_roles: signaling.monitor_roles,
+            quality_interval: signaling.quality_interval,
+            quality_hysteresis: signaling.quality_hysteresis,
+            metrics_token: None,
+            webhook_urls: vec![],
+            webhook_secret: None,
+            webhook_max_attempts: 6,
+            webhook_retry_base: Duration::from_secs(1),
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -211,6 +246,27 @@ impl Config {
         if self.idle_timeout <= self.ping_interval {
             return bad("idle_timeout must be longer than ping_interval");
         }
+        if self.quality_interval < Duration::from_millis(100) {
+            return bad("quality_interval must be at least 100ms");
+        }
+        if !self.webhook_urls.is_empty() {
+            if self.webhook_secret.as_ref().is_none_or(|s| s.len() < 16) {
+                return bad("webhook_urls need a webhook_secret of at least 16 bytes");
+            }
+            for url in &self.webhook_urls {
+                match reqwest::Url::parse(url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    _ => {
+                        return Err(ConfigError::Invalid(format!(
+                            "webhook URL {url} is not an http(s) URL"
+                        )))
+                    }
+                }
+            }
+            if self.webhook_max_attempts == 0 {
+                return bad("webhook_max_attempts must be at least 1");
+            }
+        }
         Ok(())
     }
 
@@ -238,6 +294,9 @@ impl Config {
             turn_urls: self.turn_urls.clone(),
             turn_secret: self.turn_secret.clone(),
             turn_ttl: self.turn_ttl,
+            monitor_roles: self.monitor_roles.clone(),
+            quality_interval: self.quality_interval,
+            quality_hysteresis: self.quality_hysteresis.max(1),
             ..SignalingConfig::default()
         }
     }

@@ -22,6 +22,11 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A server fault; the detail goes to the log, not to the client.
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl AppError {
@@ -32,6 +37,8 @@ impl AppError {
             AppError::BadRequest(_) => ErrorCode::BadRequest,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Forbidden(_) => ErrorCode::AccessDenied,
+            AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 

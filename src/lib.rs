@@ -6,6 +6,8 @@
 //! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser` extractor.
 //! - [`error`]: [`error::AppError`], every HTTP failure as a typed body.
 //! - [`http`]: REST routes and the static demo app.
+//! - [`metrics`]: `GET /metrics` in the Prometheus text format.
+//! - [`webhooks`]: signed, retried delivery of call events.
 //! - [`ws`]: the WebSocket connection: auth, reader, writer, heartbeat.
 //! - [`run`]: start everything on a listener and stop it on a token.
 
@@ -13,6 +15,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod webhooks;
 pub mod ws;
 
 use std::sync::Arc;
@@ -24,8 +28,22 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use config::Config;
+use earshot_signaling::events::EventSink;
 use earshot_signaling::store::Store;
-use earshot_signaling::Signaling;
+use earshot_signaling::{Parts, Signaling};
+
+fn webhook_config(config: &Config) -> Option<webhooks::WebhookConfig> {
+    if config.webhook_urls.is_empty() {
+        return None;
+    }
+    Some(webhooks::WebhookConfig {
+        urls: config.webhook_urls.clone(),
+        secret: config.webhook_secret.clone().unwrap_or_default(),
+        max_attempts: config.webhook_max_attempts.max(1),
+        retry_base: config.webhook_retry_base,
+        timeout: config.webhook_timeout,
+    })
+}
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -40,6 +58,7 @@ pub struct AppInner {
     /// Tracks WebSocket connections so shutdown can wait for them.
     pub tracker: TaskTracker,
     pub started: Instant,
+    pub metrics: metrics::ServerMetrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -62,6 +81,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("media: {0}")]
     Media(#[from] earshot_sfu::SfuError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Open storage and build the application state and router.
@@ -83,8 +104,26 @@ pub async fn app(
     } else {
         None
     };
-    let rooms_tracker = TaskTracker::new();
-    let signaling = Signaling::start(config.signaling(), store, rooms_tracker, sfu);
+    let server_metrics = metrics::ServerMetrics::new()?;
+    let signaling_metrics = earshot_signaling::metrics::Metrics::register(&server_metrics.registry)?;
+    let events = match webhook_config(&config) {
+        Some(hooks) => {
+            let (sink, rx) = EventSink::channel(1024);
+            tokio::spawn(webhooks::run(hooks, rx, shutdown.clone()));
+            sink
+        }
+        None => EventSink::none(),
+    };
+    let signaling = Signaling::start(
+        config.signaling(),
+        Parts {
+            store,
+            tracker: TaskTracker::new(),
+            sfu,
+            metrics: signaling_metrics,
+            events,
+        },
+    );
     let state = AppState(Arc::new(AppInner {
         config,
         auth,
@@ -92,6 +131,7 @@ pub async fn app(
         shutdown,
         tracker: TaskTracker::new(),
         started: Instant::now(),
+        metrics: server_metrics,
     }));
     Ok((http::router(state.clone()), state))
 }

@@ -195,6 +195,7 @@ async fn write_loop(
         }
     };
     tokio::pin!(stop);
+    let sent = state.signaling.metrics.frames.with_label_values(&["out"]);
     let outcome = loop {
         tokio::select! {
             biased;
@@ -203,10 +204,13 @@ async fn write_loop(
                 let Some(frame) = frame else { break None };
                 let write = async {
                     sink.feed(text_message(frame)).await?;
+                    let mut n = 1;
                     // Batch whatever else is queued into one flush.
                     while let Ok(frame) = queue.try_recv() {
                         sink.feed(text_message(frame)).await?;
+                        n += 1;
                     }
+                    sent.inc_by(n);
                     sink.flush().await
                 };
                 // A client that stopped reading blocks the write; once it is
@@ -269,6 +273,7 @@ async fn read_loop(
     tokio::pin!(closed);
     let silence = sleep_until(Instant::now() + idle);
     tokio::pin!(silence);
+    let received = state.signaling.metrics.frames.with_label_values(&["in"]);
     loop {
         let next = tokio::select! {
             biased;
@@ -281,7 +286,10 @@ async fn read_loop(
         };
         silence.as_mut().reset(Instant::now() + idle);
         match next {
-            Some(Ok(Message::Text(text))) => session.handle_text(&text).await,
+            Some(Ok(Message::Text(text))) => {
+                received.inc();
+                session.handle_text(&text).await
+            }
             Some(Ok(Message::Binary(_))) => {
                 let msg = ServerMessage::error(
                     ErrorCode::BadRequest,

@@ -6,6 +6,7 @@
 //! microseconds since the Unix epoch (8 bytes, big endian), padding...]`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +56,8 @@ pub struct AudioPeer {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<RTCRtpSender>,
     received: Arc<Mutex<HashMap<String, StreamLog>>>,
+    /// Loss injection: skip every k-th packet (0: none).
+    drop_every: Arc<AtomicU16>,
 }
 
 impl AudioPeer {
@@ -78,9 +81,13 @@ impl AudioPeer {
             .await?;
         let received: Arc<Mutex<HashMap<String, StreamLog>>> = Arc::default();
         let sink = received.clone();
-        pc.on_track(Box::new(move |remote, _, _| {
+        pc.on_track(Box::new(move |remote, receiver, _| {
             let sink = sink.clone();
             Box::pin(async move {
+                // Read RTCP as a browser does: the report interceptors see
+                // the sender's SRs only when RTCP is read, and without them
+                // our receiver reports carry no LSR/DLSR (no RTT).
+                tokio::spawn(async move { while receiver.read_rtcp().await.is_ok() {} });
                 let stream = remote.stream_id();
                 tokio::spawn(async move {
                     let mut cycles = 0u64;
@@ -119,6 +126,7 @@ impl AudioPeer {
             track,
             sender,
             received,
+            drop_every: Arc::default(),
         })
     }
 
@@ -168,6 +176,13 @@ impl AudioPeer {
         Ok(())
     }
 
+    /// Inject loss on what this peer publishes: from now on every `k`-th
+    /// packet is not sent (its sequence number is still used, so the
+    /// receiver sees a hole); 0 turns it off.
+    pub fn set_drop_every(&self, k: u16) {
+        self.drop_every.store(k, Ordering::Relaxed);
+    }
+
     /// Publish fake Opus at 50 packets/s until the returned sender is dropped.
     pub fn publish(&self, tag: u8) -> tokio::sync::oneshot::Sender<()> {
         self.publish_with_level(tag, None)
@@ -183,6 +198,7 @@ impl AudioPeer {
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let track = self.track.clone();
         let sender = self.sender.clone();
+        let drop_every = self.drop_every.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             // The track's binding keeps the extension ids known when it was
@@ -228,7 +244,10 @@ impl AudioPeer {
                             .set_extension(id, bytes::Bytes::copy_from_slice(&[byte]));
                     }
                 }
-                let _ = track.write_rtp(&packet).await;
+                let k = drop_every.load(Ordering::Relaxed);
+                if k == 0 || seq % k != 0 {
+                    let _ = track.write_rtp(&packet).await;
+                }
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
             }

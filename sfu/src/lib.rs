@@ -23,6 +23,7 @@
 //! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
 //! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with [`forward::SeqRewriter`] keeping each stream gap-free across mutes.
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
+//! - [`meter`]: [`meter::UpstreamMeter`] and [`meter::DownstreamMeter`], each participant's link (loss, jitter, RTT, bitrate, audio level) summed up as a [`meter::LinkSnapshot`] per interval.
 //! - [`stats`]: [`stats::ReceiveStats`], RFC 3550 loss, jitter, duplicates and bitrate of an inbound stream; RTT from receiver reports.
 //! - [`quality`]: MOS estimate from loss, jitter and RTT (simplified G.107 E-model) and a [`quality::QualityLevel`] classifier with hysteresis.
 
@@ -31,6 +32,7 @@
 pub mod client;
 pub mod engine;
 pub mod forward;
+pub mod meter;
 pub mod quality;
 pub mod room;
 pub mod rtp;
@@ -38,4 +40,5 @@ pub mod speaker;
 pub mod stats;
 
 pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
+pub use meter::{DownstreamSnapshot, LinkSnapshot, Uplink, UpstreamSnapshot};
 pub use room::{SfuEvent, SfuRoom};

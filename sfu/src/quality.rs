@@ -108,7 +108,10 @@ pub fn estimate_mos(loss_percent: f64, jitter_ms: f64, rtt_ms: f64) -> f64 {
 /// A coarse quality for display, from the G.107 Table B.1 user-satisfaction
 /// bands: R ≥ 90 "very satisfied", ≥ 80 "satisfied", ≥ 70 "some users
 /// dissatisfied", below that many or all dissatisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum QualityLevel {
     /// MOS below 3.60 (R < 70).
     Poor,
@@ -121,6 +124,32 @@ pub enum QualityLevel {
 }
 
 impl QualityLevel {
+    /// The name used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Poor => "poor",
+            Self::Fair => "fair",
+            Self::Good => "good",
+            Self::Excellent => "excellent",
+        }
+    }
+
+    /// The inverse of [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "poor" => Some(Self::Poor),
+            "fair" => Some(Self::Fair),
+            "good" => Some(Self::Good),
+            "excellent" => Some(Self::Excellent),
+            _ => None,
+        }
+    }
+
+    /// 0 (poor) to 3 (excellent), for storage and ordering in SQL.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
     /// The band a MOS falls in (NaN is poor).
     pub fn from_mos(mos: f64) -> Self {
         if mos >= 4.34 {

@@ -25,8 +25,12 @@ use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
 use crate::forward::Forwarder;
+use crate::meter::{
+    downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, UpstreamMeter, Uplink,
+};
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
+use crate::stats::ntp_middle32;
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +63,10 @@ struct Routes {
     forwarder: Forwarder,
     tracks: HashMap<(u64, u64), Arc<TrackLocalStaticRTP>>,
     speaker: ActiveSpeaker,
+    /// Per publisher: what arrives from them.
+    upstream: HashMap<u64, UpstreamMeter>,
+    /// Per (publisher, subscriber) track: the subscriber's receiver reports.
+    downstream: HashMap<(u64, u64), DownstreamMeter>,
 }
 
 struct Peer {
@@ -97,6 +105,8 @@ impl Sfu {
                 forwarder: Forwarder::new(),
                 tracks: HashMap::new(),
                 speaker: ActiveSpeaker::new(),
+                upstream: HashMap::new(),
+                downstream: HashMap::new(),
             })),
             peers: HashMap::new(),
             closed: CancellationToken::new(),
@@ -172,7 +182,11 @@ impl SfuRoom {
                 );
             })
         }));
-        lock(&self.routes).forwarder.add_participant(participant);
+        {
+            let mut routes = lock(&self.routes);
+            routes.forwarder.add_participant(participant);
+            routes.upstream.insert(participant, UpstreamMeter::new());
+        }
         self.peers.insert(
             participant,
             Peer {
@@ -295,18 +309,34 @@ impl SfuRoom {
         peer.outgoing.insert(publisher, sender.clone());
         peer.dirty = true;
         self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
-        // Drain RTCP so interceptors see the subscriber's reports.
+        // Read the subscriber's RTCP: receiver reports about this track
+        // feed its downstream meter (loss, jitter, round-trip time).
         let closed = self.closed.clone();
+        let routes = self.routes.clone();
         spawn_counted(&self.sfu, async move {
+            let ssrc = sender.get_parameters().await.encodings.first().map(|e| e.ssrc);
             loop {
-                tokio::select! {
+                let packets = tokio::select! {
                     _ = closed.cancelled() => break,
-                    r = sender.read_rtcp() => if r.is_err() { break },
+                    r = sender.read_rtcp() => match r { Ok((p, _)) => p, Err(_) => break },
+                };
+                let Some(ssrc) = ssrc else { continue };
+                let now = ntp_middle32(std::time::SystemTime::now());
+                let blocks: Vec<ReportBlock> = packets.iter().flat_map(|p| report_blocks(p.as_ref(), ssrc)).collect();
+                if blocks.is_empty() {
+                    continue;
+                }
+                let mut r = lock(&routes);
+                if let Some(meter) = r.downstream.get_mut(&(publisher, subscriber)) {
+                    for b in &blocks {
+                        meter.record(b, now);
+                    }
                 }
             }
         });
         let mut routes = lock(&self.routes);
         routes.tracks.insert((publisher, subscriber), track);
+        routes.downstream.insert((publisher, subscriber), DownstreamMeter::default());
         routes.forwarder.subscribe(publisher, subscriber);
         Ok(())
     }
@@ -353,6 +383,11 @@ impl SfuRoom {
             routes
                 .tracks
                 .retain(|(from, to), _| *from != participant && *to != participant);
+            routes
+                .downstream
+                .retain(|(from, to), _| *from != participant && *to != participant);
+            routes.upstream.remove(&participant);
+            routes.speaker.remove(participant);
         }
         self.sfu
             .inner
@@ -391,11 +426,75 @@ impl SfuRoom {
         }
         let mut routes = lock(&self.routes);
         routes.tracks.clear();
+        routes.downstream.clear();
+        routes.upstream.clear();
     }
 
     pub fn participants(&self) -> usize {
         self.peers.len()
     }
+
+    /// What the SFU measured on every participant's link since the previous
+    /// call (each call starts a new interval).
+    pub fn link_snapshots(&self, now: Instant) -> HashMap<u64, LinkSnapshot> {
+        let mut routes = lock(&self.routes);
+        let r = &mut *routes;
+        let mut out: HashMap<u64, LinkSnapshot> = self
+            .peers
+            .keys()
+            .map(|id| (*id, LinkSnapshot::default()))
+            .collect();
+        let mut uplink: HashMap<u64, Uplink> = HashMap::new();
+        for (id, meter) in r.upstream.iter_mut() {
+            if let Some(snap) = out.get_mut(id) {
+                let up = meter.snapshot(now);
+                uplink.insert(
+                    *id,
+                    Uplink {
+                        loss: up.loss_pct / 100.0,
+                        jitter_ms: up.jitter_ms,
+                    },
+                );
+                snap.up = Some(up);
+            }
+        }
+        for (id, snap) in out.iter_mut() {
+            snap.down = downstream_snapshot(
+                r.downstream
+                    .iter_mut()
+                    .filter(|((_, to), _)| to == id)
+                    .map(|((from, _), m)| (*from, m)),
+                |publisher| uplink.get(&publisher).copied().unwrap_or_default(),
+            );
+        }
+        out
+    }
+}
+
+/// The report blocks about `ssrc` in one RTCP packet (RR or SR).
+fn report_blocks(packet: &(dyn webrtc::rtcp::packet::Packet + Send + Sync), ssrc: u32) -> Vec<ReportBlock> {
+    use webrtc::rtcp::receiver_report::ReceiverReport;
+    use webrtc::rtcp::sender_report::SenderReport;
+    let any = packet.as_any();
+    let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+        &rr.reports
+    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+        &sr.reports
+    } else {
+        return vec![];
+    };
+    reports
+        .iter()
+        .filter(|r| r.ssrc == ssrc)
+        .map(|r| ReportBlock {
+            fraction_lost: r.fraction_lost,
+            total_lost: r.total_lost,
+            highest_seq: r.last_sequence_number,
+            jitter: r.jitter,
+            last_sr: r.last_sender_report,
+            delay_since_sr: r.delay,
+        })
+        .collect()
 }
 
 async fn close_pc(sfu: &Sfu, pc: &RTCPeerConnection) {
@@ -440,8 +539,18 @@ async fn publish_loop(
             .and_then(|ext| audio_level(&ext));
         targets.clear();
         routed.clear();
+        let arrival = Instant::now();
         let speaker_change = {
             let mut r = lock(&routes);
+            if let Some(meter) = r.upstream.get_mut(&from) {
+                meter.record(
+                    pkt.header.sequence_number,
+                    pkt.header.timestamp,
+                    pkt.payload.len(),
+                    level,
+                    arrival,
+                );
+            }
             r.forwarder.route(
                 from,
                 pkt.header.sequence_number,
@@ -453,7 +562,7 @@ async fn publish_loop(
                     targets.push((t.clone(), *seq, *ts));
                 }
             }
-            let now = Instant::now();
+            let now = arrival;
             // A muted participant is not heard, so cannot be the speaker.
             if let (Some((dbov, voice)), false) = (level, r.forwarder.is_muted(from)) {
                 r.speaker.observe(from, dbov, voice, now);

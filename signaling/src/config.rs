@@ -33,6 +33,12 @@ pub struct SignalingConfig {
     pub turn_secret: Option<String>,
     /// Lifetime of TURN credentials.
     pub turn_ttl: Duration,
+    /// Roles that may watch every ongoing call's quality (`monitor_subscribe`).
+    pub monitor_roles: Vec<String>,
+    /// How often each call samples its participants' quality.
+    pub quality_interval: Duration,
+    /// Consecutive samples a new quality level needs before it is announced.
+    pub quality_hysteresis: u32,
 }
 
 impl Default for SignalingConfig {
@@ -52,6 +58,9 @@ impl Default for SignalingConfig {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl: Duration::from_secs(3600),
+            monitor_roles: vec!["admin".into()],
+            quality_interval: Duration::from_secs(5),
+            quality_hysteresis: 2,
         }
     }
 }
@@ -71,6 +80,10 @@ pub struct Identity {
 impl Identity {
     pub fn is_staff(&self, config: &SignalingConfig) -> bool {
         config.staff_roles.iter().any(|r| r == &self.role)
+    }
+
+    pub fn is_monitor(&self, config: &SignalingConfig) -> bool {
+        config.monitor_roles.iter().any(|r| r == &self.role)
     }
 
     pub fn user_ref(&self) -> crate::protocol::UserRef {

@@ -12,6 +12,10 @@
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
+//! - [`monitor`]: monitoring subscribers (live view of ongoing calls).
+//! - [`metrics`]: Prometheus metrics this layer updates.
+//! - [`events`]: [`events::CallEvent`]s for webhooks, on a bounded [`events::EventSink`].
+//! - [`quality`]: per-participant call quality (MOS, levels) from SFU measurements and client reports.
 //! - [`typing`]: expiring typing indicators as a plain, time-driven type.
 //! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
 
@@ -19,8 +23,12 @@ pub mod call;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod events;
 pub mod hub;
+pub mod metrics;
+pub mod monitor;
 pub mod protocol;
+pub mod quality;
 pub mod room;
 pub mod session;
 pub mod store;
@@ -44,17 +52,31 @@ pub struct Signaling {
     pub calls: call::CallRegistry,
     /// The embedded SFU, if media is enabled.
     pub sfu: Option<earshot_sfu::Sfu>,
+    pub monitors: monitor::Monitors,
+    pub metrics: metrics::Metrics,
+    pub events: events::EventSink,
+}
+
+/// What [`Signaling::start`] needs besides its configuration.
+pub struct Parts {
+    pub store: store::Store,
+    /// Room tasks are spawned on it so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    pub sfu: Option<earshot_sfu::Sfu>,
+    pub metrics: metrics::Metrics,
+    pub events: events::EventSink,
 }
 
 impl Signaling {
-    /// Wire up the hub, the room registry and the presence task. Room tasks
-    /// are spawned on `tracker` so shutdown can wait for them.
-    pub fn start(
-        config: SignalingConfig,
-        store: store::Store,
-        tracker: TaskTracker,
-        sfu: Option<earshot_sfu::Sfu>,
-    ) -> Arc<Signaling> {
+    /// Wire up the hub, the room registry and the presence task.
+    pub fn start(config: SignalingConfig, parts: Parts) -> Arc<Signaling> {
+        let Parts {
+            store,
+            tracker,
+            sfu,
+            metrics,
+            events,
+        } = parts;
         let config = Arc::new(config);
         let (hub, changes) = hub::Hub::new();
         let hub = Arc::new(hub);
@@ -63,6 +85,7 @@ impl Signaling {
             config: config.clone(),
             store: store.clone(),
             hub: hub.clone(),
+            metrics: metrics.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
         Arc::new(Signaling {
@@ -72,6 +95,9 @@ impl Signaling {
             rooms,
             calls: call::CallRegistry::default(),
             sfu,
+            monitors: monitor::Monitors::default(),
+            metrics,
+            events,
         })
     }
 }

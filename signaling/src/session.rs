@@ -81,7 +81,16 @@ impl Session {
         self.conn.send(msg.to_frame());
     }
 
+    fn count_error(&self, code: ErrorCode) {
+        self.sig
+            .metrics
+            .errors
+            .with_label_values(&[code.as_str()])
+            .inc();
+    }
+
     fn fail(&self, err: SignalError, request_id: Option<String>) {
+        self.count_error(err.code());
         if let SignalError::Storage(e) = &err {
             tracing::warn!(error = %e, user = %self.identity.user_id, "request failed in storage");
         }
@@ -98,6 +107,7 @@ impl Session {
         let frame = match parse_client_frame(text) {
             Ok(frame) => frame,
             Err(e) => {
+                self.count_error(e.code);
                 self.reply(ServerMessage::error(e.code, e.message, e.request_id));
                 return;
             }
@@ -106,6 +116,7 @@ impl Session {
         if !matches!(frame.message, ClientMessage::Ping { .. }) {
             if let Err(not_until) = self.limiter.check() {
                 let wait = not_until.wait_time_from(self.clock.now());
+                self.count_error(ErrorCode::RateLimited);
                 self.reply(ServerMessage::Error {
                     code: ErrorCode::RateLimited,
                     message: "too many messages; slow down".into(),
@@ -368,6 +379,36 @@ impl Session {
                 };
                 self.call(&call_id, cmd).await
             }
+            ClientMessage::CallStats(report) => {
+                report.validate().map_err(SignalError::BadRequest)?;
+                let call_id = report.call_id.clone();
+                let cmd = CallCmd::Stats {
+                    conn: self.conn.clone(),
+                    report: Box::new(report),
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
+            ClientMessage::MonitorSubscribe {} => {
+                if !self.identity.is_monitor(&self.sig.config) {
+                    return Err(SignalError::AccessDenied);
+                }
+                // Subscribe first: a call starting meanwhile shows up in
+                // the snapshot, in a push, or both, never in neither.
+                self.sig
+                    .monitors
+                    .subscribe(&self.conn, self.identity.tenant.clone());
+                let calls = self.sig.calls.monitor_views(&self.identity.tenant).await;
+                self.reply(ServerMessage::MonitorSnapshot { request_id, calls });
+                Ok(())
+            }
+            ClientMessage::MonitorUnsubscribe {} => {
+                self.sig.monitors.unsubscribe(self.conn.id());
+                if request_id.is_some() {
+                    self.reply(ServerMessage::Ok { request_id });
+                }
+                Ok(())
+            }
             ClientMessage::GetPresence { user_ids } => {
                 if user_ids.len() > 500 {
                     return Err(SignalError::BadRequest("at most 500 user_ids".into()));
@@ -444,6 +485,7 @@ impl Session {
 
     /// Leave every room and go offline on this device.
     pub async fn close(self) {
+        self.sig.monitors.unsubscribe(self.conn.id());
         for call_id in &self.calls {
             let cmd = CallCmd::Leave {
                 conn: self.conn.clone(),

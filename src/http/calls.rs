@@ -1,13 +1,118 @@
-//! Calls over REST (stored records) and the server status.
+//! Calls over REST (stored records, quality reports, the monitors' live
+//! view) and the server status.
 
 use axum::extract::State;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ApiPath;
+use earshot_signaling::protocol::QualityLevel;
+use earshot_signaling::store::{CallFilter, CallScope};
+use earshot_signaling::Identity;
+
+use super::{ApiPath, ApiQuery};
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::AppState;
+
+/// Calls listed when `limit` is not given, and the most one page holds.
+const DEFAULT_LIST: u32 = 50;
+const MAX_LIST: u32 = 200;
+
+/// Query of `GET /api/calls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    room_id: Option<String>,
+    user_id: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    worst: Option<QualityLevel>,
+    limit: Option<u32>,
+}
+
+fn scope_of(state: &AppState, me: &Identity) -> CallScope {
+    if me.is_staff(&state.signaling.config) {
+        match &me.tenant {
+            None => CallScope::All,
+            Some(t) => CallScope::Tenant {
+                tenant: t.clone(),
+                user_id: me.user_id.clone(),
+            },
+        }
+    } else {
+        CallScope::Member {
+            user_id: me.user_id.clone(),
+            grants: me.room_grants.clone(),
+        }
+    }
+}
+
+/// `GET /api/calls`: calls the caller may see, newest first, with their
+/// quality summaries; filters by room, participant, start time and worst level.
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, AppError> {
+    if let (Some(since), Some(until)) = (q.since, q.until) {
+        if since > until {
+            return Err(AppError::BadRequest("`since` is after `until`".into()));
+        }
+    }
+    let filter = CallFilter {
+        room_id: q.room_id,
+        user_id: q.user_id,
+        since: q.since,
+        until: q.until,
+        worst: q.worst,
+        limit: q.limit.unwrap_or(DEFAULT_LIST).clamp(1, MAX_LIST),
+    };
+    let calls = state
+        .signaling
+        .store
+        .list_calls(&scope_of(&state, &me), &filter)
+        .await?;
+    Ok(Json(json!({ "calls": calls })))
+}
+
+/// `GET /api/calls/{id}/report`: the call's record, quality summary, each
+/// participant's figures and the sample timeline.
+pub async fn report(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, AppError> {
+    let sig = &state.signaling;
+    let report = sig
+        .store
+        .call_report(&id)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    sig.authorize(&me, &report.call.room_id).await?;
+    let active = sig
+        .calls
+        .active_in_room(&report.call.room_id)
+        .is_some_and(|c| c == id);
+    let mut body = serde_json::to_value(&report)
+        .map_err(|e| AppError::Internal(format!("report: {e}")))?;
+    body["active"] = json!(active);
+    Ok(Json(body))
+}
+
+/// `GET /api/monitor/calls` (monitoring roles): every ongoing call in the
+/// caller's scope with each participant's latest quality.
+pub async fn monitor(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+) -> Result<Json<Value>, AppError> {
+    let sig = &state.signaling;
+    if !me.is_monitor(&sig.config) {
+        return Err(AppError::Forbidden("monitoring is for monitoring roles".into()));
+    }
+    let calls = sig.calls.monitor_views(&me.tenant).await;
+    Ok(Json(json!({ "calls": calls })))
+}
 
 /// `GET /api/calls/{id}`: a call with each participant's join and leave times.
 pub async fn show(

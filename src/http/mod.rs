@@ -34,6 +34,21 @@ impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
     }
 }
 
+/// Count every HTTP response by status for `/metrics`.
+async fn count_responses(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .http_responses
+        .with_label_values(&[resp.status().as_str()])
+        .inc();
+    resp
+}
+
 async fn api_not_found() -> AppError {
     AppError::NotFound("route")
 }
@@ -51,7 +66,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(rooms::remove_member),
         )
         .route("/api/rooms/{id}/calls", get(calls::for_room))
+        .route("/api/calls", get(calls::list))
         .route("/api/calls/{id}", get(calls::show))
+        .route("/api/calls/{id}/report", get(calls::report))
+        .route("/api/monitor/calls", get(calls::monitor))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/api/status", get(calls::status))
         .route("/api/dev/token", post(dev::token))
         .route("/api/dev/config", get(dev::config))
@@ -60,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         // Unknown API paths get a typed body, not the demo app's fallback.
         .route("/api/{*rest}", axum::routing::any(api_not_found));
     api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_responses))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

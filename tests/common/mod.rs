@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod peer;
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::time::Duration;

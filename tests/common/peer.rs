@@ -49,6 +49,19 @@ impl SfuParticipant {
         role: &str,
         call_id: &str,
     ) -> SfuParticipant {
+        Self::join_via(server, user, role, call_id, None).await
+    }
+
+    /// Join with all media going through a relay at `relay` (see
+    /// `relay::Relay`): the server's candidates are rewritten to point at
+    /// it and the offer carries no candidates of ours.
+    pub async fn join_via(
+        server: &TestServer,
+        user: &str,
+        role: &str,
+        call_id: &str,
+        relay: Option<super::relay::RelayRoute>,
+    ) -> SfuParticipant {
         let mut client = server.client(user, role).await;
         let joined = client
             .request(json!({"type": "join_call", "call_id": call_id}))
@@ -56,7 +69,10 @@ impl SfuParticipant {
         assert_eq!(joined["type"], "call_joined", "join_call: {joined}");
         let participant_id = joined["participant_id"].as_str().unwrap().to_string();
         let media = media_peer().await;
-        let offer = media.full_offer().await.expect("offer");
+        let mut offer = media.full_offer().await.expect("offer");
+        if relay.is_some() {
+            offer = super::relay::strip_candidates(&offer);
+        }
         let (events_tx, events) = mpsc::unbounded_channel();
         let (out, mut out_rx) = mpsc::unbounded_channel::<Value>();
         let pc = media.pc.clone();
@@ -81,19 +97,27 @@ impl SfuParticipant {
                         let v: Value = serde_json::from_str(&text).unwrap();
                         match v["type"].as_str().unwrap_or("") {
                             "sfu_answer" => {
-                                let sdp = v["sdp"].as_str().unwrap().to_string();
+                                let mut sdp = v["sdp"].as_str().unwrap().to_string();
+                                if relay.is_some() { sdp = super::relay::strip_candidates(&sdp) }
                                 pc.set_remote_description(RTCSessionDescription::answer(sdp).unwrap()).await.expect("answer");
                             }
                             "sfu_offer" => {
-                                let sdp = v["sdp"].as_str().unwrap().to_string();
+                                let mut sdp = v["sdp"].as_str().unwrap().to_string();
+                                if relay.is_some() { sdp = super::relay::strip_candidates(&sdp) }
                                 pc.set_remote_description(RTCSessionDescription::offer(sdp).unwrap()).await.expect("offer");
                                 let answer = pc.create_answer(None).await.unwrap();
                                 pc.set_local_description(answer.clone()).await.unwrap();
-                                let reply = json!({"type": "sfu_answer", "call_id": call, "sdp": answer.sdp});
+                                let mut sdp = answer.sdp;
+                                if relay.is_some() { sdp = super::relay::strip_candidates(&sdp) }
+                                let reply = json!({"type": "sfu_answer", "call_id": call, "sdp": sdp});
                                 if ws.send(Message::text(reply.to_string())).await.is_err() { break }
                             }
                             "ice_candidate" => {
-                                let c: RTCIceCandidateInit = serde_json::from_value(v["candidate"].clone()).unwrap();
+                                let mut c = v["candidate"].clone();
+                                if let Some(relay) = &relay {
+                                    relay.route(&mut c);
+                                }
+                                let c: RTCIceCandidateInit = serde_json::from_value(c).unwrap();
                                 let _ = pc.add_ice_candidate(c).await;
                             }
                             _ => { let _ = events_tx.send(v); }

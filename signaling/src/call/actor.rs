@@ -5,14 +5,21 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
 
+use earshot_sfu::quality::EModel;
 use earshot_sfu::{SfuEvent, SfuRoom};
 
+use super::media::media_error;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
-use crate::protocol::{CallInfo, CallMode, Frame, ParticipantView, ServerMessage};
+use crate::events::CallEvent;
+use crate::protocol::{
+    CallInfo, CallMode, CallStatsReport, Frame, MonitorCallView, ParticipantView, ServerMessage,
+};
+use crate::quality::QualityTracker;
 use crate::room::may_access;
 use crate::store::now_ms;
 use crate::Signaling;
@@ -69,20 +76,30 @@ pub enum CallCmd {
         muted: bool,
         request_id: Option<String>,
     },
+    /// A participant's periodic `call_stats`.
+    Stats {
+        conn: ConnHandle,
+        report: Box<CallStatsReport>,
+        request_id: Option<String>,
+    },
+    /// The call as monitors see it.
+    Monitor {
+        reply: oneshot::Sender<(Option<String>, MonitorCallView)>,
+    },
     /// The server is stopping.
     Shutdown,
 }
 
-struct Participant {
-    conn: ConnHandle,
-    view: ParticipantView,
+pub(super) struct Participant {
+    pub(super) conn: ConnHandle,
+    pub(super) view: ParticipantView,
     /// Muted by themselves / by a moderator; `view.muted` is either.
     self_muted: bool,
     moderator_muted: bool,
 }
 
 impl Participant {
-    fn set_muted(&mut self, muted: bool, moderator: bool) {
+    pub(super) fn set_muted(&mut self, muted: bool, moderator: bool) {
         if moderator {
             self.moderator_muted = muted;
         } else {
@@ -93,43 +110,70 @@ impl Participant {
 }
 
 pub(super) struct Call {
-    sig: Arc<Signaling>,
-    info: CallInfo,
+    pub(super) sig: Arc<Signaling>,
+    pub(super) info: CallInfo,
+    /// The room's tenant: which monitors may see this call.
+    pub(super) tenant: Option<String>,
     rx: mpsc::Receiver<CallCmd>,
-    participants: BTreeMap<u64, Participant>,
-    media: Option<SfuRoom>,
+    pub(super) participants: BTreeMap<u64, Participant>,
+    pub(super) media: Option<SfuRoom>,
     media_events: mpsc::UnboundedReceiver<SfuEvent>,
     /// When the call became empty (or started).
     empty_since: Option<Instant>,
+    pub(super) quality: QualityTracker,
+    /// The latest background write of quality samples.
+    pub(super) sample_writes: Option<JoinHandle<()>>,
 }
 
-fn pid(conn: &ConnHandle) -> String {
+pub(super) fn pid(conn: &ConnHandle) -> String {
     conn.id().to_string()
 }
 
 impl Call {
-    pub(super) fn new(sig: Arc<Signaling>, info: CallInfo, rx: mpsc::Receiver<CallCmd>) -> Call {
+    pub(super) fn new(
+        sig: Arc<Signaling>,
+        info: CallInfo,
+        tenant: Option<String>,
+        rx: mpsc::Receiver<CallCmd>,
+    ) -> Call {
         let (events, media_events) = mpsc::unbounded_channel();
         let media = match (info.mode, &sig.sfu) {
             (CallMode::Sfu, Some(sfu)) => Some(sfu.room(events)),
             _ => None,
         };
+        let quality = QualityTracker::new(EModel::OPUS, sig.config.quality_hysteresis);
         Call {
             sig,
             info,
+            tenant,
             rx,
             participants: BTreeMap::new(),
             media,
             media_events,
             empty_since: Some(Instant::now()),
+            quality,
+            sample_writes: None,
         }
     }
 
     pub(super) async fn run(mut self) {
         let timeout = self.sig.config.call_empty_timeout;
+        let period = self.sig.config.quality_interval.max(std::time::Duration::from_millis(100));
+        let mut tick = tokio::time::interval_at(Instant::now() + period, period);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        self.sig
+            .metrics
+            .calls_started
+            .with_label_values(&[self.info.mode.as_str()])
+            .inc();
+        self.sig.events.emit(CallEvent::CallStarted {
+            call: self.info.clone(),
+        });
+        self.push_monitor();
         let (reason, ended_by) = loop {
             let empty_deadline = self.empty_since.map(|t| t + timeout);
             tokio::select! {
+                _ = tick.tick() => self.quality_round().await,
                 cmd = self.rx.recv() => match cmd {
                     Some(CallCmd::Shutdown) | None => break ("shutdown", None),
                     Some(CallCmd::End { identity, conn, request_id }) => {
@@ -158,6 +202,8 @@ impl Call {
                 let _ = reply.send(Err(SignalError::NotFound("call")));
             }
         }
+        // The last, partial interval still counts.
+        self.quality_round().await;
         if let Some(media) = self.media.as_mut() {
             media.close().await;
         }
@@ -169,6 +215,7 @@ impl Call {
         {
             tracing::warn!(%err, call = %self.info.id, "cannot record call end");
         }
+        let ended_by_for_hooks = ended_by.clone();
         let frame = ServerMessage::CallEnded {
             call_id: self.info.id.clone(),
             room_id: self.info.room_id.clone(),
@@ -190,10 +237,20 @@ impl Call {
                 p.conn.send(frame.clone());
             }
         }
+        self.sig
+            .metrics
+            .calls_ended
+            .with_label_values(&[reason])
+            .inc();
+        self.sig
+            .metrics
+            .call_participants
+            .sub(self.participants.len() as i64);
+        self.finish_quality(reason, ended_by_for_hooks).await;
         tracing::info!(call = %self.info.id, reason, "call ended");
     }
 
-    fn broadcast(&self, frame: &Frame, except: Option<u64>) {
+    pub(super) fn broadcast(&self, frame: &Frame, except: Option<u64>) {
         for (id, p) in &self.participants {
             if Some(*id) != except {
                 p.conn.send(frame.clone());
@@ -201,7 +258,7 @@ impl Call {
         }
     }
 
-    fn refuse(conn: &ConnHandle, err: SignalError, request_id: Option<String>) {
+    pub(super) fn refuse(conn: &ConnHandle, err: SignalError, request_id: Option<String>) {
         conn.send(ServerMessage::error(err.code(), err.public_message(), request_id).to_frame());
     }
 
@@ -233,125 +290,27 @@ impl Call {
                 to,
                 signal,
                 request_id,
-            } => {
-                if !self.participants.contains_key(&conn.id()) {
-                    return Self::refuse(&conn, SignalError::AccessDenied, request_id);
-                }
-                if self.info.mode != CallMode::P2p {
-                    return Self::refuse(
-                        &conn,
-                        SignalError::BadRequest(
-                            "call_signal is for p2p calls; use sfu_offer".into(),
-                        ),
-                        request_id,
-                    );
-                }
-                let target = to
-                    .parse::<u64>()
-                    .ok()
-                    .and_then(|id| self.participants.get(&id));
-                let Some(target) = target.filter(|t| t.conn.id() != conn.id()) else {
-                    return Self::refuse(&conn, SignalError::NotFound("participant"), request_id);
-                };
-                target.conn.send(
-                    ServerMessage::CallSignal {
-                        call_id: self.info.id.clone(),
-                        from: pid(&conn),
-                        from_user: conn.user_id().to_string(),
-                        signal,
-                    }
-                    .to_frame(),
-                );
-            }
+            } => self.relay_signal(&conn, &to, signal, request_id),
             CallCmd::SfuOffer {
                 conn,
                 sdp,
                 request_id,
-            } => {
-                let result = async {
-                    self.media_for(&conn, "sfu_offer")?
-                        .handle_offer(conn.id(), sdp)
-                        .await
-                        .map_err(media_error)
-                }
-                .await;
-                match result {
-                    Ok(Some(sdp)) => conn.send(
-                        ServerMessage::SfuAnswer {
-                            request_id,
-                            call_id: self.info.id.clone(),
-                            sdp,
-                        }
-                        .to_frame(),
-                    ),
-                    // Glare: our offer stands; the client rolls back and answers it.
-                    Ok(None) => conn.send(
-                        ServerMessage::error(
-                            crate::ErrorCode::Conflict,
-                            "offer collision: answer the server's offer",
-                            request_id,
-                        )
-                        .to_frame(),
-                    ),
-                    Err(err) => return Self::refuse(&conn, err, request_id),
-                };
-            }
+            } => self.sfu_offer(&conn, sdp, request_id).await,
             CallCmd::SfuAnswer {
                 conn,
                 sdp,
                 request_id,
-            } => {
-                let result = async {
-                    self.media_for(&conn, "sfu_answer")?
-                        .handle_answer(conn.id(), sdp)
-                        .await
-                        .map_err(media_error)
-                }
-                .await;
-                if let Err(err) = result {
-                    Self::refuse(&conn, err, request_id);
-                }
-            }
+            } => self.sfu_answer(&conn, sdp, request_id).await,
             CallCmd::Candidate {
                 conn,
                 candidate,
                 request_id,
-            } => {
-                let result = async {
-                    self.media_for(&conn, "ice_candidate")?
-                        .add_candidate(conn.id(), candidate)
-                        .await
-                        .map_err(media_error)
-                }
-                .await;
-                if let Err(err) = result {
-                    Self::refuse(&conn, err, request_id);
-                }
-            }
+            } => self.sfu_candidate(&conn, candidate, request_id).await,
             CallCmd::SetMute {
                 conn,
                 muted,
                 request_id,
-            } => {
-                let Some(p) = self.participants.get_mut(&conn.id()) else {
-                    return Self::refuse(&conn, SignalError::AccessDenied, request_id);
-                };
-                p.set_muted(muted, false);
-                // The announced state is the effective one: a moderator's
-                // mute still holds after the participant unmutes.
-                let effective = p.view.muted;
-                if let Some(media) = self.media.as_mut() {
-                    media.set_muted(conn.id(), muted, false);
-                }
-                let frame = ServerMessage::ParticipantMuted {
-                    call_id: self.info.id.clone(),
-                    participant_id: pid(&conn),
-                    muted: effective,
-                    by: None,
-                }
-                .to_frame();
-                self.broadcast(&frame, None);
-            }
+            } => self.set_mute(&conn, muted, request_id),
             CallCmd::MuteParticipant {
                 identity,
                 conn,
@@ -359,35 +318,16 @@ impl Call {
                 muted,
                 request_id,
             } => {
-                if !self.moderates(&identity).await {
-                    return Self::refuse(&conn, SignalError::AccessDenied, request_id);
-                }
-                let target = participant_id
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|id| self.participants.contains_key(id));
-                let Some(id) = target else {
-                    return Self::refuse(&conn, SignalError::NotFound("participant"), request_id);
-                };
-                let effective = match self.participants.get_mut(&id) {
-                    Some(p) => {
-                        p.set_muted(muted, true);
-                        p.view.muted
-                    }
-                    None => muted,
-                };
-                if let Some(media) = self.media.as_mut() {
-                    media.set_muted(id, muted, true);
-                }
-                let frame = ServerMessage::ParticipantMuted {
-                    call_id: self.info.id.clone(),
-                    participant_id,
-                    muted: effective,
-                    by: Some(identity.user_id),
-                }
-                .to_frame();
-                self.broadcast(&frame, None);
-                conn.send(ServerMessage::Ok { request_id }.to_frame());
+                self.mute_participant(identity, &conn, participant_id, muted, request_id)
+                    .await
+            }
+            CallCmd::Stats {
+                conn,
+                report,
+                request_id,
+            } => self.client_stats(&conn, &report, request_id),
+            CallCmd::Monitor { reply } => {
+                let _ = reply.send((self.tenant.clone(), self.monitor_view()));
             }
             CallCmd::End { .. } | CallCmd::Shutdown => {}
         }
@@ -395,7 +335,7 @@ impl Call {
 
     /// Whether `identity` may moderate this call: a staff role with access
     /// to the call's room (so staff of another tenant may not).
-    async fn moderates(&self, identity: &Identity) -> bool {
+    pub(super) async fn moderates(&self, identity: &Identity) -> bool {
         if !identity.is_staff(&self.sig.config) {
             return false;
         }
@@ -409,18 +349,6 @@ impl Call {
             .await
             .unwrap_or(false);
         may_access(identity, &self.sig.config, &room, member)
-    }
-
-    /// The call's media room, if `conn` is a participant of an sfu call.
-    fn media_for(&mut self, conn: &ConnHandle, what: &str) -> Result<&mut SfuRoom> {
-        if !self.participants.contains_key(&conn.id()) {
-            return Err(SignalError::AccessDenied);
-        }
-        self.media.as_mut().ok_or_else(|| {
-            SignalError::BadRequest(format!(
-                "{what} is for sfu calls; p2p calls use call_signal"
-            ))
-        })
     }
 
     async fn join(
@@ -478,7 +406,10 @@ impl Call {
                     moderator_muted: false,
                 },
             );
+            self.quality.add(id);
+            self.sig.metrics.call_participants.inc();
             self.empty_since = None;
+            self.push_monitor();
         }
         let mut info = self.info.clone();
         info.participants = self.participants.values().map(|p| p.view.clone()).collect();
@@ -495,7 +426,7 @@ impl Call {
         Ok(())
     }
 
-    async fn leave(&mut self, id: u64) {
+    pub(super) async fn leave(&mut self, id: u64) {
         let Some(p) = self.participants.remove(&id) else {
             return;
         };
@@ -517,56 +448,12 @@ impl Call {
         }
         .to_frame();
         self.broadcast(&frame, None);
+        self.quality.remove(id);
+        self.sig.metrics.call_participants.dec();
         if self.participants.is_empty() {
             self.empty_since = Some(Instant::now());
         }
-    }
-
-    async fn media_event(&mut self, event: SfuEvent) {
-        let call_id = self.info.id.clone();
-        match event {
-            SfuEvent::Candidate {
-                participant,
-                candidate,
-            } => {
-                if let Some(p) = self.participants.get(&participant) {
-                    p.conn
-                        .send(ServerMessage::IceCandidate { call_id, candidate }.to_frame());
-                }
-            }
-            SfuEvent::Offer { participant, sdp } => {
-                if let Some(p) = self.participants.get(&participant) {
-                    p.conn
-                        .send(ServerMessage::SfuOffer { call_id, sdp }.to_frame());
-                }
-            }
-            SfuEvent::Connected { participant } => {
-                tracing::debug!(call = %call_id, participant, "media connected");
-            }
-            SfuEvent::Failed { participant } => {
-                tracing::info!(call = %call_id, participant, "media failed; removing participant");
-                self.leave(participant).await;
-            }
-            SfuEvent::ActiveSpeaker { participant } => {
-                let frame = ServerMessage::ActiveSpeaker {
-                    call_id,
-                    participant_id: participant.map(|p| p.to_string()),
-                }
-                .to_frame();
-                self.broadcast(&frame, None);
-            }
-        }
-    }
-}
-
-fn media_error(err: earshot_sfu::SfuError) -> SignalError {
-    match err {
-        earshot_sfu::SfuError::BadSdp(m) => SignalError::BadRequest(m),
-        earshot_sfu::SfuError::UnknownPeer => SignalError::NotFound("participant"),
-        other => {
-            tracing::warn!(error = %other, "media error");
-            SignalError::BadRequest(format!("media: {other}"))
-        }
+        self.push_monitor();
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod actor;
 pub mod ice;
+mod media;
+mod quality;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -73,6 +75,27 @@ impl CallRegistry {
     pub fn ids(&self) -> Vec<String> {
         self.calls().by_id.keys().cloned().collect()
     }
+
+    /// Every ongoing call a monitor scoped to `tenant` may see, oldest first.
+    pub async fn monitor_views(
+        &self,
+        tenant: &Option<String>,
+    ) -> Vec<crate::protocol::MonitorCallView> {
+        let senders: Vec<mpsc::Sender<CallCmd>> = self.calls().by_id.values().cloned().collect();
+        let mut out = Vec::with_capacity(senders.len());
+        for tx in senders {
+            let (reply, rx) = oneshot::channel();
+            if tx.send(CallCmd::Monitor { reply }).await.is_ok() {
+                if let Ok((room_tenant, view)) = rx.await {
+                    if crate::monitor::Monitors::may_see(tenant, room_tenant.as_deref()) {
+                        out.push(view);
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        out
+    }
 }
 
 impl Signaling {
@@ -127,7 +150,7 @@ impl Signaling {
             started_at,
             participants: vec![],
         };
-        let actor = actor::Call::new(self.clone(), info.clone(), rx);
+        let actor = actor::Call::new(self.clone(), info.clone(), room.tenant.clone(), rx);
         tokio::spawn(actor.run());
         tracing::info!(call = %call_id, room = %room_id, mode = mode.as_str(), "call started");
         let ring = ServerMessage::CallStarted {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::quality::CallStatsReport;
 use super::types::{CallMode, MessageType, PresenceStatus};
 
 /// One frame from a client: an optional `request_id` echoed back on the reply
@@ -122,6 +123,11 @@ pub enum ClientMessage {
         participant_id: String,
         muted: bool,
     },
+    /// A periodic getStats() summary from a call participant.
+    CallStats(CallStatsReport),
+    /// Monitoring roles: live view of every ongoing call.
+    MonitorSubscribe {},
+    MonitorUnsubscribe {},
 }
 
 /// A chat message to store and deliver.
@@ -174,6 +180,9 @@ impl ClientMessage {
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::SetMute { .. } => "set_mute",
             ClientMessage::MuteParticipant { .. } => "mute_participant",
+            ClientMessage::CallStats(_) => "call_stats",
+            ClientMessage::MonitorSubscribe {} => "monitor_subscribe",
+            ClientMessage::MonitorUnsubscribe {} => "monitor_unsubscribe",
         }
     }
 }

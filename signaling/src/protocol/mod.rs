@@ -1,10 +1,12 @@
 //! The socket protocol: one serde enum per direction, tagged by `type`.
 
 mod client;
+mod quality;
 mod server;
 mod types;
 
 pub use client::{ClientFrame, ClientMessage, SendMessage};
+pub use quality::*;
 pub use server::{Frame, ServerMessage};
 pub use types::*;
 

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::quality::{CallSummary, MonitorCallView, QualityLevel};
 use super::types::{
     CallInfo, IceServer, MemberView, MessageView, ParticipantView, PresenceView, RoomInfo,
     RoomSummary, UserRef,
@@ -180,6 +181,33 @@ pub enum ServerMessage {
         call_id: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         participant_id: Option<String>,
+    },
+    /// A participant's quality level changed (to the call's participants
+    /// and to monitors).
+    ConnectionQuality {
+        call_id: String,
+        participant_id: String,
+        user_id: String,
+        level: QualityLevel,
+        previous: Option<QualityLevel>,
+        mos: f64,
+        loss_pct: f64,
+        jitter_ms: f64,
+        rtt_ms: Option<f64>,
+    },
+    /// Every ongoing call, in reply to `monitor_subscribe`.
+    MonitorSnapshot {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        calls: Vec<MonitorCallView>,
+    },
+    /// A call started, changed participants, or took a quality sample.
+    MonitorCall {
+        call: MonitorCallView,
+    },
+    MonitorCallEnded {
+        call_id: String,
+        summary: CallSummary,
     },
     /// A generic success reply for requests without another answer.
     Ok {

@@ -572,6 +572,7 @@ impl Room {
                 if stored.duplicate {
                     return;
                 }
+                self.registry.deps().metrics.messages_stored.inc();
                 self.last_seq = self.last_seq.max(m.seq);
                 let sender = m.sender.id.clone();
                 self.broadcast(

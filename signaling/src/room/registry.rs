@@ -18,6 +18,7 @@ pub struct RoomDeps {
     pub config: Arc<SignalingConfig>,
     pub store: Store,
     pub hub: Arc<Hub>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The map from room id to the channel of the task that owns it.

@@ -100,8 +100,12 @@ impl Store {
         Ok(())
     }
 
-    /// Calls that were never ended (the server stopped under them).
+    /// Calls that were never ended (the server stopped under them): ended
+    /// with `shutdown`, their quality summarized from the samples stored.
     pub async fn close_dangling_calls(&self) -> Result<u64> {
+        let open: Vec<String> = sqlx::query_scalar("SELECT id FROM calls WHERE ended_at IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
         sqlx::query(
             "UPDATE call_participants SET left_at = joined_at
              WHERE left_at IS NULL AND call_id IN (SELECT id FROM calls WHERE ended_at IS NULL)",
@@ -111,6 +115,9 @@ impl Store {
         let done = sqlx::query("UPDATE calls SET ended_at = started_at, end_reason = 'shutdown' WHERE ended_at IS NULL")
             .execute(&self.pool)
             .await?;
+        for id in open {
+            self.summarize_call(&id).await?;
+        }
         Ok(done.rows_affected())
     }
 

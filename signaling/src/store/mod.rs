@@ -8,6 +8,7 @@
 mod calls;
 mod insert;
 mod messages;
+mod quality;
 mod rooms;
 mod writer;
 
@@ -20,6 +21,9 @@ use sqlx::SqlitePool;
 
 pub use calls::{CallParticipantRecord, CallRecord};
 pub use messages::{NewMessage, PageQuery};
+pub use quality::{
+    CallFilter, CallReport, CallScope, ParticipantQuality, QualitySampleRow, StoredSample,
+};
 pub use rooms::{NewRoom, RoomListRow};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
 

@@ -1,0 +1,72 @@
+//! Call events for the outside world (webhooks): the signaling layer emits
+//! them on a bounded channel; the server binary decides where they go.
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::protocol::{CallInfo, CallSummary, QualityLevel, QualityView};
+
+/// Something a product backend may want to hear about.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallEvent {
+    CallStarted {
+        call: CallInfo,
+    },
+    CallEnded {
+        call_id: String,
+        room_id: String,
+        reason: String,
+        ended_by: Option<String>,
+        summary: CallSummary,
+    },
+    /// A participant's quality level fell to `fair` or `poor`.
+    QualityDegraded {
+        call_id: String,
+        room_id: String,
+        participant_id: String,
+        user_id: String,
+        level: QualityLevel,
+        previous: QualityLevel,
+        quality: QualityView,
+    },
+}
+
+impl CallEvent {
+    /// The event's name on the wire (`call.started`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallEvent::CallStarted { .. } => "call.started",
+            CallEvent::CallEnded { .. } => "call.ended",
+            CallEvent::QualityDegraded { .. } => "call.quality_degraded",
+        }
+    }
+}
+
+/// Where events go; a full queue drops the event (and says so in the log)
+/// rather than slowing a call down.
+#[derive(Clone, Debug, Default)]
+pub struct EventSink {
+    tx: Option<mpsc::Sender<CallEvent>>,
+}
+
+impl EventSink {
+    /// A sink and its receiving end, holding up to `capacity` events.
+    pub fn channel(capacity: usize) -> (EventSink, mpsc::Receiver<CallEvent>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (EventSink { tx: Some(tx) }, rx)
+    }
+
+    /// A sink that discards everything.
+    pub fn none() -> EventSink {
+        EventSink { tx: None }
+    }
+
+    pub fn emit(&self, event: CallEvent) {
+        if let Some(tx) = &self.tx {
+            if let Err(mpsc::error::TrySendError::Full(e)) = tx.try_send(event) {
+                tracing::warn!(event = e.name(), "event queue full; event dropped");
+            }
+        }
+    }
+}

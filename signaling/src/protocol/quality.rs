@@ -1,0 +1,180 @@
+//! Call-quality wire types: the clients' `call_stats` reports, live
+//! quality views for participants and monitors, and per-call summaries.
+
+use serde::{Deserialize, Serialize};
+
+use super::types::{CallMode, UserRef};
+
+pub use earshot_sfu::quality::QualityLevel;
+
+/// Most inbound streams one report may describe.
+pub const MAX_INBOUND_STREAMS: usize = 32;
+/// Largest time value accepted in a report (one minute), ms.
+const MAX_MS: f64 = 60_000.0;
+
+/// A client's periodic summary of `RTCPeerConnection.getStats()` for one
+/// call. Counters are cumulative, as getStats gives them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CallStatsReport {
+    pub call_id: String,
+    /// The selected candidate pair's current round-trip time, ms.
+    #[serde(default)]
+    pub rtt_ms: Option<f64>,
+    #[serde(default)]
+    pub codec: Option<String>,
+    #[serde(default)]
+    pub outbound: Option<OutboundStats>,
+    #[serde(default)]
+    pub inbound: Vec<InboundStats>,
+}
+
+/// The client's own audio: `outbound-rtp` and its `remote-inbound-rtp`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OutboundStats {
+    #[serde(default)]
+    pub packets_sent: Option<u64>,
+    #[serde(default)]
+    pub bytes_sent: Option<u64>,
+    /// Cumulative packets the far end lost (signed, as in getStats).
+    #[serde(default)]
+    pub remote_packets_lost: Option<i64>,
+    #[serde(default)]
+    pub remote_fraction_lost: Option<f64>,
+    #[serde(default)]
+    pub remote_jitter_ms: Option<f64>,
+    #[serde(default)]
+    pub rtt_ms: Option<f64>,
+}
+
+/// One `inbound-rtp` audio stream: another participant's audio.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboundStats {
+    /// Whose audio this is.
+    pub participant_id: String,
+    #[serde(default)]
+    pub packets_received: Option<u64>,
+    /// Cumulative (signed, as in getStats: duplicates can make it negative).
+    #[serde(default)]
+    pub packets_lost: Option<i64>,
+    #[serde(default)]
+    pub jitter_ms: Option<f64>,
+    #[serde(default)]
+    pub bytes_received: Option<u64>,
+    #[serde(default)]
+    pub concealed_samples: Option<u64>,
+    #[serde(default)]
+    pub total_samples_received: Option<u64>,
+    #[serde(default)]
+    pub jitter_buffer_delay_ms: Option<f64>,
+    #[serde(default)]
+    pub audio_level: Option<f64>,
+}
+
+fn check_ms(field: &str, v: Option<f64>) -> Result<(), String> {
+    match v {
+        Some(x) if !x.is_finite() || !(0.0..=MAX_MS).contains(&x) => {
+            Err(format!("`{field}` must be a number of ms from 0 to {MAX_MS}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_unit(field: &str, v: Option<f64>) -> Result<(), String> {
+    match v {
+        Some(x) if !x.is_finite() || !(0.0..=1.0).contains(&x) => {
+            Err(format!("`{field}` must be between 0 and 1"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl CallStatsReport {
+    /// Reject what no browser would send: non-finite or out-of-range
+    /// numbers, too many streams, oversized strings.
+    pub fn validate(&self) -> Result<(), String> {
+        check_ms("rtt_ms", self.rtt_ms)?;
+        if self.codec.as_ref().is_some_and(|c| c.len() > 64) {
+            return Err("`codec` must be at most 64 bytes".into());
+        }
+        if let Some(o) = &self.outbound {
+            check_unit("outbound.remote_fraction_lost", o.remote_fraction_lost)?;
+            check_ms("outbound.remote_jitter_ms", o.remote_jitter_ms)?;
+            check_ms("outbound.rtt_ms", o.rtt_ms)?;
+        }
+        if self.inbound.len() > MAX_INBOUND_STREAMS {
+            return Err(format!(
+                "at most {MAX_INBOUND_STREAMS} inbound streams per report"
+            ));
+        }
+        for i in &self.inbound {
+            if i.participant_id.is_empty() || i.participant_id.len() > 128 {
+                return Err("`inbound[].participant_id` must be 1 to 128 bytes".into());
+            }
+            check_ms("inbound[].jitter_ms", i.jitter_ms)?;
+            check_ms("inbound[].jitter_buffer_delay_ms", i.jitter_buffer_delay_ms)?;
+            check_unit("inbound[].audio_level", i.audio_level)?;
+        }
+        Ok(())
+    }
+}
+
+/// A participant's latest quality sample, as shown live.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QualityView {
+    pub level: QualityLevel,
+    pub mos: f64,
+    /// Loss on the participant's link, both directions combined, percent.
+    pub loss_pct: f64,
+    pub up_loss_pct: Option<f64>,
+    pub down_loss_pct: Option<f64>,
+    pub jitter_ms: f64,
+    pub rtt_ms: Option<f64>,
+    pub bitrate_kbps: Option<f64>,
+    /// Where the figures come from: `sfu`, `client` or `sfu+client`.
+    pub source: String,
+    /// When the sample was taken (ms since the epoch).
+    pub at: i64,
+}
+
+/// A participant as a monitor sees them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MonitorParticipant {
+    pub participant_id: String,
+    pub user: UserRef,
+    pub muted: bool,
+    pub joined_at: i64,
+    pub quality: Option<QualityView>,
+}
+
+/// An ongoing call as a monitor sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MonitorCallView {
+    pub id: String,
+    pub room_id: String,
+    pub mode: CallMode,
+    pub started_at: i64,
+    pub initiator: UserRef,
+    pub participants: Vec<MonitorParticipant>,
+}
+
+/// A call's quality at a glance: the list entry and the report's head.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallSummary {
+    pub id: String,
+    pub room_id: String,
+    pub mode: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// Devices that took part.
+    pub participants: i64,
+    /// Quality samples taken.
+    pub samples: i64,
+    pub avg_mos: Option<f64>,
+    pub worst_mos: Option<f64>,
+    pub worst_level: Option<QualityLevel>,
+    pub avg_loss_pct: Option<f64>,
+    pub max_loss_pct: Option<f64>,
+    pub avg_jitter_ms: Option<f64>,
+    pub avg_rtt_ms: Option<f64>,
+}

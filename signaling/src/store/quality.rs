@@ -1,0 +1,331 @@
+//! Call quality storage: per-participant samples, each call's summary,
+//! listing calls by room, user, time and worst quality, and call reports.
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{CallRecord, Store};
+use crate::error::Result;
+use crate::protocol::{CallSummary, QualityLevel, QualityView};
+
+/// One sample to store.
+#[derive(Debug, Clone)]
+pub struct QualitySampleRow {
+    pub participant_id: String,
+    pub quality: QualityView,
+}
+
+/// A stored sample, as the report lists it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredSample {
+    pub participant_id: String,
+    pub at: i64,
+    pub mos: f64,
+    pub level: Option<QualityLevel>,
+    pub loss_pct: f64,
+    pub up_loss_pct: Option<f64>,
+    pub down_loss_pct: Option<f64>,
+    pub jitter_ms: f64,
+    pub rtt_ms: Option<f64>,
+    pub bitrate_kbps: Option<f64>,
+    pub source: String,
+}
+
+/// One device's stay and quality in a call report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ParticipantQuality {
+    pub participant_id: String,
+    pub user_id: String,
+    pub joined_at: i64,
+    pub left_at: Option<i64>,
+    pub samples: i64,
+    pub avg_mos: Option<f64>,
+    pub worst_mos: Option<f64>,
+    pub worst_level: Option<QualityLevel>,
+    pub avg_loss_pct: Option<f64>,
+    pub max_loss_pct: Option<f64>,
+    pub avg_jitter_ms: Option<f64>,
+    pub avg_rtt_ms: Option<f64>,
+}
+
+/// A call's full quality report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallReport {
+    pub call: CallRecord,
+    pub summary: CallSummary,
+    pub participants: Vec<ParticipantQuality>,
+    pub samples: Vec<StoredSample>,
+}
+
+/// Which calls a caller may list.
+#[derive(Debug, Clone)]
+pub enum CallScope {
+    /// Staff without a tenant: every call.
+    All,
+    /// Staff of a tenant: that tenant's rooms, and rooms they belong to.
+    Tenant { tenant: String, user_id: String },
+    /// Everyone else: rooms they belong to or hold a grant for.
+    Member {
+        user_id: String,
+        grants: Vec<String>,
+    },
+}
+
+/// Filters of `GET /api/calls`.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub room_id: Option<String>,
+    /// Calls this user took part in.
+    pub user_id: Option<String>,
+    /// Started at or after (ms since the epoch).
+    pub since: Option<i64>,
+    /// Started before.
+    pub until: Option<i64>,
+    /// Calls whose worst level was this or lower.
+    pub worst: Option<QualityLevel>,
+    pub limit: u32,
+}
+
+/// Most samples a report includes.
+const MAX_REPORT_SAMPLES: i64 = 20_000;
+
+fn level_of(rank: Option<i64>) -> Option<QualityLevel> {
+    match rank? {
+        0 => Some(QualityLevel::Poor),
+        1 => Some(QualityLevel::Fair),
+        2 => Some(QualityLevel::Good),
+        3 => Some(QualityLevel::Excellent),
+        _ => None,
+    }
+}
+
+fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> CallSummary {
+    let started_at: i64 = row.get("started_at");
+    let ended_at: Option<i64> = row.get("ended_at");
+    CallSummary {
+        id: row.get("id"),
+        room_id: row.get("room_id"),
+        mode: row.get("mode"),
+        started_at,
+        ended_at,
+        duration_ms: ended_at.map(|e| (e - started_at).max(0)),
+        participants: row.get("participant_count"),
+        samples: row.get("samples"),
+        avg_mos: row.get("avg_mos"),
+        worst_mos: row.get("worst_mos"),
+        worst_level: level_of(row.get("worst_level_rank")),
+        avg_loss_pct: row.get("avg_loss_pct"),
+        max_loss_pct: row.get("max_loss_pct"),
+        avg_jitter_ms: row.get("avg_jitter_ms"),
+        avg_rtt_ms: row.get("avg_rtt_ms"),
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "c.id, c.room_id, c.mode, c.started_at, c.ended_at, c.samples, \
+     c.avg_mos, c.worst_mos, c.worst_level_rank, c.avg_loss_pct, c.max_loss_pct, \
+     c.avg_jitter_ms, c.avg_rtt_ms, \
+     (SELECT COUNT(*) FROM call_participants p WHERE p.call_id = c.id) AS participant_count";
+
+/// The aggregate columns over a call's samples, in `calls` column order.
+const AGGREGATES: &str = "SELECT COUNT(*), AVG(mos), MIN(mos), MIN(level_rank), AVG(loss_pct), \
+     MAX(loss_pct), AVG(jitter_ms), AVG(rtt_ms) FROM call_quality_samples WHERE call_id = ?1";
+
+impl Store {
+    /// Store one round of samples in one transaction.
+    pub async fn insert_quality_samples(
+        &self,
+        call_id: &str,
+        rows: &[QualitySampleRow],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO call_quality_samples (call_id, participant_id, at, mos, level, level_rank, \
+             loss_pct, up_loss_pct, down_loss_pct, jitter_ms, rtt_ms, bitrate_kbps, source) ",
+        );
+        q.push_values(rows, |mut b, r| {
+            let v = &r.quality;
+            b.push_bind(call_id)
+                .push_bind(&r.participant_id)
+                .push_bind(v.at)
+                .push_bind(v.mos)
+                .push_bind(v.level.as_str())
+                .push_bind(v.level.rank())
+                .push_bind(v.loss_pct)
+                .push_bind(v.up_loss_pct)
+                .push_bind(v.down_loss_pct)
+                .push_bind(v.jitter_ms)
+                .push_bind(v.rtt_ms)
+                .push_bind(v.bitrate_kbps)
+                .push_bind(&v.source);
+        });
+        q.build().execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Compute and store the call's summary from its samples; returns it.
+    pub async fn summarize_call(&self, call_id: &str) -> Result<CallSummary> {
+        sqlx::query(&format!(
+            "UPDATE calls SET (samples, avg_mos, worst_mos, worst_level_rank, avg_loss_pct, \
+             max_loss_pct, avg_jitter_ms, avg_rtt_ms) = ({AGGREGATES}) WHERE id = ?1"
+        ))
+        .bind(call_id)
+        .execute(&self.pool)
+        .await?;
+        self.stored_summary(call_id)
+            .await?
+            .ok_or(crate::error::SignalError::NotFound("call"))
+    }
+
+    async fn stored_summary(&self, call_id: &str) -> Result<Option<CallSummary>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM calls c WHERE c.id = ?"
+        ))
+        .bind(call_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(summary_from_row))
+    }
+
+    /// Calls in `scope` matching `filter`, newest first.
+    pub async fn list_calls(&self, scope: &CallScope, f: &CallFilter) -> Result<Vec<CallSummary>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM calls c JOIN rooms r ON r.id = c.room_id WHERE "
+        ));
+        match scope {
+            CallScope::All => {
+                q.push("1 = 1");
+            }
+            CallScope::Tenant { tenant, user_id } => {
+                q.push("(r.tenant = ")
+                    .push_bind(tenant)
+                    .push(" OR c.room_id IN (SELECT room_id FROM room_members WHERE user_id = ")
+                    .push_bind(user_id)
+                    .push("))");
+            }
+            CallScope::Member { user_id, grants } => {
+                q.push("(c.room_id IN (SELECT room_id FROM room_members WHERE user_id = ")
+                    .push_bind(user_id)
+                    .push(")");
+                if !grants.is_empty() {
+                    q.push(" OR c.room_id IN (");
+                    let mut sep = q.separated(", ");
+                    for g in grants {
+                        sep.push_bind(g);
+                    }
+                    q.push(")");
+                }
+                q.push(")");
+            }
+        }
+        if let Some(room) = &f.room_id {
+            q.push(" AND c.room_id = ").push_bind(room);
+        }
+        if let Some(user) = &f.user_id {
+            q.push(" AND EXISTS (SELECT 1 FROM call_participants p WHERE p.call_id = c.id AND p.user_id = ")
+                .push_bind(user)
+                .push(")");
+        }
+        if let Some(since) = f.since {
+            q.push(" AND c.started_at >= ").push_bind(since);
+        }
+        if let Some(until) = f.until {
+            q.push(" AND c.started_at < ").push_bind(until);
+        }
+        if let Some(worst) = f.worst {
+            q.push(" AND c.worst_level_rank <= ").push_bind(worst.rank());
+        }
+        q.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ")
+            .push_bind(i64::from(f.limit.max(1)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(summary_from_row).collect())
+    }
+
+    /// The call's record, summary (live for a running call), each
+    /// participant's quality and the sample timeline.
+    pub async fn call_report(&self, call_id: &str) -> Result<Option<CallReport>> {
+        let Some(call) = self.call(call_id).await? else {
+            return Ok(None);
+        };
+        let mut summary = self
+            .stored_summary(call_id)
+            .await?
+            .ok_or(crate::error::SignalError::NotFound("call"))?;
+        if call.ended_at.is_none() {
+            let row = sqlx::query(AGGREGATES)
+                .bind(call_id)
+                .fetch_one(&self.pool)
+                .await?;
+            summary.samples = row.get(0);
+            summary.avg_mos = row.get(1);
+            summary.worst_mos = row.get(2);
+            summary.worst_level = level_of(row.get(3));
+            summary.avg_loss_pct = row.get(4);
+            summary.max_loss_pct = row.get(5);
+            summary.avg_jitter_ms = row.get(6);
+            summary.avg_rtt_ms = row.get(7);
+        }
+        let participants = sqlx::query(
+            "SELECT p.participant_id, p.user_id, p.joined_at, p.left_at, COUNT(s.at) AS samples,
+                    AVG(s.mos) AS avg_mos, MIN(s.mos) AS worst_mos, MIN(s.level_rank) AS worst_rank,
+                    AVG(s.loss_pct) AS avg_loss, MAX(s.loss_pct) AS max_loss,
+                    AVG(s.jitter_ms) AS avg_jitter, AVG(s.rtt_ms) AS avg_rtt
+             FROM call_participants p
+             LEFT JOIN call_quality_samples s
+               ON s.call_id = p.call_id AND s.participant_id = p.participant_id
+             WHERE p.call_id = ?
+             GROUP BY p.participant_id, p.user_id, p.joined_at, p.left_at
+             ORDER BY p.joined_at, p.participant_id",
+        )
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ParticipantQuality {
+            participant_id: r.get("participant_id"),
+            user_id: r.get("user_id"),
+            joined_at: r.get("joined_at"),
+            left_at: r.get("left_at"),
+            samples: r.get("samples"),
+            avg_mos: r.get("avg_mos"),
+            worst_mos: r.get("worst_mos"),
+            worst_level: level_of(r.get("worst_rank")),
+            avg_loss_pct: r.get("avg_loss"),
+            max_loss_pct: r.get("max_loss"),
+            avg_jitter_ms: r.get("avg_jitter"),
+            avg_rtt_ms: r.get("avg_rtt"),
+        })
+        .collect();
+        let samples = sqlx::query(
+            "SELECT participant_id, at, mos, level, loss_pct, up_loss_pct, down_loss_pct,
+                    jitter_ms, rtt_ms, bitrate_kbps, source
+             FROM call_quality_samples WHERE call_id = ? ORDER BY at, participant_id LIMIT ?",
+        )
+        .bind(call_id)
+        .bind(MAX_REPORT_SAMPLES)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| StoredSample {
+            participant_id: r.get("participant_id"),
+            at: r.get("at"),
+            mos: r.get("mos"),
+            level: QualityLevel::parse(r.get("level")),
+            loss_pct: r.get("loss_pct"),
+            up_loss_pct: r.get("up_loss_pct"),
+            down_loss_pct: r.get("down_loss_pct"),
+            jitter_ms: r.get("jitter_ms"),
+            rtt_ms: r.get("rtt_ms"),
+            bitrate_kbps: r.get("bitrate_kbps"),
+            source: r.get("source"),
+        })
+        .collect();
+        Ok(Some(CallReport {
+            call,
+            summary,
+            participants,
+            samples,
+        }))
+    }
+}
