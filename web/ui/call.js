@@ -247,7 +247,16 @@ export class CallView {
       "li",
       {
         class: `person${speaking ? " speaking" : ""}${active ? " active" : ""}${p.muted ? " muted" : ""}`,
-        dataset: { participantId: p.participant_id, userId: p.user?.id ?? "", speaking: String(speaking), quality: level ?? "", muted: String(!!p.muted), local: String(!!p.isLocal) },
+        dataset: {
+          participantId: p.participant_id,
+          userId: p.user?.id ?? "",
+          speaking: String(speaking),
+          quality: level ?? "",
+          // The server's verdict (connection_quality), when it sends one.
+          serverQuality: p.serverQuality?.level ?? "",
+          muted: String(!!p.muted),
+          local: String(!!p.isLocal),
+        },
       },
       h("span", { class: "person-avatar" }, avatar(p.user?.id ?? p.participant_id, p.user?.name ?? p.user?.id, { size: "sm" })),
       h("span", { class: "person-name" }, name),

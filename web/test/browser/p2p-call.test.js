@@ -71,9 +71,11 @@ test("p2p call: connects on loopback, carries audio both ways, survives an ICE r
   });
   assert.equal(sfu.peers, 0, "a p2p call has no SFU peers");
 
-  // Both see each other in the dock.
+  // Both see each other in the dock, with the server's quality verdicts:
+  // in a p2p call the server has only the pages' call_stats reports to go on.
   for (const page of [amira, omar]) {
     await page.waitForFunction(() => document.querySelectorAll("#call-people .person").length === 2);
+    await page.waitForFunction(() => [...document.querySelectorAll("#call-people .person")].every((e) => e.dataset.serverQuality), null, { timeout: 30000 });
   }
 
   // The network changes on Omar's side: the SDK restarts ICE and renegotiates.

@@ -86,13 +86,22 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
   const people = await dockPeople(amira);
   assert.deepEqual(people.map((p) => p.user).sort(), ["amira", "lina", "omar"]);
   for (const p of people) assert.ok(["excellent", "good"].includes(p.quality), `quality of ${p.user}: ${p.quality}`);
+  // The server scores everyone too (connection_quality), from the SFU's meters and our reports.
+  for (const page of [amira, omar, lina]) {
+    await page.waitForFunction(() => [...document.querySelectorAll("#call-people .person")].every((e) => e.dataset.serverQuality), null, { timeout: 30000 });
+  }
   // The fake microphone beeps: somebody shows as speaking at some point.
   await amira.locator('#call-people .person[data-speaking="true"]').first().waitFor({ timeout: 30000 });
 
-  // The call_stats report carries every other participant's inbound audio.
-  const report = await amira.evaluate(
-    () => new Promise((resolve) => window.earshot.currentCall.once("stats", resolve)),
-  );
+  // The call_stats report carries every other participant's inbound audio,
+  // and the server takes it (no error, no "unsupported").
+  const report = await amira.evaluate(() => {
+    const call = window.earshot.currentCall;
+    window.statsTrouble = [];
+    call.on("stats_error", (e) => window.statsTrouble.push(String(e?.message ?? e)));
+    window.earshot.on("call_stats_unsupported", (e) => window.statsTrouble.push(e.message));
+    return new Promise((resolve) => call.once("stats", resolve));
+  });
   assert.equal(report.type, "call_stats");
   assert.equal(report.codec, "opus");
   assert.ok(report.rtt_ms >= 0 && report.rtt_ms < 100, `rtt ${report.rtt_ms}`);
@@ -145,6 +154,16 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
   assert.equal(record.active, null);
   assert.equal(record.calls[0].end_reason, "ended");
   assert.equal(record.calls[0].participants.length, 4, "amira, omar, lina, lina again");
+  assert.deepEqual(await amira.evaluate(() => window.statsTrouble), [], "every call_stats report was accepted");
+  // The call's quality report has samples for the participants.
+  const quality = await amira.evaluate(async (id) => {
+    const r = await fetch(`/api/calls/${id}/report`, { headers: { authorization: `Bearer ${window.earshot._token}` } });
+    return { status: r.status, body: await r.json() };
+  }, record.calls[0].id);
+  assert.equal(quality.status, 200, JSON.stringify(quality.body));
+  assert.ok(quality.body.summary.samples > 0, JSON.stringify(quality.body.summary));
+  const sampled = new Set(quality.body.samples.map((x) => x.participant_id));
+  for (const pid of [a, o, l]) assert.ok(sampled.has(pid), `samples for ${pid}`);
 
   for (const page of [amira, omar, lina]) assert.deepEqual(page.errors, []);
 });
