@@ -326,6 +326,8 @@ export interface EarshotEvents {
   call_joined: (call: Call) => void;
   /** The server does not take `call_stats` (no call-quality monitoring); the SDK stops sending them on this connection. */
   call_stats_unsupported: (error: EarshotError) => void;
+  monitor_call: (frame: Frame & { call: MonitorCall }) => void;
+  monitor_call_ended: (frame: Frame & { call_id: string; summary: CallSummary }) => void;
 }
 
 export interface Notification {
@@ -420,6 +422,38 @@ export interface CallStatsMessage {
     jitter_buffer_delay_ms?: number;
     audio_level?: number;
   }>;
+}
+
+export interface MonitorCall {
+  id: string;
+  room_id: string;
+  mode: CallMode;
+  started_at: number;
+  initiator: UserRef;
+  participants: Array<{
+    participant_id: string;
+    user: UserRef;
+    muted: boolean;
+    joined_at: number;
+    quality: { level: QualityLevel; mos: number; loss_pct: number; jitter_ms: number; rtt_ms?: number | null; bitrate_kbps?: number | null; at: number } | null;
+  }>;
+}
+
+export interface CallSummary {
+  id: string;
+  room_id: string;
+  mode: CallMode;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  participants: number;
+  avg_mos: number | null;
+  worst_mos: number | null;
+  worst_level: QualityLevel | null;
+  avg_loss_pct: number | null;
+  max_loss_pct: number | null;
+  avg_jitter_ms: number | null;
+  avg_rtt_ms: number | null;
 }
 
 export interface CallOptions {
@@ -605,6 +639,14 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   readonly currentCall: Call | undefined;
   /** The room's active call, from the ring or `GET /api/rooms/{id}/calls`; null if none. */
   activeCall(roomId: string, options?: { refresh?: boolean }): Promise<CallInfo | null>;
+
+  /** Monitor roles: the snapshot of ongoing calls; `monitor_call` / `monitor_call_ended` events follow. */
+  subscribeMonitor(): Promise<MonitorCall[]>;
+  unsubscribeMonitor(): void;
+  /** `GET /api/calls` with filters: call summaries. */
+  listCalls(query?: { room_id?: string; user_id?: string; since?: number; until?: number; worst?: QualityLevel; limit?: number }): Promise<CallSummary[]>;
+  getCallReport(callId: string): Promise<{ call: unknown; summary: CallSummary; participants: unknown[]; samples: Array<{ participant_id: string; at: number; mos: number; level: QualityLevel; loss_pct: number; jitter_ms: number; rtt_ms?: number; bitrate_kbps?: number }> }>;
+  monitorCalls(): Promise<MonitorCall[]>;
 
   createRoom(room: { id?: string; type?: string; title: string; participants?: string[]; metadata?: unknown }): Promise<RoomInfo>;
   getRoom(roomId: string): Promise<{ room: RoomInfo; members: MemberView[]; last_seq: number }>;

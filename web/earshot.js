@@ -201,6 +201,7 @@ export class EarshotClient extends Emitter {
     // after them (waiting requests, queued messages) finds the rooms joined.
     this.book.rejoinAll();
     this.calls.onConnected(resumed);
+    if (this._monitoring) this.socket.send({ type: "monitor_subscribe" });
     if (this._presenceStatus && this._presenceStatus !== "online") {
       this.socket.send({ type: "set_presence", status: this._presenceStatus });
     }
@@ -573,6 +574,21 @@ export class EarshotClient extends Emitter {
   /** The active call of a room (`null` if none), from the ring or the REST API. */
   activeCall(roomId, options) {
     return this.calls.activeCall(roomId, options);
+  }
+
+  /**
+   * Monitor roles: follow every ongoing call (`monitor_subscribe`). Resolves
+   * with the snapshot's calls; then `monitor_call` and `monitor_call_ended`
+   * events follow. Kept across reconnects until `unsubscribeMonitor()`.
+   */
+  async subscribeMonitor() {
+    this._monitoring = true;
+    return (await this.request("monitor_subscribe")).calls;
+  }
+
+  unsubscribeMonitor() {
+    this._monitoring = false;
+    this.send({ type: "monitor_unsubscribe" });
   }
 }
 

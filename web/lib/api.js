@@ -69,6 +69,27 @@ export const restMethods = {
     return this._rest("GET", `/api/calls/${enc(callId)}`);
   },
 
+  /**
+   * `GET /api/calls?room_id=&user_id=&since=&until=&worst=&limit=`: call
+   * summaries (quality at a glance), newest first.
+   */
+  async listCalls(query = {}) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) q.set(k, String(v));
+    const qs = q.toString();
+    return (await this._rest("GET", `/api/calls${qs ? `?${qs}` : ""}`)).calls;
+  },
+
+  /** `GET /api/calls/{id}/report`: `{call, summary, participants, samples}`. */
+  getCallReport(callId) {
+    return this._rest("GET", `/api/calls/${enc(callId)}/report`);
+  },
+
+  /** `GET /api/monitor/calls` (monitor roles): every ongoing call with live quality. */
+  async monitorCalls() {
+    return (await this._rest("GET", "/api/monitor/calls")).calls;
+  },
+
   /** `GET /api/notifications` (`unread: true`: only unread ones). */
   async listNotifications({ unread } = {}) {
     const q = unread ? "?unread=true" : "";

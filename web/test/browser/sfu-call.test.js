@@ -90,6 +90,14 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
   for (const page of [amira, omar, lina]) {
     await page.waitForFunction(() => [...document.querySelectorAll("#call-people .person")].every((e) => e.dataset.serverQuality), null, { timeout: 30000 });
   }
+  // Lina is an admin: she can watch every call with its live quality.
+  const watched = await lina.evaluate(async (callId) => {
+    const calls = await window.earshot.subscribeMonitor();
+    const rest = await window.earshot.monitorCalls();
+    const pick = (list) => list.find((c) => c.id === callId)?.participants.map((p) => p.user.id).sort();
+    return { socket: pick(calls), rest: pick(rest) };
+  }, await amira.evaluate(() => window.earshot.currentCall.id));
+  assert.deepEqual(watched, { socket: ["amira", "lina", "omar"], rest: ["amira", "lina", "omar"] });
   // The fake microphone beeps: somebody shows as speaking at some point.
   await amira.locator('#call-people .person[data-speaking="true"]').first().waitFor({ timeout: 30000 });
 
