@@ -220,3 +220,99 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
+
+/// Who is calling an endpoint of the server API (a product backend).
+#[derive(Debug, Clone)]
+pub enum ServiceCaller {
+    /// One of the configured `api_keys`.
+    ApiKey,
+    /// A token whose role is one of `api_roles`.
+    Token(Identity),
+}
+
+impl ServiceCaller {
+    /// For logs and `updated_by` columns: never the key itself.
+    pub fn label(&self) -> String {
+        match self {
+            ServiceCaller::ApiKey => "api-key".into(),
+            ServiceCaller::Token(id) => id.user_id.clone(),
+        }
+    }
+}
+
+/// The caller of an endpoint open to both product backends and users.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Service(ServiceCaller),
+    User(Identity),
+}
+
+/// Whether `presented` is one of `keys`, in time independent of where
+/// (and whether) it matches.
+fn is_api_key(keys: &[String], presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    keys.iter()
+        .fold(subtle::Choice::from(0), |found, key| {
+            found | key.as_bytes().ct_eq(presented.as_bytes())
+        })
+        .into()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let api_key = parts
+            .headers
+            .get("x-api-key")
+            .map(|v| v.to_str().unwrap_or("").trim());
+        if let Some(key) = api_key {
+            return if is_api_key(&state.config.api_keys, key) {
+                Ok(Caller::Service(ServiceCaller::ApiKey))
+            } else {
+                Err(AppError::Auth(AuthError::Invalid("unknown API key".into())))
+            };
+        }
+        let token = bearer(&parts.headers).ok_or(AppError::Auth(AuthError::Missing))?;
+        if is_api_key(&state.config.api_keys, token) {
+            return Ok(Caller::Service(ServiceCaller::ApiKey));
+        }
+        let identity = state.auth.verify(token)?;
+        if state.config.api_roles.contains(&identity.role) {
+            Ok(Caller::Service(ServiceCaller::Token(identity)))
+        } else {
+            Ok(Caller::User(identity))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Service(caller) => Ok(caller),
+            Caller::User(_) => Err(AppError::Forbidden(format!(
+                "the server API takes an API key or a token with role {}",
+                state.config.api_roles.join(" or ")
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod api_key_tests {
+    use super::is_api_key;
+
+    #[test]
+    fn only_configured_keys_match() {
+        let keys = vec![
+            "k1-0123456789abcdef".to_string(),
+            "k2-0123456789abcdef".to_string(),
+        ];
+        assert!(is_api_key(&keys, "k2-0123456789abcdef"));
+        assert!(!is_api_key(&keys, "k2-0123456789abcde"));
+        assert!(!is_api_key(&keys, ""));
+        assert!(!is_api_key(&[], "anything"));
+    }
+}

@@ -92,6 +92,27 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub turn_ttl: Duration,
 
+    /// Keys a product backend presents to the server API
+    /// (`Authorization: Bearer <key>` or `X-Api-Key`).
+    pub api_keys: Vec<String>,
+    /// Token roles that may use the server API instead of a key.
+    pub api_roles: Vec<String>,
+    /// Largest upload, in bytes.
+    pub upload_max_bytes: u64,
+    /// MIME types (sniffed from the content) that may be uploaded.
+    pub upload_mime_types: Vec<String>,
+    /// How long a question waits for a professional before the assistant answers.
+    #[serde(with = "humantime_serde")]
+    pub assistant_delay: Duration,
+    /// The assistant's FAQ (JSON).
+    pub assistant_faq_file: Option<PathBuf>,
+    /// OpenAI-compatible chat-completions URL; unset: FAQ only.
+    pub assistant_llm_url: Option<String>,
+    pub assistant_llm_model: String,
+    pub assistant_llm_key: Option<String>,
+    /// Time allowed for the LLM; past it the FAQ answers.
+    #[serde(with = "humantime_serde")]
+    pub assistant_llm_timeout: Duration,
     // Call-quality monitoring
     /// Roles that may watch every ongoing call (socket `monitor_subscribe`,
     /// `GET /api/monitor/calls`).
@@ -118,6 +139,23 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
 }
+
+/// Uploads allowed by default: images, PDF and common audio (voice notes).
+pub const DEFAULT_UPLOAD_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "audio/ogg",
+    "audio/opus",
+    "video/webm",
+    "audio/m4a",
+    "video/mp4",
+    "audio/mpeg",
+    "audio/aac",
+    "audio/x-wav",
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -155,6 +193,16 @@ impl Default for Config {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl: signaling.turn_ttl,
+            api_keys: vec![],
+            api_roles: vec!["admin".into(), "service".into()],
+            upload_max_bytes: 10 * 1024 * 1024,
+            upload_mime_types: DEFAULT_UPLOAD_TYPES.iter().map(|s| s.to_string()).collect(),
+            assistant_delay: signaling.assistant.delay,
+            assistant_faq_file: Some(PathBuf::from("assistant/faq.json")),
+            assistant_llm_url: None,
+            assistant_llm_model: "gpt-4o-mini".into(),
+            assistant_llm_key: None,
+            assistant_llm_timeout: Duration::from_secs(10),
             monitor_roles: signaling.monitor_roles,
             quality_interval: signaling.quality_interval,
             quality_hysteresis: signaling.quality_hysteresis,
@@ -246,6 +294,19 @@ impl Config {
         if self.idle_timeout <= self.ping_interval {
             return bad("idle_timeout must be longer than ping_interval");
         }
+        if self.api_keys.iter().any(|k| k.len() < 16) {
+            return bad("api_keys must be at least 16 bytes each");
+        }
+        if self.upload_max_bytes == 0 || self.upload_max_bytes > 1 << 30 {
+            return bad("upload_max_bytes must be between 1 byte and 1 GiB");
+        }
+        if self
+            .assistant_llm_url
+            .as_ref()
+            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return bad("assistant_llm_url must be an http:// or https:// URL");
+        }
         if self.quality_interval < Duration::from_millis(100) {
             return bad("quality_interval must be at least 100ms");
         }
@@ -299,6 +360,40 @@ impl Config {
             quality_hysteresis: self.quality_hysteresis.max(1),
             ..SignalingConfig::default()
         }
+    }
+
+    /// The assistant's settings, with the FAQ file read and checked. A
+    /// missing FAQ file leaves the built-in backend without entries.
+    pub fn assistant(&self) -> Result<earshot_signaling::assistant::AssistantConfig, ConfigError> {
+        use earshot_signaling::assistant::{AssistantConfig, Faq, LlmConfig};
+        let faq = match &self.assistant_faq_file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Faq::from_json(&text).map_err(|e| {
+                    ConfigError::Invalid(format!("assistant_faq_file {}: {e}", path.display()))
+                })?,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::warn!(path = %path.display(), "assistant FAQ file not found; the FAQ backend has no entries");
+                    Faq::default()
+                }
+                Err(err) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "assistant_faq_file {}: {err}",
+                        path.display()
+                    )))
+                }
+            },
+            None => Faq::default(),
+        };
+        Ok(AssistantConfig {
+            delay: self.assistant_delay,
+            faq,
+            llm: self.assistant_llm_url.as_ref().map(|url| LlmConfig {
+                url: url.clone(),
+                model: self.assistant_llm_model.clone(),
+                api_key: self.assistant_llm_key.clone(),
+                timeout: self.assistant_llm_timeout,
+            }),
+        })
     }
 
     pub fn database_path(&self) -> PathBuf {

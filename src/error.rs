@@ -23,6 +23,10 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("{0}")]
     Unauthenticated(String),
     /// A server fault; the detail goes to the log, not to the client.
     #[error("internal error")]
@@ -37,6 +41,8 @@ impl AppError {
             AppError::BadRequest(_) => ErrorCode::BadRequest,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Forbidden(_) => ErrorCode::AccessDenied,
+            AppError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Internal(_) => ErrorCode::Internal,
         }
@@ -45,6 +51,7 @@ impl AppError {
     fn message(&self) -> String {
         match self {
             AppError::Signal(e) => e.public_message(),
+            AppError::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
     }
@@ -61,6 +68,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
     }
 }
 
@@ -77,6 +86,9 @@ impl IntoResponse for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge(r.body_text());
+        }
         AppError::BadRequest(r.body_text())
     }
 }

@@ -3,8 +3,13 @@
 //!
 //! # Layout
 //! - [`config`]: the typed [`Config`] (file, `EARSHOT_*` env, flags).
-//! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser` extractor.
+//! - [`auth`]: JWT verification, dev-mode minting, the `AuthUser`,
+//!   `ServiceCaller` (API keys) and `Caller` extractors.
 //! - [`error`]: [`error::AppError`], every HTTP failure as a typed body.
+//! - [`http`]: REST routes and the static demo app; the server API for
+//!   product backends, notifications, uploads, the assistant setting and the
+//!   OpenAPI description (`/api/openapi.json`).
+//! - [`files`]: upload names, MIME sniffing, thumbnails, download headers.
 //! - [`http`]: REST routes and the static demo app.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`webhooks`]: signed, retried delivery of call events.
@@ -14,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod webhooks;
@@ -104,6 +110,8 @@ pub async fn app(
     } else {
         None
     };
+    let mut signaling_config = config.signaling();
+    signaling_config.assistant = config.assistant()?;
     let server_metrics = metrics::ServerMetrics::new()?;
     let signaling_metrics = earshot_signaling::metrics::Metrics::register(&server_metrics.registry)?;
     let events = match webhook_config(&config) {
@@ -115,7 +123,7 @@ pub async fn app(
         None => EventSink::none(),
     };
     let signaling = Signaling::start(
-        config.signaling(),
+        signaling_config,
         Parts {
             store,
             tracker: TaskTracker::new(),

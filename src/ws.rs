@@ -97,6 +97,11 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
         conn.clone(),
         heartbeat_ms,
     );
+    // Registered with the hub by `Session::open`, so nothing notified from
+    // here on is missed: deliver what was stored while no device was online.
+    if let Err(err) = state.signaling.deliver_pending_notifications(&conn).await {
+        tracing::warn!(%err, user = conn.user_id(), "cannot deliver pending notifications");
+    }
     let writer = write_loop(&state, &conn, queue, &mut sink);
     // Leave the rooms and go offline as soon as the connection is closed,
     // without waiting for the writer: a client that stopped reading can hold

@@ -33,6 +33,8 @@ pub struct SignalingConfig {
     pub turn_secret: Option<String>,
     /// Lifetime of TURN credentials.
     pub turn_ttl: Duration,
+    /// The assistant's delay and backends.
+    pub assistant: crate::assistant::AssistantConfig,
     /// Roles that may watch every ongoing call's quality (`monitor_subscribe`).
     pub monitor_roles: Vec<String>,
     /// How often each call samples its participants' quality.
@@ -58,6 +60,7 @@ impl Default for SignalingConfig {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl: Duration::from_secs(3600),
+            assistant: crate::assistant::AssistantConfig::default(),
             monitor_roles: vec!["admin".into()],
             quality_interval: Duration::from_secs(5),
             quality_hysteresis: 2,

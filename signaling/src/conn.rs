@@ -28,6 +28,9 @@ struct ConnInner {
     closed: CancellationToken,
     close_reason: OnceLock<(u16, String)>,
     connected_at: i64,
+    /// Frames the client sent / frames queued to it, for the server API.
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
 }
 
 impl ConnHandle {
@@ -41,6 +44,8 @@ impl ConnHandle {
             closed: CancellationToken::new(),
             close_reason: OnceLock::new(),
             connected_at: crate::store::now_ms(),
+            frames_in: AtomicU64::new(0),
+            frames_out: AtomicU64::new(0),
         };
         (
             ConnHandle {
@@ -62,11 +67,29 @@ impl ConnHandle {
         self.inner.connected_at
     }
 
+    /// Count one frame received from the client.
+    pub fn count_in(&self) {
+        self.inner.frames_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Frames received from the client so far.
+    pub fn frames_in(&self) -> u64 {
+        self.inner.frames_in.load(Ordering::Relaxed)
+    }
+
+    /// Frames queued to the client so far.
+    pub fn frames_out(&self) -> u64 {
+        self.inner.frames_out.load(Ordering::Relaxed)
+    }
+
     /// Queue a frame without waiting. A full queue means the client is not
     /// reading: it is disconnected rather than allowed to stall the sender.
     pub fn send(&self, frame: Frame) -> bool {
         match self.inner.tx.try_send(frame) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.inner.frames_out.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(CLOSE_SLOW_CONSUMER, "slow consumer: outbound queue full");
                 false

@@ -17,6 +17,10 @@ pub enum ErrorCode {
     Conflict,
     Unavailable,
     Internal,
+    /// An HTTP body (an upload) over its limit.
+    PayloadTooLarge,
+    /// An upload whose content is not an allowed type.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -32,6 +36,8 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         }
     }
 }
@@ -43,6 +49,9 @@ pub enum SignalError {
     BadRequest(String),
     #[error("you do not have access to this room")]
     AccessDenied,
+    /// Access denied for a reason other than room access, said plainly.
+    #[error("{0}")]
+    Denied(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("join the room first")]
@@ -63,7 +72,7 @@ impl SignalError {
     pub fn code(&self) -> ErrorCode {
         match self {
             SignalError::BadRequest(_) => ErrorCode::BadRequest,
-            SignalError::AccessDenied => ErrorCode::AccessDenied,
+            SignalError::AccessDenied | SignalError::Denied(_) => ErrorCode::AccessDenied,
             SignalError::NotFound(_) => ErrorCode::NotFound,
             SignalError::NotJoined => ErrorCode::NotJoined,
             SignalError::TooLarge(_) => ErrorCode::MessageTooLarge,

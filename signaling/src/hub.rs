@@ -148,6 +148,27 @@ impl Hub {
         })
     }
 
+    /// Every online user with their devices and each device's status.
+    pub fn snapshot(&self) -> Vec<(String, Vec<(ConnHandle, PresenceStatus)>)> {
+        self.with_users(|users| {
+            users
+                .iter()
+                .filter(|(_, e)| !e.conns.is_empty())
+                .map(|(u, e)| (u.clone(), e.conns.clone()))
+                .collect()
+        })
+    }
+
+    /// One user's devices and each device's status.
+    pub fn devices(&self, user_id: &str) -> Vec<(ConnHandle, PresenceStatus)> {
+        self.with_users(|users| {
+            users
+                .get(user_id)
+                .map(|e| e.conns.clone())
+                .unwrap_or_default()
+        })
+    }
+
     /// (connections, users online)
     pub fn counts(&self) -> (usize, usize) {
         self.with_users(|users| {

@@ -18,13 +18,19 @@
 //! - [`quality`]: per-participant call quality (MOS, levels) from SFU measurements and client reports.
 //! - [`typing`]: expiring typing indicators as a plain, time-driven type.
 //! - [`store`]: SQLite storage and the group-commit [`store::Writer`].
+//! - [`notify`]: notifications (stored, delivered live or on connect) and
+//!   custom events, to a user, a room or everyone.
+//! - [`assistant`]: automatic answers (FAQ matcher, optional LLM backend) and
+//!   the per-room timing that decides when it speaks.
 
+pub mod assistant;
 pub mod call;
 pub mod config;
 pub mod conn;
 pub mod error;
 pub mod events;
 pub mod hub;
+pub mod notify;
 pub mod metrics;
 pub mod monitor;
 pub mod protocol;
@@ -52,6 +58,8 @@ pub struct Signaling {
     pub calls: call::CallRegistry,
     /// The embedded SFU, if media is enabled.
     pub sfu: Option<earshot_sfu::Sfu>,
+    /// The assistant's backends, shared by every room.
+    pub assistant: Arc<assistant::Assistant>,
     pub monitors: monitor::Monitors,
     pub metrics: metrics::Metrics,
     pub events: events::EventSink,
@@ -81,10 +89,12 @@ impl Signaling {
         let (hub, changes) = hub::Hub::new();
         let hub = Arc::new(hub);
         tokio::spawn(hub::run_presence(hub.clone(), store.clone(), changes));
+        let assistant = Arc::new(assistant::Assistant::new(config.assistant.clone()));
         let deps = room::RoomDeps {
             config: config.clone(),
             store: store.clone(),
             hub: hub.clone(),
+            assistant: assistant.clone(),
             metrics: metrics.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
@@ -95,6 +105,7 @@ impl Signaling {
             rooms,
             calls: call::CallRegistry::default(),
             sfu,
+            assistant,
             monitors: monitor::Monitors::default(),
             metrics,
             events,

@@ -104,6 +104,7 @@ impl Session {
     /// Handle one text frame. Never panics; every problem becomes an `error`.
     pub async fn handle_text(&mut self, text: &str) {
         self.received += 1;
+        self.conn.count_in();
         let frame = match parse_client_frame(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -450,11 +451,15 @@ impl Session {
         check_id("room_id", &msg.room_id)?;
         check_id("client_msg_id", &msg.client_msg_id)?;
         self.check_text(&msg.text)?;
-        if msg.text.trim().is_empty() && msg.refs.as_ref().is_none_or(|r| r.is_empty()) {
+        if msg.text.trim().is_empty()
+            && msg.refs.as_ref().is_none_or(|r| r.is_empty())
+            && msg.attachments.is_empty()
+        {
             return Err(SignalError::BadRequest(
-                "a message needs text or refs".into(),
+                "a message needs text, refs or attachments".into(),
             ));
         }
+        crate::store::check_attachments(msg.message_type, &msg.attachments)?;
         if let Some(lang) = &msg.lang {
             let ok = !lang.is_empty()
                 && lang.len() <= 35

@@ -11,7 +11,7 @@ use earshot_signaling::store::{CallFilter, CallScope};
 use earshot_signaling::Identity;
 
 use super::{ApiPath, ApiQuery};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Caller};
 use crate::error::AppError;
 use crate::AppState;
 
@@ -148,15 +148,22 @@ pub async fn for_room(
     ))
 }
 
-/// `GET /api/status` (staff roles): uptime, connections, rooms, calls and
-/// the SFU's live peers, tracks and tasks.
+#[utoipa::path(get, path = "/api/status", tag = "server",
+    responses((status = 200, description = "uptime, version, connections, rooms, calls, SFU counters"), (status = 403)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// `GET /api/status` (staff roles, or the server API): uptime, connections,
+/// rooms, calls and the SFU's live peers, tracks and tasks.
 pub async fn status(
     State(state): State<AppState>,
-    AuthUser(me): AuthUser,
+    caller: Caller,
 ) -> Result<Json<Value>, AppError> {
     let sig = &state.signaling;
-    if !me.is_staff(&sig.config) {
-        return Err(AppError::Forbidden("status is for staff roles".into()));
+    if let Caller::User(me) = &caller {
+        if !me.is_staff(&sig.config) {
+            return Err(AppError::Forbidden(
+                "status is for staff roles and the server API".into(),
+            ));
+        }
     }
     let (connections, users_online) = sig.hub.counts();
     Ok(Json(json!({
@@ -165,6 +172,7 @@ pub async fn status(
         "connections": connections,
         "users_online": users_online,
         "rooms_active": sig.rooms.active(),
+        "rooms_total": sig.store.room_count().await?,
         "calls_active": sig.calls.active(),
         "sfu": sig.sfu.as_ref().map(|s| s.stats()),
     })))

@@ -1,8 +1,13 @@
 //! The HTTP API: routes and the extractors they share.
 
+mod assistant;
 mod calls;
 mod dev;
+mod notifications;
+mod openapi;
 mod rooms;
+mod server_api;
+mod uploads;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::routing::{get, post};
@@ -72,6 +77,46 @@ pub fn router(state: AppState) -> Router {
         .route("/api/monitor/calls", get(calls::monitor))
         .route("/metrics", get(crate::metrics::scrape))
         .route("/api/status", get(calls::status))
+        .route("/api/openapi.json", get(openapi::json))
+        .route(
+            "/api/server/notify/user/{user_id}",
+            post(server_api::notify_user),
+        )
+        .route(
+            "/api/server/notify/room/{room_id}",
+            post(server_api::notify_room),
+        )
+        .route("/api/server/notify/all", post(server_api::notify_all))
+        .route(
+            "/api/server/events/user/{user_id}",
+            post(server_api::event_user),
+        )
+        .route(
+            "/api/server/events/room/{room_id}",
+            post(server_api::event_room),
+        )
+        .route("/api/server/events/all", post(server_api::event_all))
+        .route(
+            "/api/server/rooms/{room_id}/messages",
+            post(server_api::post_message),
+        )
+        .route("/api/server/clients", get(server_api::clients))
+        .route("/api/server/users/{user_id}", get(server_api::user_status))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/read-all", post(notifications::read_all))
+        .route("/api/notifications/{id}/read", post(notifications::read))
+        .route(
+            "/api/uploads",
+            post(uploads::upload).layer(axum::extract::DefaultBodyLimit::max(
+                (state.config.upload_max_bytes + uploads::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
+        .route("/api/uploads/{id}", get(uploads::download))
+        .route("/api/uploads/{id}/thumbnail", get(uploads::thumbnail))
+        .route(
+            "/api/rooms/{id}/assistant",
+            get(assistant::show).put(assistant::set),
+        )
         .route("/api/dev/token", post(dev::token))
         .route("/api/dev/config", get(dev::config))
         .route("/healthz", get(|| async { "ok" }))

@@ -2,6 +2,7 @@
 //! real WebSockets and HTTP.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod peer;
 pub mod relay;
 

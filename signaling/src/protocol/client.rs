@@ -151,6 +151,9 @@ pub struct SendMessage {
     /// BCP 47 language tag such as `en` or `ar`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// Ids of files this user uploaded (`POST /api/uploads`).
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 impl ClientMessage {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::quality::{CallSummary, MonitorCallView, QualityLevel};
 use super::types::{
-    CallInfo, IceServer, MemberView, MessageView, ParticipantView, PresenceView, RoomInfo,
-    RoomSummary, UserRef,
+    CallInfo, IceServer, MemberView, MessageView, NotificationView, ParticipantView, PresenceView,
+    RoomInfo, RoomSummary, UserRef,
 };
 use crate::error::ErrorCode;
 
@@ -181,6 +181,24 @@ pub enum ServerMessage {
         call_id: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         participant_id: Option<String>,
+    },
+    /// A notification for this user (live, or stored while offline and
+    /// delivered on connect).
+    Notification {
+        notification: NotificationView,
+    },
+    /// A custom event published by the product backend.
+    Event {
+        name: String,
+        payload: serde_json::Value,
+        /// Set only when published to a room.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        room_id: Option<String>,
+    },
+    /// The assistant's answer: a stored room message with `ai: true`, in the
+    /// room's sequence like any `message`.
+    AiResponse {
+        message: MessageView,
     },
     /// A participant's quality level changed (to the call's participants
     /// and to monitors).

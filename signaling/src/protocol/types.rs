@@ -73,6 +73,76 @@ pub struct MessageView {
     pub edited_at: Option<i64>,
     #[serde(default)]
     pub deleted: bool,
+    /// Uploaded files the message carries, in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub attachments: Vec<AttachmentView>,
+    /// Written by the assistant (`ai_response`).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub ai: bool,
+}
+
+/// An upload as a message carries it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachmentView {
+    pub id: String,
+    /// The sanitized file name (display only; never a path).
+    pub name: String,
+    /// Sniffed from the content at upload.
+    pub mime_type: String,
+    pub size: i64,
+    /// Download path (`Authorization: Bearer` required).
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub thumbnail_url: Option<String>,
+}
+
+/// How a notification should be shown.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    #[default]
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Info => "info",
+            NotificationKind::Success => "success",
+            NotificationKind::Warning => "warning",
+            NotificationKind::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> NotificationKind {
+        match s {
+            "success" => NotificationKind::Success,
+            "warning" => NotificationKind::Warning,
+            "error" => NotificationKind::Error,
+            _ => NotificationKind::Info,
+        }
+    }
+}
+
+/// A stored notification as its recipient sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub room_id: Option<String>,
+    pub created_at: i64,
+    /// When the recipient marked it read; `null` while unread.
+    pub read_at: Option<i64>,
 }
 
 /// A room's identity and settings.

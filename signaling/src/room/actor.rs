@@ -10,11 +10,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, sleep_until, Instant};
 use tracing::{debug, warn};
 
+use super::cmd::RoomCmd;
 use super::registry::RoomRegistry;
+use crate::assistant::RoomAssistant;
 use crate::config::{Identity, SignalingConfig};
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
-use crate::protocol::{Frame, MemberView, RoomInfo, SendMessage, ServerMessage, UserRef};
+use crate::protocol::MessageView;
+use crate::protocol::{Frame, MemberView, RoomInfo, ServerMessage, UserRef};
 use crate::store::{NewMessage, PageQuery, StoredMessage, WriteOp};
 use crate::typing::TypingTracker;
 
@@ -42,85 +45,15 @@ pub fn may_access(
         }
 }
 
-/// Everything a room task can be asked to do.
-#[derive(Debug)]
-pub enum RoomCmd {
-    Join {
-        identity: Identity,
-        conn: ConnHandle,
-        since_seq: Option<i64>,
-        request_id: Option<String>,
-        reply: oneshot::Sender<Result<()>>,
-    },
-    /// The connection leaves (explicitly, or because it closed).
-    Leave {
-        conn: ConnHandle,
-        request_id: Option<String>,
-        explicit: bool,
-    },
-    Send {
-        conn: ConnHandle,
-        sender: UserRef,
-        msg: SendMessage,
-        request_id: Option<String>,
-    },
-    Edit {
-        conn: ConnHandle,
-        message_id: String,
-        text: Option<String>,
-        request_id: Option<String>,
-    },
-    Typing {
-        conn: ConnHandle,
-        is_typing: bool,
-    },
-    MarkRead {
-        conn: ConnHandle,
-        seq: i64,
-        request_id: Option<String>,
-    },
-    /// Membership changed over REST: reload, and drop subscriptions of
-    /// `removed` (who lose access unless staff or granted).
-    MembersChanged {
-        removed: Option<String>,
-    },
-}
-
-impl RoomCmd {
-    /// Answer a command the room cannot serve.
-    fn refuse(self, err: SignalError) {
-        let (conn, request_id) = match self {
-            RoomCmd::Join { reply, .. } => {
-                let _ = reply.send(Err(err));
-                return;
-            }
-            // An explicit `leave_room` is a request: it gets an answer.
-            RoomCmd::Leave {
-                conn,
-                request_id,
-                explicit: true,
-            } => (conn, request_id),
-            RoomCmd::Leave { .. } | RoomCmd::MembersChanged { .. } | RoomCmd::Typing { .. } => {
-                return
-            }
-            RoomCmd::Send {
-                conn, request_id, ..
-            }
-            | RoomCmd::Edit {
-                conn, request_id, ..
-            }
-            | RoomCmd::MarkRead {
-                conn, request_id, ..
-            } => (conn, request_id),
-        };
-        conn.send(ServerMessage::error(err.code(), err.public_message(), request_id).to_frame());
-    }
-}
-
-type Pending = Pin<Box<dyn Future<Output = Completed> + Send>>;
+pub(super) type Pending = Pin<Box<dyn Future<Output = Completed> + Send>>;
 
 /// A write that has committed (or failed), in the order it was queued.
-enum Completed {
+pub(super) enum Completed {
+    /// A server-API message or an assistant answer (`reply` is `None`).
+    Posted {
+        reply: Option<oneshot::Sender<Result<MessageView>>>,
+        result: Result<StoredMessage>,
+    },
     Sent {
         conn: ConnHandle,
         request_id: Option<String>,
@@ -138,27 +71,32 @@ enum Completed {
     },
 }
 
-struct Sub {
-    conn: ConnHandle,
-    user: UserRef,
+pub(super) struct Sub {
+    pub(super) conn: ConnHandle,
+    pub(super) user: UserRef,
+    /// Has a staff role (the assistant is silent while staff are joined).
+    pub(super) staff: bool,
 }
 
 pub(super) struct Room {
-    id: String,
+    pub(super) id: String,
     rx: mpsc::Receiver<RoomCmd>,
-    registry: RoomRegistry,
+    pub(super) registry: RoomRegistry,
     info: Option<RoomInfo>,
     members: HashSet<String>,
-    subs: HashMap<u64, Sub>,
-    last_seq: i64,
+    pub(super) subs: HashMap<u64, Sub>,
+    pub(super) last_seq: i64,
     typing: TypingTracker,
-    pending: FuturesOrdered<Pending>,
+    pub(super) pending: FuturesOrdered<Pending>,
+    pub(super) assistant: RoomAssistant,
 }
 
 impl Room {
     pub(super) fn new(id: String, rx: mpsc::Receiver<RoomCmd>, registry: RoomRegistry) -> Room {
         let typing = TypingTracker::new(registry.deps().config.typing_timeout);
+        let assistant = RoomAssistant::new(false, registry.deps().assistant.delay());
         Room {
+            assistant,
             id,
             rx,
             registry,
@@ -184,6 +122,11 @@ impl Room {
             .map(|(u, _)| u.id)
             .collect();
         self.last_seq = store.last_seq(&self.id).await?;
+        let enabled = match store.assistant_setting(&self.id).await? {
+            Some(enabled) => enabled,
+            None => super::posts::assistant_in_metadata(&info),
+        };
+        self.assistant.set_enabled(enabled);
         self.info = Some(info);
         Ok(())
     }
@@ -204,7 +147,8 @@ impl Room {
         debug!(room = %self.id, "room task started");
         loop {
             let typing_deadline = self.typing.next_deadline().map(Instant::from_std);
-            let idle = self.subs.is_empty() && self.pending.is_empty();
+            let assistant_deadline = self.assistant.deadline().map(Instant::from_std);
+            let idle = self.subs.is_empty() && self.pending.is_empty() && !self.assistant.busy();
             tokio::select! {
                 cmd = self.rx.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -213,6 +157,9 @@ impl Room {
                 Some(done) = self.pending.next(), if !self.pending.is_empty() => self.complete(done),
                 _ = sleep_until(typing_deadline.unwrap_or_else(Instant::now)), if typing_deadline.is_some() => {
                     self.expire_typing();
+                }
+                _ = sleep_until(assistant_deadline.unwrap_or_else(Instant::now)), if assistant_deadline.is_some() => {
+                    self.assistant_due();
                 }
                 _ = sleep(IDLE_RETIRE), if idle => {
                     if self.registry.retire(&self.id, &mut self.rx) {
@@ -232,7 +179,7 @@ impl Room {
         debug!(room = %self.id, "room task stopped");
     }
 
-    fn config(&self) -> &SignalingConfig {
+    pub(super) fn config(&self) -> &SignalingConfig {
         &self.registry.deps().config
     }
 
@@ -241,7 +188,7 @@ impl Room {
         self.info.as_ref().expect("room loaded")
     }
 
-    fn broadcast(&self, frame: &Frame) {
+    pub(super) fn broadcast(&self, frame: &Frame) {
         for sub in self.subs.values() {
             sub.conn.send(frame.clone());
         }
@@ -304,6 +251,8 @@ impl Room {
                     refs: msg.refs,
                     metadata: msg.metadata,
                     lang: msg.lang,
+                    attachments: msg.attachments,
+                    ai: false,
                 };
                 let done = self.registry.deps().store.writer().insert(new).await;
                 self.pending.push_back(Box::pin(async move {
@@ -391,6 +340,13 @@ impl Room {
                     self.announce_typing(&user, is_typing);
                 }
             }
+            RoomCmd::Post { msg, reply } => self.post(msg, Some(reply)).await,
+            RoomCmd::AssistantReply {
+                token,
+                question_id,
+                answer,
+            } => self.assistant_reply(token, question_id, answer).await,
+            RoomCmd::AssistantChanged { enabled } => self.assistant.set_enabled(enabled),
             RoomCmd::MembersChanged { removed } => {
                 match self.registry.deps().store.members(&self.id).await {
                     Ok(members) => self.members = members.into_iter().map(|(u, _)| u.id).collect(),
@@ -463,11 +419,16 @@ impl Room {
             .collect();
         let first_device = self.user_subscriptions(&identity.user_id) == 0;
         let user = identity.user_ref();
+        let staff = identity.is_staff(self.config());
+        if staff {
+            self.assistant.on_staff_present();
+        }
         self.subs.insert(
             conn.id(),
             Sub {
                 conn: conn.clone(),
                 user: user.clone(),
+                staff,
             },
         );
         conn.send(
@@ -551,6 +512,7 @@ impl Room {
 
     fn complete(&mut self, done: Completed) {
         match done {
+            Completed::Posted { reply, result } => self.posted(reply, result),
             Completed::Sent {
                 conn,
                 request_id,
@@ -575,6 +537,7 @@ impl Room {
                 self.registry.deps().metrics.messages_stored.inc();
                 self.last_seq = self.last_seq.max(m.seq);
                 let sender = m.sender.id.clone();
+                self.on_stored(&stored.view);
                 self.broadcast(
                     &ServerMessage::Message {
                         message: stored.view,

@@ -5,9 +5,14 @@
 //! its command channel ([`RoomCmd`]) through the [`RoomRegistry`]; writes go to
 //! the group-commit writer and their results come back, in order, through a
 //! queue of pending writes, so acks and broadcasts follow storage order.
+//! Messages posted by the server API and the assistant's answers take the
+//! same path ([`posts`](self)).
 
 mod actor;
+mod cmd;
+mod posts;
 mod registry;
 
-pub use actor::{may_access, RoomCmd};
+pub use actor::may_access;
+pub use cmd::RoomCmd;
 pub use registry::{RoomDeps, RoomRegistry};

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use super::actor::{Room, RoomCmd};
+use super::actor::Room;
+use super::cmd::RoomCmd;
 use crate::config::SignalingConfig;
 use crate::error::{Result, SignalError};
 use crate::hub::Hub;
@@ -18,6 +19,7 @@ pub struct RoomDeps {
     pub config: Arc<SignalingConfig>,
     pub store: Store,
     pub hub: Arc<Hub>,
+    pub assistant: Arc<crate::assistant::Assistant>,
     pub metrics: crate::metrics::Metrics,
 }
 

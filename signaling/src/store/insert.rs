@@ -14,7 +14,7 @@ use super::writer::{Answer, StoredMessage, Writer};
 use crate::error::{Result, SignalError};
 use crate::protocol::MessageView;
 
-/// Rows per statement: 14 bound values each stays far below SQLite's limit.
+/// Rows per statement: 16 bound values each stays far below SQLite's limit.
 const CHUNK: usize = 500;
 
 type Key = (String, String, String);
@@ -88,6 +88,11 @@ impl Writer {
                 break;
             }
         }
+        if self.poisoned.is_none() && fresh.iter().any(|m| !m.attachments.is_empty()) {
+            if let Err(err) = super::uploads::link(tx, &fresh).await {
+                self.poisoned = Some(err);
+            }
+        }
         // A repeat within the batch answers like its first copy.
         for (i, first) in repeats {
             results[i] = Some(match &results[first] {
@@ -126,13 +131,25 @@ impl Writer {
                 return Err(SignalError::NotFound("reply_to message"));
             }
         }
+        let (attachments, message_type) = if msg.attachments.is_empty() {
+            (Vec::new(), msg.message_type)
+        } else {
+            super::uploads::resolve(
+                tx,
+                &msg.attachments,
+                &msg.sender.id,
+                msg.message_type,
+                msg.text.trim().is_empty(),
+            )
+            .await?
+        };
         Ok(MessageView {
             id: uuid::Uuid::now_v7().to_string(),
             room_id: msg.room_id,
             seq,
             sender: msg.sender,
             client_msg_id: msg.client_msg_id,
-            message_type: msg.message_type,
+            message_type,
             text: msg.text,
             reply_to: msg.reply_to,
             refs: msg.refs,
@@ -141,6 +158,8 @@ impl Writer {
             created_at,
             edited_at: None,
             deleted: false,
+            attachments,
+            ai: msg.ai,
         })
     }
 
@@ -189,7 +208,7 @@ async fn insert_rows(
 ) -> std::result::Result<(), sqlx::Error> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, sender_role, client_msg_id, \
-         message_type, body, reply_to, refs, metadata, lang, created_at) ",
+         message_type, body, reply_to, refs, metadata, lang, created_at, attachments, ai) ",
     );
     qb.push_values(rows, |mut b, m| {
         b.push_bind(m.id.clone())
@@ -209,7 +228,12 @@ async fn insert_rows(
             )
             .push_bind(m.metadata.as_ref().map(|v| v.to_string()))
             .push_bind(m.lang.clone())
-            .push_bind(m.created_at);
+            .push_bind(m.created_at)
+            .push_bind(
+                (!m.attachments.is_empty())
+                    .then(|| serde_json::to_string(&m.attachments).unwrap_or_default()),
+            )
+            .push_bind(i64::from(m.ai));
     });
     qb.build().execute(&mut **tx).await?;
     Ok(())

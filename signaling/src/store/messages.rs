@@ -19,6 +19,10 @@ pub struct NewMessage {
     pub refs: Option<Vec<Value>>,
     pub metadata: Option<Value>,
     pub lang: Option<String>,
+    /// Upload ids; the writer checks each was uploaded by the sender.
+    pub attachments: Vec<String>,
+    /// Written by the assistant.
+    pub ai: bool,
 }
 
 pub(crate) fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageView {
@@ -26,6 +30,7 @@ pub(crate) fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageView {
     let deleted = deleted_at.is_some();
     let refs: Option<String> = row.get("refs");
     let metadata: Option<String> = row.get("metadata");
+    let attachments: Option<String> = row.get("attachments");
     MessageView {
         id: row.get("id"),
         room_id: row.get("room_id"),
@@ -58,6 +63,14 @@ pub(crate) fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> MessageView {
         created_at: row.get("created_at"),
         edited_at: row.get("edited_at"),
         deleted,
+        attachments: if deleted {
+            Vec::new()
+        } else {
+            attachments
+                .and_then(|a| serde_json::from_str(&a).ok())
+                .unwrap_or_default()
+        },
+        ai: row.get::<i64, _>("ai") != 0,
     }
 }
 

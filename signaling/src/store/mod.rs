@@ -5,11 +5,15 @@
 //! [`Writer`] task, which commits them in batches: one transaction and one
 //! fsync for everything that arrived while the previous batch was committing.
 
+mod assistant;
 mod calls;
 mod insert;
 mod messages;
+mod notifications;
 mod quality;
 mod rooms;
+mod stats;
+mod uploads;
 mod writer;
 
 use std::path::Path;
@@ -21,10 +25,12 @@ use sqlx::SqlitePool;
 
 pub use calls::{CallParticipantRecord, CallRecord};
 pub use messages::{NewMessage, PageQuery};
+pub use notifications::NewNotification;
 pub use quality::{
     CallFilter, CallReport, CallScope, ParticipantQuality, QualitySampleRow, StoredSample,
 };
 pub use rooms::{NewRoom, RoomListRow};
+pub use uploads::{check_attachments, UploadRecord, MAX_ATTACHMENTS};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
 
 use crate::error::Result;

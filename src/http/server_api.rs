@@ -1,0 +1,570 @@
+//! The server API for a product backend (API key, or a token with an
+//! `api_roles` role): notifications and custom events to a user, a room or
+//! everyone; chat messages as a system or named sender; who is connected.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use utoipa::ToSchema;
+
+use super::{ApiJson, ApiPath};
+use crate::auth::ServiceCaller;
+use crate::error::AppError;
+use crate::AppState;
+use earshot_signaling::notify::Target;
+use earshot_signaling::protocol::{MessageType, NotificationKind, PresenceStatus, UserRef};
+use earshot_signaling::room::RoomCmd;
+use earshot_signaling::store::{NewMessage, NewNotification};
+use earshot_signaling::ConnHandle;
+
+const MAX_JSON: usize = 16 * 1024;
+const MAX_EVENT_PAYLOAD: usize = 32 * 1024;
+
+fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(AppError::BadRequest(format!(
+            "`{what}` must be 1 to 128 bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// A notification to send. `type` and `message` are accepted for `kind`
+/// and `body`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRequest {
+    /// `info` (default), `success`, `warning` or `error`.
+    #[serde(default, alias = "type")]
+    #[schema(value_type = Option<String>, example = "info")]
+    pub kind: Option<String>,
+    #[schema(example = "Documents received")]
+    pub title: String,
+    #[serde(default, alias = "message")]
+    pub body: String,
+    /// An `http(s)://` URL or a path starting with `/`.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Free JSON for the app (up to 16 KiB).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+    /// The room it is about (set automatically for room notifications).
+    #[serde(default)]
+    pub room_id: Option<String>,
+}
+
+impl NotifyRequest {
+    fn into_new(self) -> Result<NewNotification, AppError> {
+        let kind = match self.kind.as_deref().unwrap_or("info") {
+            "info" => NotificationKind::Info,
+            "success" => NotificationKind::Success,
+            "warning" => NotificationKind::Warning,
+            "error" => NotificationKind::Error,
+            other => {
+                return Err(AppError::BadRequest(format!(
+                    "`kind` {other:?} is not one of info, success, warning, error"
+                )))
+            }
+        };
+        if self.title.trim().is_empty() || self.title.chars().count() > 200 {
+            return Err(AppError::BadRequest(
+                "`title` must be 1 to 200 characters".into(),
+            ));
+        }
+        if self.body.chars().count() > 4000 {
+            return Err(AppError::BadRequest(
+                "`body` is longer than 4000 characters".into(),
+            ));
+        }
+        if let Some(link) = &self.link {
+            let ok = link.len() <= 2048
+                && (link.starts_with("https://")
+                    || link.starts_with("http://")
+                    || link.starts_with('/'))
+                && !link.chars().any(char::is_control);
+            if !ok {
+                return Err(AppError::BadRequest(
+                    "`link` must be an http(s) URL or a path starting with /, up to 2048 bytes"
+                        .into(),
+                ));
+            }
+        }
+        if self
+            .data
+            .as_ref()
+            .is_some_and(|d| d.to_string().len() > MAX_JSON)
+        {
+            return Err(AppError::BadRequest("`data` exceeds 16 KiB".into()));
+        }
+        if let Some(room) = &self.room_id {
+            check_id("room_id", room)?;
+        }
+        Ok(NewNotification {
+            kind,
+            title: self.title.trim().to_string(),
+            body: self.body,
+            link: self.link,
+            data: self.data,
+            room_id: self.room_id,
+        })
+    }
+}
+
+/// What a notification reached.
+#[derive(Serialize, ToSchema)]
+pub struct NotifyResponse {
+    /// Users it was stored for (one copy each).
+    pub recipients: usize,
+    /// Of those, users who had a device online and got it live.
+    pub delivered_users: usize,
+    /// Devices it was sent to.
+    pub delivered_devices: usize,
+    /// The stored notification, when sent to one user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub notification: Option<earshot_signaling::protocol::NotificationView>,
+}
+
+async fn notify(
+    state: &AppState,
+    caller: &ServiceCaller,
+    target: Target,
+    req: NotifyRequest,
+) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
+    let n = req.into_new()?;
+    let out = state.signaling.notify(&target, n).await?;
+    tracing::info!(by = %caller.label(), target = ?target, recipients = out.stored.len(),
+        devices = out.delivered_devices, "notification sent");
+    let single = matches!(target, Target::User(_))
+        .then(|| out.stored.first().map(|(_, v)| v.clone()))
+        .flatten();
+    Ok((
+        StatusCode::CREATED,
+        Json(NotifyResponse {
+            recipients: out.stored.len(),
+            delivered_users: out.delivered_users,
+            delivered_devices: out.delivered_devices,
+            notification: single,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/server/notify/user/{user_id}", tag = "server",
+    params(("user_id" = String, Path)), request_body = NotifyRequest,
+    responses((status = 201, body = NotifyResponse), (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// Notify every device of one user (stored; delivered on connect if offline).
+pub async fn notify_user(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    ApiPath(user_id): ApiPath<String>,
+    ApiJson(req): ApiJson<NotifyRequest>,
+) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
+    check_id("user_id", &user_id)?;
+    notify(&state, &caller, Target::User(user_id), req).await
+}
+
+#[utoipa::path(post, path = "/api/server/notify/room/{room_id}", tag = "server",
+    params(("room_id" = String, Path)), request_body = NotifyRequest,
+    responses((status = 201, body = NotifyResponse), (status = 404)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// Notify every member of a room.
+pub async fn notify_room(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    ApiPath(room_id): ApiPath<String>,
+    ApiJson(req): ApiJson<NotifyRequest>,
+) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
+    check_id("room_id", &room_id)?;
+    notify(&state, &caller, Target::Room(room_id), req).await
+}
+
+#[utoipa::path(post, path = "/api/server/notify/all", tag = "server",
+    request_body = NotifyRequest, responses((status = 201, body = NotifyResponse)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// Notify everyone: every user who has ever connected.
+pub async fn notify_all(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    ApiJson(req): ApiJson<NotifyRequest>,
+) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
+    notify(&state, &caller, Target::All, req).await
+}
+
+/// A custom event.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// 1-64 of `A-Z a-z 0-9 _ . : -`.
+    #[schema(example = "customer_updated")]
+    pub name: String,
+    /// Any JSON up to 32 KiB (default `{}`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventResponse {
+    /// Devices it was sent to (events are not stored).
+    pub delivered_devices: usize,
+}
+
+async fn event(
+    state: &AppState,
+    target: Target,
+    req: EventRequest,
+) -> Result<Json<EventResponse>, AppError> {
+    let name_ok = !req.name.is_empty()
+        && req.name.len() <= 64
+        && req
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
+    if !name_ok {
+        return Err(AppError::BadRequest(
+            "`name` must be 1-64 of A-Z a-z 0-9 _ . : -".into(),
+        ));
+    }
+    let payload = req
+        .payload
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if payload.to_string().len() > MAX_EVENT_PAYLOAD {
+        return Err(AppError::BadRequest("`payload` exceeds 32 KiB".into()));
+    }
+    let delivered_devices = state
+        .signaling
+        .publish_event(&target, &req.name, payload)
+        .await?;
+    Ok(Json(EventResponse { delivered_devices }))
+}
+
+#[utoipa::path(post, path = "/api/server/events/user/{user_id}", tag = "server",
+    params(("user_id" = String, Path)), request_body = EventRequest,
+    responses((status = 200, body = EventResponse)), security(("api_key" = []), ("bearer" = [])))]
+/// Send a custom event to every device of one user.
+pub async fn event_user(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    ApiPath(user_id): ApiPath<String>,
+    ApiJson(req): ApiJson<EventRequest>,
+) -> Result<Json<EventResponse>, AppError> {
+    check_id("user_id", &user_id)?;
+    event(&state, Target::User(user_id), req).await
+}
+
+#[utoipa::path(post, path = "/api/server/events/room/{room_id}", tag = "server",
+    params(("room_id" = String, Path)), request_body = EventRequest,
+    responses((status = 200, body = EventResponse), (status = 404)), security(("api_key" = []), ("bearer" = [])))]
+/// Send a custom event to every device of every member of a room.
+pub async fn event_room(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    ApiPath(room_id): ApiPath<String>,
+    ApiJson(req): ApiJson<EventRequest>,
+) -> Result<Json<EventResponse>, AppError> {
+    check_id("room_id", &room_id)?;
+    event(&state, Target::Room(room_id), req).await
+}
+
+#[utoipa::path(post, path = "/api/server/events/all", tag = "server",
+    request_body = EventRequest, responses((status = 200, body = EventResponse)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// Send a custom event to every connected device.
+pub async fn event_all(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    ApiJson(req): ApiJson<EventRequest>,
+) -> Result<Json<EventResponse>, AppError> {
+    event(&state, Target::All, req).await
+}
+
+/// Who a server message is from.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SenderRequest {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A chat message from the product backend.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    pub text: String,
+    /// Default: `{"id": "system", "name": "System", "role": "system"}`.
+    #[serde(default)]
+    pub sender: Option<SenderRequest>,
+    /// `system` (default without `sender`) or `text` (default with one).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub message_type: Option<String>,
+    /// Idempotency key: the same id from the same sender is stored once.
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostMessageResponse {
+    /// The stored message (as `message` events carry it).
+    #[schema(value_type = Object)]
+    pub message: earshot_signaling::protocol::MessageView,
+}
+
+#[utoipa::path(post, path = "/api/server/rooms/{room_id}/messages", tag = "server",
+    params(("room_id" = String, Path)), request_body = PostMessageRequest,
+    responses((status = 201, body = PostMessageResponse), (status = 400), (status = 404)),
+    security(("api_key" = []), ("bearer" = [])))]
+/// Store a message in a room as a system or named sender; it gets the next
+/// `seq` and reaches the room like any message.
+pub async fn post_message(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    ApiPath(room_id): ApiPath<String>,
+    ApiJson(req): ApiJson<PostMessageRequest>,
+) -> Result<(StatusCode, Json<PostMessageResponse>), AppError> {
+    check_id("room_id", &room_id)?;
+    let max = state.config.max_text_chars;
+    if req.text.trim().is_empty() {
+        return Err(AppError::BadRequest("`text` must not be empty".into()));
+    }
+    if req.text.chars().count() > max {
+        return Err(earshot_signaling::SignalError::TooLarge(format!(
+            "text is longer than {max} characters"
+        ))
+        .into());
+    }
+    let sender = match &req.sender {
+        None => UserRef {
+            id: "system".into(),
+            name: Some("System".into()),
+            role: Some("system".into()),
+        },
+        Some(s) => {
+            check_id("sender.id", &s.id)?;
+            if s.id == "assistant" || s.role.as_deref() == Some("assistant") {
+                return Err(AppError::BadRequest(
+                    "the assistant's identity is reserved".into(),
+                ));
+            }
+            UserRef {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                role: s.role.clone(),
+            }
+        }
+    };
+    let message_type = match (req.message_type.as_deref(), &req.sender) {
+        (None, None) | (Some("system"), _) => MessageType::System,
+        (None, Some(_)) | (Some("text"), _) => MessageType::Text,
+        (Some(other), _) => {
+            return Err(AppError::BadRequest(format!(
+                "`message_type` {other:?} must be system or text"
+            )))
+        }
+    };
+    let client_msg_id = req
+        .client_msg_id
+        .unwrap_or_else(|| format!("api-{}", uuid::Uuid::now_v7()));
+    check_id("client_msg_id", &client_msg_id)?;
+    if req
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > MAX_JSON)
+    {
+        return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
+    }
+    if let Some(lang) = &req.lang {
+        if lang.is_empty()
+            || lang.len() > 35
+            || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(AppError::BadRequest("`lang` must be a BCP 47 tag".into()));
+        }
+    }
+    let msg = NewMessage {
+        room_id: room_id.clone(),
+        sender,
+        client_msg_id,
+        message_type,
+        text: req.text,
+        reply_to: req.reply_to,
+        refs: None,
+        metadata: req.metadata,
+        lang: req.lang,
+        attachments: vec![],
+        ai: false,
+    };
+    let (reply, rx) = oneshot::channel();
+    state
+        .signaling
+        .rooms
+        .send(&room_id, RoomCmd::Post { msg, reply })
+        .await?;
+    let message = rx
+        .await
+        .unwrap_or(Err(earshot_signaling::SignalError::Unavailable))?;
+    tracing::info!(by = %caller.label(), room = %room_id, seq = message.seq, "server message stored");
+    Ok((StatusCode::CREATED, Json(PostMessageResponse { message })))
+}
+
+/// One connected device.
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    pub connection_id: String,
+    #[schema(value_type = Object)]
+    pub user: UserRef,
+    pub connected_at: i64,
+    /// This device's presence: `online`, `away` or `busy`.
+    #[schema(value_type = String)]
+    pub status: PresenceStatus,
+    /// Frames this device sent to the server.
+    pub messages_sent: u64,
+    /// Frames the server sent to this device.
+    pub messages_received: u64,
+}
+
+fn client_view(conn: &ConnHandle, status: PresenceStatus, user: UserRef) -> ClientView {
+    ClientView {
+        connection_id: conn.id().to_string(),
+        user,
+        connected_at: conn.connected_at(),
+        status,
+        messages_sent: conn.frames_in(),
+        messages_received: conn.frames_out(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClientsResponse {
+    pub count: usize,
+    pub clients: Vec<ClientView>,
+}
+
+#[utoipa::path(get, path = "/api/server/clients", tag = "server",
+    responses((status = 200, body = ClientsResponse)), security(("api_key" = []), ("bearer" = [])))]
+/// Every connected device, oldest connection first.
+pub async fn clients(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+) -> Result<Json<ClientsResponse>, AppError> {
+    let sig = &state.signaling;
+    let snapshot = sig.hub.snapshot();
+    let users: Vec<String> = snapshot.iter().map(|(u, _)| u.clone()).collect();
+    let profiles = sig.store.user_profiles(&users).await?;
+    let mut clients: Vec<ClientView> = snapshot
+        .into_iter()
+        .flat_map(|(user, devices)| {
+            let (name, role) = profiles.get(&user).cloned().unwrap_or((None, None));
+            let user = UserRef {
+                id: user,
+                name,
+                role,
+            };
+            devices
+                .into_iter()
+                .map(move |(conn, status)| client_view(&conn, status, user.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    clients.sort_by_key(|c| (c.connected_at, c.connection_id.parse::<u64>().unwrap_or(0)));
+    Ok(Json(ClientsResponse {
+        count: clients.len(),
+        clients,
+    }))
+}
+
+/// One user's connection status and metrics.
+#[derive(Serialize, ToSchema)]
+pub struct UserStatusResponse {
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub online: bool,
+    /// Aggregated over devices: `online`, `away`, `busy` or `offline`.
+    #[schema(value_type = String)]
+    pub status: PresenceStatus,
+    pub devices: usize,
+    /// The oldest open connection's start, while online.
+    pub connected_since: Option<i64>,
+    /// The last disconnect, while offline.
+    pub last_seen: Option<i64>,
+    /// Frames sent by / to the user's open connections.
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    pub connections: Vec<ClientView>,
+}
+
+#[utoipa::path(get, path = "/api/server/users/{user_id}", tag = "server",
+    params(("user_id" = String, Path)),
+    responses((status = 200, body = UserStatusResponse)), security(("api_key" = []), ("bearer" = [])))]
+/// One user's connection status, devices and message counts.
+pub async fn user_status(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    ApiPath(user_id): ApiPath<String>,
+) -> Result<Json<UserStatusResponse>, AppError> {
+    check_id("user_id", &user_id)?;
+    let sig = &state.signaling;
+    let profile = sig
+        .store
+        .user_profiles(std::slice::from_ref(&user_id))
+        .await?
+        .remove(&user_id)
+        .unwrap_or((None, None));
+    let presence = sig.hub.presence(&user_id);
+    let last_seen = match presence.last_seen {
+        Some(at) => Some(at),
+        None => sig
+            .store
+            .last_seen(std::slice::from_ref(&user_id))
+            .await?
+            .pop()
+            .and_then(|(_, at)| at),
+    };
+    let user = UserRef {
+        id: user_id.clone(),
+        name: profile.0.clone(),
+        role: profile.1.clone(),
+    };
+    let mut connections: Vec<ClientView> = sig
+        .hub
+        .devices(&user_id)
+        .into_iter()
+        .map(|(conn, status)| client_view(&conn, status, user.clone()))
+        .collect();
+    connections.sort_by_key(|c| c.connected_at);
+    Ok(Json(UserStatusResponse {
+        online: !connections.is_empty(),
+        status: presence.status,
+        devices: connections.len(),
+        connected_since: connections.iter().map(|c| c.connected_at).min(),
+        last_seen: if connections.is_empty() {
+            last_seen
+        } else {
+            None
+        },
+        messages_sent: connections.iter().map(|c| c.messages_sent).sum(),
+        messages_received: connections.iter().map(|c| c.messages_received).sum(),
+        user_id,
+        name: profile.0,
+        role: profile.1,
+        connections,
+    }))
+}
