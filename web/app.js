@@ -125,8 +125,8 @@ const app = {
   },
 
   send(roomId, text, replyTo, attachments = []) {
-    const messageType = attachments.length && !text ? (attachments.every((a) => a.mime_type?.startsWith("image/")) ? "image" : "file") : undefined;
-    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, messageType });
+    // Without text the server types the message from its first file (image, voice or file).
+    const local = this.client.sendMessage(roomId, { text, replyTo, attachments });
     this.storeFor(roomId).addLocal(local);
     this.notePreview(local);
     this.chat.render("bottom");

@@ -17,6 +17,8 @@ export type ServerErrorCode =
   | "CONFLICT"
   | "UNAVAILABLE"
   | "INTERNAL"
+  /** HTTP 413: an upload over the server's limit. */
+  | "PAYLOAD_TOO_LARGE"
   /** HTTP 415 from `POST /api/uploads`. */
   | "UNSUPPORTED_MEDIA_TYPE";
 /** Produced by the SDK: no reply in time, connection lost, HTTP request failed, microphone or WebRTC trouble. */
@@ -652,6 +654,9 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   getRoom(roomId: string): Promise<{ room: RoomInfo; members: MemberView[]; last_seq: number }>;
   addMember(roomId: string, userId: string): Promise<unknown>;
   removeMember(roomId: string, userId: string): Promise<unknown>;
+  getAssistant(roomId: string): Promise<{ room_id: string; enabled: boolean }>;
+  /** Staff or the room's creator: turn the room's assistant on or off. */
+  setAssistant(roomId: string, enabled: boolean): Promise<{ room_id: string; enabled: boolean }>;
   getRoomCalls(roomId: string): Promise<{ room_id: string; calls: unknown[]; active: string | null }>;
   getCallRecord(callId: string): Promise<{ call: unknown; active: boolean }>;
   listNotifications(options?: { unread?: boolean }): Promise<Notification[]>;

@@ -59,6 +59,16 @@ export const restMethods = {
     return this._rest("DELETE", `/api/rooms/${enc(roomId)}/members/${enc(userId)}`);
   },
 
+  /** `GET /api/rooms/{id}/assistant`: `{room_id, enabled}`. */
+  getAssistant(roomId) {
+    return this._rest("GET", `/api/rooms/${enc(roomId)}/assistant`);
+  },
+
+  /** `PUT /api/rooms/{id}/assistant` (staff, the room's creator): turn the FAQ assistant on or off. */
+  setAssistant(roomId, enabled) {
+    return this._rest("PUT", `/api/rooms/${enc(roomId)}/assistant`, { enabled: !!enabled });
+  },
+
   /** `GET /api/rooms/{id}/calls`: `{room_id, calls, active}` (newest first). */
   getRoomCalls(roomId) {
     return this._rest("GET", `/api/rooms/${enc(roomId)}/calls`);
@@ -109,8 +119,8 @@ export const restMethods = {
   /**
    * `POST /api/uploads` (multipart, field `file`): resolves with
    * `{id, url, name, mime_type, size, thumbnail_url?}`; pass the `id` in
-   * `sendMessage(room, {attachments: [id]})`. 413: MESSAGE_TOO_LARGE,
-   * 415: UNSUPPORTED_MEDIA_TYPE.
+   * `sendMessage(room, {attachments: [id]})`. Rejects with
+   * PAYLOAD_TOO_LARGE (413) or UNSUPPORTED_MEDIA_TYPE (415).
    * @param {Blob} file
    * @param {string} [name]
    */
@@ -127,7 +137,7 @@ export const restMethods = {
       }
       const data = await res.json().catch(() => null);
       if (!res.ok) {
-        const code = data?.code ?? (res.status === 413 ? "MESSAGE_TOO_LARGE" : res.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : res.status === 401 ? "UNAUTHENTICATED" : "BAD_REQUEST");
+        const code = data?.code ?? (res.status === 413 ? "PAYLOAD_TOO_LARGE" : res.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : res.status === 401 ? "UNAUTHENTICATED" : "BAD_REQUEST");
         throw new EarshotError(code, data?.message ?? `upload failed: ${res.status}`, { status: res.status });
       }
       return data;

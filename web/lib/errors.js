@@ -12,7 +12,8 @@ export const SERVER_ERROR_CODES = Object.freeze([
   "CONFLICT",
   "UNAVAILABLE",
   "INTERNAL",
-  "UNSUPPORTED_MEDIA_TYPE", // HTTP 415 from POST /api/uploads
+  "PAYLOAD_TOO_LARGE", // HTTP 413: an upload over the server's limit
+  "UNSUPPORTED_MEDIA_TYPE", // HTTP 415: an upload of a type the server does not take
 ]);
 
 /** Error codes the SDK itself produces. */

@@ -90,12 +90,13 @@ export class Composer {
   }
 }
 
-/** The attachments of a message, for its bubble. */
-export function renderAttachments(client, attachments) {
+/** The attachments of a message, for its bubble; `onLoad` runs when an image has loaded. */
+export function renderAttachments(client, attachments, onLoad = () => {}) {
   const wrap = h("div", { class: "attachments" });
   for (const a of attachments) {
     if (isImage(a) && (a.thumbnail_url || a.url)) {
-      const img = h("img", { class: "att-img", alt: a.name ?? "image", loading: "lazy" });
+      const img = h("img", { class: "att-img", alt: a.name ?? "image" });
+      img.addEventListener("load", onLoad);
       const link = h("a", { class: "att-image", href: "#", title: a.name ?? "" }, img);
       if (a.url) {
         client.attachmentUrl(a.thumbnail_url ?? a.url).then((u) => (img.src = u), () => img.replaceWith(h("span", { class: "att-broken" }, a.name ?? "image")));

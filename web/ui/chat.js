@@ -31,8 +31,9 @@ export class ChatView {
   bind() {
     this.older.addEventListener("click", () => this.app.loadOlder(this.roomId));
     this.scroller.addEventListener("scroll", () => {
+      this.stuck = this.atBottom();
       if (this.scroller.scrollTop < 40 && !this.older.hidden) this.app.loadOlder(this.roomId);
-      if (this.atBottom()) this.app.markRead(this.roomId);
+      if (this.stuck) this.app.markRead(this.roomId);
     });
     $("#back").addEventListener("click", () => this.app.closeRoom());
     $("#compose-cancel").addEventListener("click", () => this.clearContext());
@@ -166,6 +167,7 @@ export class ChatView {
     }
     if (stick) this.scrollToBottom();
     else if (mode === "prepend") this.scroller.scrollTop = prevTop + (this.scroller.scrollHeight - prevHeight);
+    this.stuck = this.atBottom();
   }
 
   renderMessage(m, grouped, store) {
@@ -188,7 +190,10 @@ export class ChatView {
     if (m.deleted || m.text || !m.attachments?.length) {
       bubble.append(h("div", { class: "msg-text" }, m.deleted ? "This message was deleted" : m.text));
     }
-    if (!m.deleted && m.attachments?.length) bubble.append(renderAttachments(this.app.client, m.attachments));
+    if (!m.deleted && m.attachments?.length) {
+      // Images load after the render: keep following the end if we were there.
+      bubble.append(renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom()));
+    }
     const meta = h("span", { class: "msg-meta" });
     if (m.edited_at && !m.deleted) meta.append(h("span", { class: "edited" }, "edited"));
     meta.append(h("time", { datetime: new Date(m.created_at).toISOString() }, fmtTime(m.created_at)));

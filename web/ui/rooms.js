@@ -52,7 +52,7 @@ export class RoomList {
       preview = h("span", { class: "preview typing-preview" }, `${(typing[0].name || typing[0].userId).split(" ")[0]} is typing…`);
     } else if (lm) {
       const who = lm.sender_id === this.app.me.id ? "You" : (lm.sender_name || lm.sender_id).split(" ")[0];
-      const text = lm.deleted ? "Message deleted" : lm.text || `(${lm.message_type})`;
+      const text = lm.deleted ? "Message deleted" : lm.text || ({ image: "Photo", voice: "Voice message", file: "File" }[lm.message_type] ?? "Attachment");
       preview = h("span", { class: "preview" }, h("span", { class: "preview-who" }, `${who}: `), text);
     } else {
       preview = h("span", { class: "preview muted" }, `New ${r.room.type} conversation`);

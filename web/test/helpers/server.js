@@ -53,6 +53,8 @@ export async function startServer({ dataDir, port = 0, env = {}, timeoutMs = 300
       EARSHOT_MEDIA_BIND: "127.0.0.1:0",
       EARSHOT_MEDIA_INCLUDE_LOOPBACK: "true",
       EARSHOT_MEDIA_CANDIDATE_IPS: '["127.0.0.1"]',
+      // The shipped FAQ for the assistant (the server runs in its data dir).
+      EARSHOT_ASSISTANT_FAQ_FILE: join(REPO_ROOT, "assistant", "faq.json"),
       // Browser tests send bursts (history, calls' stats): no rate limit in the way.
       EARSHOT_RATE_PER_SEC: "200",
       EARSHOT_RATE_BURST: "400",
