@@ -18,6 +18,8 @@ export class ChatView {
     this.text = $("#text");
     this.context = null; // {kind: "reply" | "edit", message}
     this.composer = new Composer(app);
+    /** Rendered attachments by message: reused across renders so images do not reload and flicker. */
+    this.attachmentNodes = new Map();
     $("#back").append(icon("back"));
     $("#send").append(icon("send"));
     $("#compose-cancel").append(icon("close"));
@@ -190,10 +192,7 @@ export class ChatView {
     if (m.deleted || m.text || !m.attachments?.length) {
       bubble.append(h("div", { class: "msg-text" }, m.deleted ? "This message was deleted" : m.text));
     }
-    if (!m.deleted && m.attachments?.length) {
-      // Images load after the render: keep following the end if we were there.
-      bubble.append(renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom()));
-    }
+    if (!m.deleted && m.attachments?.length) bubble.append(this.attachmentsOf(m));
     const meta = h("span", { class: "msg-meta" });
     if (m.edited_at && !m.deleted) meta.append(h("span", { class: "edited" }, "edited"));
     meta.append(h("time", { datetime: new Date(m.created_at).toISOString() }, fmtTime(m.created_at)));
@@ -222,6 +221,18 @@ export class ChatView {
       !mine ? (grouped ? h("span", { class: "avatar-spacer" }) : avatar(m.sender?.id ?? "?", name, { size: "sm" })) : null,
       body,
     );
+  }
+
+  attachmentsOf(m) {
+    const key = `${m.client_msg_id ?? m.id}:${m.attachments.map((a) => `${a.id}${a.url ? "+" : ""}`).join(",")}`;
+    let node = this.attachmentNodes.get(key);
+    if (!node) {
+      // Images load after the render: keep following the end if we were there.
+      node = renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom());
+      this.attachmentNodes.set(key, node);
+      if (this.attachmentNodes.size > 300) this.attachmentNodes.delete(this.attachmentNodes.keys().next().value);
+    }
+    return node;
   }
 
   statusIcon(m) {
