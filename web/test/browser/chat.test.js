@@ -1,5 +1,5 @@
 // Two people in the same room: messages, typing, read receipts, replies,
-// edits, presence and unread badges reach the other page.
+// edits, presence and unread badges reach the other page; history pages in.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../helpers/server.js";
@@ -18,7 +18,7 @@ after(async () => {
   await server?.dispose();
 });
 
-test("two pages chat: messages, typing indicator, read receipts, replies, edits, presence, unread badges", { timeout: 120000 }, async () => {
+test("two pages chat: messages, typing indicator, read receipts, replies, edits, presence, unread badges, history paging", { timeout: 120000 }, async () => {
   const amira = await newPage(browser);
   await signIn(amira, server.url, { user: "amira", name: "Amira Haddad", role: "applicant" });
   await createRoom(amira, { title: "Visa application 42", type: "application", participants: ["omar"] });
@@ -99,6 +99,28 @@ test("two pages chat: messages, typing indicator, read receipts, replies, edits,
     "Your documents look complete",
   ]);
   assert.deepEqual((await messageRows(omar)).map((r) => r.text), texts);
+
+  // History: a long conversation opens on its newest 50; older ones page in.
+  const longRoom = await amira.evaluate(async () => {
+    const room = await window.earshot.createRoom({ title: "Long thread", type: "support", participants: ["omar"] });
+    await window.earshot.joinRoom(room.id);
+    const sent = Array.from({ length: 65 }, (_, i) => window.earshot.sendMessage(room.id, `Note ${i + 1}`));
+    while (sent.some((m) => m.status !== "sent")) await new Promise((r) => setTimeout(r, 20));
+    return room.id;
+  });
+  await omar.reload();
+  await omar.waitForFunction(() => window.earshot?.state === "connected");
+  await openRoom(omar, "Long thread");
+  await omar.waitForFunction(() => document.querySelectorAll("#messages .msg-row").length === 50);
+  assert.deepEqual((await messageRows(omar)).map((r) => Number(r.seq)), Array.from({ length: 50 }, (_, i) => i + 16));
+  await omar.click("#load-older");
+  await omar.waitForFunction(() => document.querySelectorAll("#messages .msg-row").length === 65);
+  const all = await messageRows(omar);
+  assert.deepEqual(all.map((r) => Number(r.seq)), Array.from({ length: 65 }, (_, i) => i + 1));
+  assert.equal(all[0].text, "Note 1");
+  assert.ok(await omar.locator("#load-older").isHidden(), "nothing older to load");
+  assert.ok(longRoom);
+
   assert.deepEqual(amira.errors, []);
   assert.deepEqual(omar.errors, []);
 });
