@@ -98,8 +98,24 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
     return { socket: pick(calls), rest: pick(rest) };
   }, await amira.evaluate(() => window.earshot.currentCall.id));
   assert.deepEqual(watched, { socket: ["amira", "lina", "omar"], rest: ["amira", "lina", "omar"] });
-  // The fake microphone beeps: somebody shows as speaking at some point.
+  // The fake microphone beeps: somebody shows as speaking at some point, and
+  // the SFU names an active speaker (one of the call's participants).
   await amira.locator('#call-people .person[data-speaking="true"]').first().waitFor({ timeout: 30000 });
+  const speaker = await amira.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const call = window.earshot.currentCall;
+        if (call.activeSpeaker) return resolve(call.activeSpeaker);
+        const off = call.on("active_speaker", ({ participant_id }) => {
+          if (participant_id) {
+            off();
+            resolve(participant_id);
+          }
+        });
+      }),
+  );
+  assert.ok([a, o, l].includes(speaker), `active speaker ${speaker}`);
+  await amira.locator("#call-people .person.active").first().waitFor({ timeout: 30000 });
 
   // The call_stats report carries every other participant's inbound audio,
   // and the server takes it (no error, no "unsupported").
