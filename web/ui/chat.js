@@ -3,6 +3,7 @@
 
 import { h, $, avatar, icon, fmtTime, fmtDay, sameDay, joinNames } from "./dom.js";
 import { Composer, renderAttachments } from "./attachments.js";
+import { toast } from "./toasts.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -23,6 +24,8 @@ export class ChatView {
     $("#back").append(icon("back"));
     $("#send").append(icon("send"));
     $("#compose-cancel").append(icon("close"));
+    $("#assistant-toggle").prepend(icon("sparkle"));
+    $("#assistant-toggle").addEventListener("click", () => this.toggleAssistant());
     this.bind();
   }
 
@@ -106,9 +109,46 @@ export class ChatView {
     this.text.value = "";
     this.autosize();
     this.renderHeader();
+    this.loadAssistant();
     this.render("bottom");
     this.renderTyping();
     if (window.matchMedia("(min-width: 761px)").matches) this.text.focus();
+  }
+
+  /** The assistant switch: for staff and the room's creator, with the room's setting. */
+  async loadAssistant() {
+    const roomId = this.roomId;
+    const btn = $("#assistant-toggle");
+    const r = this.app.rooms.get(roomId);
+    const me = this.app.me;
+    btn.hidden = true;
+    if (!r || !((this.app.staffRoles ?? []).includes(me.role) || r.room.created_by === me.id)) return;
+    try {
+      const { enabled } = await this.app.client.getAssistant(roomId);
+      if (roomId !== this.roomId) return;
+      this.renderAssistant(enabled);
+      btn.hidden = false;
+    } catch {
+      /* a server without the assistant: no switch */
+    }
+  }
+
+  renderAssistant(enabled) {
+    const btn = $("#assistant-toggle");
+    btn.setAttribute("aria-pressed", String(enabled));
+    btn.classList.toggle("on", enabled);
+    btn.querySelector("span").textContent = enabled ? "Assistant on" : "Assistant off";
+  }
+
+  async toggleAssistant() {
+    const btn = $("#assistant-toggle");
+    const next = btn.getAttribute("aria-pressed") !== "true";
+    try {
+      const { enabled } = await this.app.client.setAssistant(this.roomId, next);
+      this.renderAssistant(enabled);
+    } catch (err) {
+      toast(err.message, { title: "Could not change the assistant", kind: "error" });
+    }
   }
 
   renderHeader() {

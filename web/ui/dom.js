@@ -115,6 +115,7 @@ const ICONS = {
   file: "M6 3h8l5 5v13H6zM14 3v5h5",
   chevron: "M6 9l6 6 6-6",
   users: "M9 11a4 4 0 100-8 4 4 0 000 8zM2 21a7 7 0 0114 0M16 3.5a4 4 0 010 7.5M18 14a6 6 0 014 7",
+  sparkle: "M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8zM19 15l.8 2.2L22 18l-2.2.8L19 21l-.8-2.2L16 18l2.2-.8z",
 };
 
 export function icon(name, cls = "") {

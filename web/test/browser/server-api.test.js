@@ -90,7 +90,10 @@ test("the assistant answers a common question in the timeline, in sequence", { t
   const lina = await newPage(browser);
   await signIn(lina, server.url, { user: "lina", name: "Lina Park", role: "applicant" });
   const roomId = await createRoom(lina, { title: "Visa question", participants: [] });
-  await lina.evaluate((id) => window.earshot.setAssistant(id, true), roomId);
+  // Lina created the room: she may switch the assistant on.
+  await lina.locator("#assistant-toggle", { hasText: "Assistant off" }).click();
+  await lina.locator('#assistant-toggle[aria-pressed="true"]', { hasText: "Assistant on" }).waitFor();
+  assert.deepEqual(await lina.evaluate((id) => window.earshot.getAssistant(id), roomId), { room_id: roomId, enabled: true });
   await lina.evaluate(() => {
     window.ai = [];
     window.earshot.on("ai_response", (m) => window.ai.push(m.text));
