@@ -35,7 +35,8 @@ export function toast(text, o = {}) {
   const body = h("div", { class: "toast-body" });
   if (o.title) body.append(h("strong", { class: "toast-title" }, o.title));
   if (text) body.append(h("span", { class: "toast-text" }, text));
-  if (o.link) body.append(h("a", { class: "toast-link", href: o.link, target: "_blank", rel: "noopener" }, "Open"));
+  // Only web links (the server allows nothing else; never a javascript: URL).
+  if (o.link && /^(https?:\/\/|\/(?!\/))/i.test(o.link)) body.append(h("a", { class: "toast-link", href: o.link, target: "_blank", rel: "noopener" }, "Open"));
   const actions = h("div", { class: "toast-actions" });
   for (const a of o.actions ?? []) {
     actions.append(
