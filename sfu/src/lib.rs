@@ -25,6 +25,7 @@
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
 //! - [`meter`]: [`meter::UpstreamMeter`] and [`meter::DownstreamMeter`], each participant's link (loss, jitter, RTT, bitrate, audio level) summed up as a [`meter::LinkSnapshot`] per interval.
 //! - [`stats`]: [`stats::ReceiveStats`], RFC 3550 loss, jitter, duplicates and bitrate of an inbound stream; RTT from receiver reports.
+//! - [`track`]: [`track::ForwardTrack`], the lean outgoing track of one (publisher, subscriber) pair.
 //! - [`quality`]: MOS estimate from loss, jitter and RTT (simplified G.107 E-model) and a [`quality::QualityLevel`] classifier with hysteresis.
 
 #![forbid(unsafe_code)]
@@ -38,6 +39,7 @@ pub mod room;
 pub mod rtp;
 pub mod speaker;
 pub mod stats;
+pub mod track;
 
 pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
 pub use meter::{DownstreamSnapshot, LinkSnapshot, Uplink, UpstreamSnapshot};

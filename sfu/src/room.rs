@@ -19,8 +19,7 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
-use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
-use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
+use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
@@ -30,6 +29,7 @@ use crate::meter::{
 };
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
+use crate::track::ForwardTrack;
 use crate::stats::ntp_middle32;
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
@@ -61,7 +61,7 @@ pub enum SfuEvent {
 /// State shared with the packet loops.
 struct Routes {
     forwarder: Forwarder,
-    tracks: HashMap<(u64, u64), Arc<TrackLocalStaticRTP>>,
+    tracks: HashMap<(u64, u64), Arc<ForwardTrack>>,
     speaker: ActiveSpeaker,
     /// Per publisher: what arrives from them.
     upstream: HashMap<u64, UpstreamMeter>,
@@ -293,7 +293,7 @@ impl SfuRoom {
 
     /// Add a track carrying `publisher`'s audio to `subscriber`'s connection.
     async fn add_outgoing(&mut self, publisher: u64, subscriber: u64) -> Result<(), SfuError> {
-        let track = Arc::new(TrackLocalStaticRTP::new(
+        let track = Arc::new(ForwardTrack::new(
             opus_capability(),
             format!("audio-{publisher}"),
             format!("p-{publisher}"),
@@ -523,12 +523,16 @@ async fn publish_loop(
     closed: CancellationToken,
     events: mpsc::UnboundedSender<SfuEvent>,
 ) {
-    let mut targets: Vec<(Arc<TrackLocalStaticRTP>, u16, u32)> = Vec::new();
+    let mut targets: Vec<(Arc<ForwardTrack>, u16, u32)> = Vec::new();
     let mut routed = Vec::new();
+    // Built once: re-registering with the token for every packet shows.
+    let stop = closed.cancelled();
+    tokio::pin!(stop);
     loop {
         let (mut pkt, _) = tokio::select! {
-            _ = closed.cancelled() => break,
+            biased;
             r = track.read_rtp() => match r { Ok(p) => p, Err(_) => break },
+            _ = &mut stop => break,
         };
         sfu.inner
             .live
@@ -577,7 +581,7 @@ async fn publish_loop(
         for (t, seq, ts) in &targets {
             pkt.header.sequence_number = *seq;
             pkt.header.timestamp = *ts;
-            if t.write_rtp(&pkt).await.is_ok() {
+            if t.write(&mut pkt).await.is_ok_and(|n| n > 0) {
                 sfu.inner
                     .live
                     .forwarded_packets

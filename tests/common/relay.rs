@@ -105,6 +105,35 @@ fn plan(imp: &Impairment, rng: &Mutex<Rng>) -> Duration {
     imp.delay + Duration::from_micros(extra)
 }
 
+/// One direction: what arrives on `inbound` leaves `outbound` for `dest()`,
+/// impaired; `seen` is told where each datagram came from.
+async fn pump(
+    inbound: Arc<UdpSocket>,
+    outbound: Arc<UdpSocket>,
+    imp: Impairment,
+    rng: Arc<Mutex<Rng>>,
+    dropped: Arc<AtomicU64>,
+    seen: impl Fn(SocketAddr),
+    dest: impl Fn() -> Option<SocketAddr>,
+) {
+    let mut buf = vec![0u8; 2048];
+    let mut rtp = 0u64;
+    while let Ok((n, from)) = inbound.recv_from(&mut buf).await {
+        seen(from);
+        let Some(to) = dest() else {
+            continue;
+        };
+        if is_rtp(&buf[..n]) {
+            rtp += 1;
+            if imp.drop_every > 0 && rtp % imp.drop_every == 0 {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        }
+        spawn_send(outbound.clone(), to, buf[..n].to_vec(), plan(&imp, &rng));
+    }
+}
+
 impl Relay {
     pub fn route(&self) -> RelayRoute {
         RelayRoute {
@@ -124,48 +153,28 @@ impl Relay {
         let rng = Arc::new(Mutex::new(Rng(0x9E37_79B9_7F4A_7C15)));
         let (dropped_up, dropped_down) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
         let upward = {
-            let (front, back, peer, rng, dropped) =
-                (front.clone(), back.clone(), peer.clone(), rng.clone(), dropped_up.clone());
-            let target = target.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                let mut rtp = 0u64;
-                while let Ok((n, from)) = front.recv_from(&mut buf).await {
-                    *peer.lock().unwrap() = Some(from);
-                    let Some(sfu) = *target.lock().unwrap() else {
-                        continue;
-                    };
-                    if is_rtp(&buf[..n]) {
-                        rtp += 1;
-                        if up.drop_every > 0 && rtp % up.drop_every == 0 {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    }
-                    spawn_send(back.clone(), sfu, buf[..n].to_vec(), plan(&up, &rng));
-                }
-            })
+            let (peer, target) = (peer.clone(), target.clone());
+            tokio::spawn(pump(
+                front.clone(),
+                back.clone(),
+                up,
+                rng.clone(),
+                dropped_up.clone(),
+                move |from| *peer.lock().unwrap() = Some(from),
+                move || *target.lock().unwrap(),
+            ))
         };
         let downward = {
-            let (front, back, peer, rng, dropped) =
-                (front.clone(), back.clone(), peer.clone(), rng.clone(), dropped_down.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                let mut rtp = 0u64;
-                while let Ok((n, _)) = back.recv_from(&mut buf).await {
-                    let Some(to) = *peer.lock().unwrap() else {
-                        continue;
-                    };
-                    if is_rtp(&buf[..n]) {
-                        rtp += 1;
-                        if down.drop_every > 0 && rtp % down.drop_every == 0 {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    }
-                    spawn_send(front.clone(), to, buf[..n].to_vec(), plan(&down, &rng));
-                }
-            })
+            let peer = peer.clone();
+            tokio::spawn(pump(
+                back,
+                front,
+                down,
+                rng,
+                dropped_down.clone(),
+                |_| {},
+                move || *peer.lock().unwrap(),
+            ))
         };
         Relay {
             addr,

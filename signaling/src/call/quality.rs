@@ -180,14 +180,7 @@ impl Call {
                     ended_at: Some(now_ms()),
                     duration_ms: Some(now_ms() - self.info.started_at),
                     participants: 0,
-                    samples: 0,
-                    avg_mos: None,
-                    worst_mos: None,
-                    worst_level: None,
-                    avg_loss_pct: None,
-                    max_loss_pct: None,
-                    avg_jitter_ms: None,
-                    avg_rtt_ms: None,
+                    quality: Default::default(),
                 }
             }
         };

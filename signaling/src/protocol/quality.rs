@@ -157,6 +157,20 @@ pub struct MonitorCallView {
     pub participants: Vec<MonitorParticipant>,
 }
 
+/// Quality over a set of samples (a call's, or one participant's).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct QualityTotals {
+    /// Quality samples taken.
+    pub samples: i64,
+    pub avg_mos: Option<f64>,
+    pub worst_mos: Option<f64>,
+    pub worst_level: Option<QualityLevel>,
+    pub avg_loss_pct: Option<f64>,
+    pub max_loss_pct: Option<f64>,
+    pub avg_jitter_ms: Option<f64>,
+    pub avg_rtt_ms: Option<f64>,
+}
+
 /// A call's quality at a glance: the list entry and the report's head.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CallSummary {
@@ -168,13 +182,6 @@ pub struct CallSummary {
     pub duration_ms: Option<i64>,
     /// Devices that took part.
     pub participants: i64,
-    /// Quality samples taken.
-    pub samples: i64,
-    pub avg_mos: Option<f64>,
-    pub worst_mos: Option<f64>,
-    pub worst_level: Option<QualityLevel>,
-    pub avg_loss_pct: Option<f64>,
-    pub max_loss_pct: Option<f64>,
-    pub avg_jitter_ms: Option<f64>,
-    pub avg_rtt_ms: Option<f64>,
+    #[serde(flatten)]
+    pub quality: QualityTotals,
 }

@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{CallRecord, Store};
 use crate::error::Result;
-use crate::protocol::{CallSummary, QualityLevel, QualityView};
+use crate::protocol::{CallSummary, QualityLevel, QualityTotals, QualityView};
 
 /// One sample to store.
 #[derive(Debug, Clone)]
@@ -19,16 +19,8 @@ pub struct QualitySampleRow {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StoredSample {
     pub participant_id: String,
-    pub at: i64,
-    pub mos: f64,
-    pub level: Option<QualityLevel>,
-    pub loss_pct: f64,
-    pub up_loss_pct: Option<f64>,
-    pub down_loss_pct: Option<f64>,
-    pub jitter_ms: f64,
-    pub rtt_ms: Option<f64>,
-    pub bitrate_kbps: Option<f64>,
-    pub source: String,
+    #[serde(flatten)]
+    pub quality: QualityView,
 }
 
 /// One device's stay and quality in a call report.
@@ -38,14 +30,8 @@ pub struct ParticipantQuality {
     pub user_id: String,
     pub joined_at: i64,
     pub left_at: Option<i64>,
-    pub samples: i64,
-    pub avg_mos: Option<f64>,
-    pub worst_mos: Option<f64>,
-    pub worst_level: Option<QualityLevel>,
-    pub avg_loss_pct: Option<f64>,
-    pub max_loss_pct: Option<f64>,
-    pub avg_jitter_ms: Option<f64>,
-    pub avg_rtt_ms: Option<f64>,
+    #[serde(flatten)]
+    pub quality: QualityTotals,
 }
 
 /// A call's full quality report.
@@ -99,6 +85,21 @@ fn level_of(rank: Option<i64>) -> Option<QualityLevel> {
     }
 }
 
+/// The aggregate columns `samples, avg_mos, worst_mos, worst_rank,
+/// avg_loss, max_loss, avg_jitter, avg_rtt` of a row.
+fn totals_from_row(row: &sqlx::sqlite::SqliteRow) -> QualityTotals {
+    QualityTotals {
+        samples: row.get("samples"),
+        avg_mos: row.get("avg_mos"),
+        worst_mos: row.get("worst_mos"),
+        worst_level: level_of(row.get("worst_rank")),
+        avg_loss_pct: row.get("avg_loss"),
+        max_loss_pct: row.get("max_loss"),
+        avg_jitter_ms: row.get("avg_jitter"),
+        avg_rtt_ms: row.get("avg_rtt"),
+    }
+}
+
 fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> CallSummary {
     let started_at: i64 = row.get("started_at");
     let ended_at: Option<i64> = row.get("ended_at");
@@ -110,25 +111,20 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> CallSummary {
         ended_at,
         duration_ms: ended_at.map(|e| (e - started_at).max(0)),
         participants: row.get("participant_count"),
-        samples: row.get("samples"),
-        avg_mos: row.get("avg_mos"),
-        worst_mos: row.get("worst_mos"),
-        worst_level: level_of(row.get("worst_level_rank")),
-        avg_loss_pct: row.get("avg_loss_pct"),
-        max_loss_pct: row.get("max_loss_pct"),
-        avg_jitter_ms: row.get("avg_jitter_ms"),
-        avg_rtt_ms: row.get("avg_rtt_ms"),
+        quality: totals_from_row(row),
     }
 }
 
 const SUMMARY_COLUMNS: &str = "c.id, c.room_id, c.mode, c.started_at, c.ended_at, c.samples, \
-     c.avg_mos, c.worst_mos, c.worst_level_rank, c.avg_loss_pct, c.max_loss_pct, \
-     c.avg_jitter_ms, c.avg_rtt_ms, \
+     c.avg_mos, c.worst_mos, c.worst_level_rank AS worst_rank, c.avg_loss_pct AS avg_loss, \
+     c.max_loss_pct AS max_loss, c.avg_jitter_ms AS avg_jitter, c.avg_rtt_ms AS avg_rtt, \
      (SELECT COUNT(*) FROM call_participants p WHERE p.call_id = c.id) AS participant_count";
 
-/// The aggregate columns over a call's samples, in `calls` column order.
-const AGGREGATES: &str = "SELECT COUNT(*), AVG(mos), MIN(mos), MIN(level_rank), AVG(loss_pct), \
-     MAX(loss_pct), AVG(jitter_ms), AVG(rtt_ms) FROM call_quality_samples WHERE call_id = ?1";
+/// The aggregates over a call's samples, in `calls` column order.
+const AGGREGATES: &str = "SELECT COUNT(*) AS samples, AVG(mos) AS avg_mos, MIN(mos) AS worst_mos, \
+     MIN(level_rank) AS worst_rank, AVG(loss_pct) AS avg_loss, MAX(loss_pct) AS max_loss, \
+     AVG(jitter_ms) AS avg_jitter, AVG(rtt_ms) AS avg_rtt \
+     FROM call_quality_samples WHERE call_id = ?1";
 
 impl Store {
     /// Store one round of samples in one transaction.
@@ -257,14 +253,7 @@ impl Store {
                 .bind(call_id)
                 .fetch_one(&self.pool)
                 .await?;
-            summary.samples = row.get(0);
-            summary.avg_mos = row.get(1);
-            summary.worst_mos = row.get(2);
-            summary.worst_level = level_of(row.get(3));
-            summary.avg_loss_pct = row.get(4);
-            summary.max_loss_pct = row.get(5);
-            summary.avg_jitter_ms = row.get(6);
-            summary.avg_rtt_ms = row.get(7);
+            summary.quality = totals_from_row(&row);
         }
         let participants = sqlx::query(
             "SELECT p.participant_id, p.user_id, p.joined_at, p.left_at, COUNT(s.at) AS samples,
@@ -287,18 +276,11 @@ impl Store {
             user_id: r.get("user_id"),
             joined_at: r.get("joined_at"),
             left_at: r.get("left_at"),
-            samples: r.get("samples"),
-            avg_mos: r.get("avg_mos"),
-            worst_mos: r.get("worst_mos"),
-            worst_level: level_of(r.get("worst_rank")),
-            avg_loss_pct: r.get("avg_loss"),
-            max_loss_pct: r.get("max_loss"),
-            avg_jitter_ms: r.get("avg_jitter"),
-            avg_rtt_ms: r.get("avg_rtt"),
+            quality: totals_from_row(r),
         })
         .collect();
         let samples = sqlx::query(
-            "SELECT participant_id, at, mos, level, loss_pct, up_loss_pct, down_loss_pct,
+            "SELECT participant_id, at, mos, level_rank, loss_pct, up_loss_pct, down_loss_pct,
                     jitter_ms, rtt_ms, bitrate_kbps, source
              FROM call_quality_samples WHERE call_id = ? ORDER BY at, participant_id LIMIT ?",
         )
@@ -309,16 +291,18 @@ impl Store {
         .iter()
         .map(|r| StoredSample {
             participant_id: r.get("participant_id"),
-            at: r.get("at"),
-            mos: r.get("mos"),
-            level: QualityLevel::parse(r.get("level")),
-            loss_pct: r.get("loss_pct"),
-            up_loss_pct: r.get("up_loss_pct"),
-            down_loss_pct: r.get("down_loss_pct"),
-            jitter_ms: r.get("jitter_ms"),
-            rtt_ms: r.get("rtt_ms"),
-            bitrate_kbps: r.get("bitrate_kbps"),
-            source: r.get("source"),
+            quality: QualityView {
+                level: level_of(r.get("level_rank")).unwrap_or(QualityLevel::Poor),
+                mos: r.get("mos"),
+                loss_pct: r.get("loss_pct"),
+                up_loss_pct: r.get("up_loss_pct"),
+                down_loss_pct: r.get("down_loss_pct"),
+                jitter_ms: r.get("jitter_ms"),
+                rtt_ms: r.get("rtt_ms"),
+                bitrate_kbps: r.get("bitrate_kbps"),
+                source: r.get("source"),
+                at: r.get("at"),
+            },
         })
         .collect();
         Ok(Some(CallReport {

@@ -1,0 +1,174 @@
+//! [`ForwardTrack`]: the outgoing audio track of one (publisher, subscriber)
+//! pair, a lean `TrackLocal` for forwarding.
+//!
+//! webrtc-rs's `TrackLocalStaticRTP` is built for one track shared by many
+//! subscribers: every write takes an async mutex, clones the packet and the
+//! list of bindings, and builds an extension map. An SFU track has exactly
+//! one binding and the forwarding loop owns the packet it writes, so this
+//! track keeps its binding behind a plain mutex (held to clone one `Arc`)
+//! and rewrites the packet's SSRC and payload type in place.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use webrtc::interceptor::Attributes;
+use webrtc::rtp::packet::Packet;
+use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
+use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
+
+/// Where a bound track writes: the sender's SSRC and payload type, and its
+/// writer (the interceptor chain, then SRTP).
+#[derive(Clone)]
+struct Binding {
+    id: String,
+    ssrc: u32,
+    payload_type: u8,
+    writer: Arc<dyn TrackLocalWriter + Send + Sync>,
+}
+
+/// One subscriber's copy of one publisher's audio.
+pub struct ForwardTrack {
+    id: String,
+    stream_id: String,
+    codec: RTCRtpCodecCapability,
+    // A std Mutex on purpose: each write holds it only to clone the binding
+    // (one Arc), never across `.await`; bind and unbind are rare.
+    binding: Mutex<Option<Binding>>,
+}
+
+impl std::fmt::Debug for ForwardTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardTrack")
+            .field("id", &self.id)
+            .field("stream_id", &self.stream_id)
+            .finish()
+    }
+}
+
+impl ForwardTrack {
+    pub fn new(codec: RTCRtpCodecCapability, id: String, stream_id: String) -> Self {
+        ForwardTrack {
+            id,
+            stream_id,
+            codec,
+            binding: Mutex::new(None),
+        }
+    }
+
+    fn binding(&self) -> Option<Binding> {
+        self.binding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Send `pkt` to the subscriber, stamped with this track's SSRC and
+    /// payload type. Before negotiation binds the track: nothing is sent.
+    pub async fn write(&self, pkt: &mut Packet) -> webrtc::error::Result<usize> {
+        let Some(b) = self.binding() else {
+            return Ok(0);
+        };
+        pkt.header.ssrc = b.ssrc;
+        pkt.header.payload_type = b.payload_type;
+        b.writer
+            .write_rtp_with_attributes(pkt, &Attributes::new())
+            .await
+    }
+}
+
+/// The negotiated codec matching ours (by MIME type, clock rate and channels).
+fn matching_codec(
+    ours: &RTCRtpCodecCapability,
+    offered: &[RTCRtpCodecParameters],
+) -> Option<RTCRtpCodecParameters> {
+    offered
+        .iter()
+        .find(|c| {
+            c.capability.mime_type.eq_ignore_ascii_case(&ours.mime_type)
+                && c.capability.clock_rate == ours.clock_rate
+                && c.capability.channels == ours.channels
+        })
+        .or_else(|| {
+            offered
+                .iter()
+                .find(|c| c.capability.mime_type.eq_ignore_ascii_case(&ours.mime_type))
+        })
+        .cloned()
+}
+
+#[async_trait]
+impl TrackLocal for ForwardTrack {
+    async fn bind(&self, t: &TrackLocalContext) -> webrtc::error::Result<RTCRtpCodecParameters> {
+        let codec = matching_codec(&self.codec, t.codec_parameters())
+            .ok_or(webrtc::Error::ErrUnsupportedCodec)?;
+        *self.binding.lock().unwrap_or_else(|p| p.into_inner()) = Some(Binding {
+            id: t.id(),
+            ssrc: t.ssrc(),
+            payload_type: codec.payload_type,
+            writer: t.write_stream(),
+        });
+        Ok(codec)
+    }
+
+    async fn unbind(&self, t: &TrackLocalContext) -> webrtc::error::Result<()> {
+        let mut slot = self.binding.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(b) if b.id == t.id() => {
+                *slot = None;
+                Ok(())
+            }
+            _ => Err(webrtc::Error::ErrUnbindFailed),
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn rid(&self) -> Option<&str> {
+        None
+    }
+
+    fn stream_id(&self) -> &str {
+        &self.stream_id
+    }
+
+    fn kind(&self) -> RTPCodecType {
+        RTPCodecType::Audio
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::opus_capability;
+
+    fn params(mime: &str, pt: u8, channels: u16) -> RTCRtpCodecParameters {
+        RTCRtpCodecParameters {
+            capability: RTCRtpCodecCapability {
+                mime_type: mime.into(),
+                clock_rate: 48_000,
+                channels,
+                ..Default::default()
+            },
+            payload_type: pt,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn picks_the_negotiated_opus_payload_type() {
+        let offered = [params("audio/PCMU", 0, 1), params("audio/opus", 109, 2)];
+        let c = matching_codec(&opus_capability(), &offered).unwrap();
+        assert_eq!(c.payload_type, 109);
+        // A mono Opus line still matches, as a fallback.
+        let c = matching_codec(&opus_capability(), &[params("audio/OPUS", 96, 1)]).unwrap();
+        assert_eq!(c.payload_type, 96);
+        assert!(matching_codec(&opus_capability(), &[params("audio/PCMU", 0, 1)]).is_none());
+    }
+}
