@@ -18,9 +18,17 @@ async fn demo_app_is_served_at_the_root() {
         .starts_with("text/html"));
     let html = res.text().await.unwrap();
     assert!(html.contains("<title>earshot</title>") && html.contains("/app.js"));
-    let js = reqwest::get(server.http("/app.js")).await.unwrap();
-    assert_eq!(js.status(), 200);
-    assert!(js.text().await.unwrap().contains("/api/dev/token"));
+    // The app and the SDK it imports are ES modules: browsers run them only
+    // with a JavaScript content type.
+    for path in ["/app.js", "/earshot.js", "/lib/rest.js"] {
+        let js = reqwest::get(server.http(path)).await.unwrap();
+        assert_eq!(js.status(), 200, "{path}");
+        let kind = js.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.contains("javascript"), "{path}: {kind}");
+        if path == "/lib/rest.js" {
+            assert!(js.text().await.unwrap().contains("/api/dev/token"));
+        }
+    }
 }
 
 #[tokio::test]

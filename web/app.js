@@ -1,205 +1,453 @@
-// earshot demo app (chat): dev-mode sign-in, rooms with unread badges and
-// presence dots, history, live messages, typing and read receipts, with
-// automatic reconnect that recovers missed messages by sequence number.
-// Uses only the documented protocol (docs/PROTOCOL.md).
+// earshot demo app: dev-mode sign-in, conversations with unread badges,
+// previews and presence, a chat pane with history, typing, receipts,
+// replies, attachments, edit/delete and optimistic sending, calls (sfu and
+// p2p) with a call dock, and notifications as toasts. Everything goes
+// through the SDK (earshot.js); the UI lives in ui/.
 
-const $ = (id) => document.getElementById(id);
-const state = { token: null, me: null, ws: null, rooms: [], room: null, seen: new Map(), online: new Set(), attempt: 0, typingTimer: null };
+import { EarshotClient, devToken, devConfig } from "./earshot.js";
+import { h, $, icon } from "./ui/dom.js";
+import { RoomMessages } from "./ui/store.js";
+import { ChatView } from "./ui/chat.js";
+import { RoomList } from "./ui/rooms.js";
+import { CallView } from "./ui/call.js";
+import { Banner } from "./ui/banner.js";
+import { toast } from "./ui/toasts.js";
 
-function setConn(text, cls) {
-  const el = $("conn");
-  el.textContent = text;
-  el.className = `conn ${cls}`;
-}
+const SESSION_KEY = "earshot.demo.identity";
+const TYPING_TTL_MS = 6000;
+const ROOMS_POLL_MS = 15000;
+const PAGE = 50;
+const PRESENCE_RANK = { online: 3, busy: 2, away: 1, offline: 0 };
 
-async function api(path, opts = {}) {
-  const res = await fetch(path, { ...opts, headers: { "content-type": "application/json", authorization: `Bearer ${state.token}`, ...(opts.headers || {}) } });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || res.statusText);
-  return body;
-}
+const app = {
+  client: null,
+  me: null,
+  myStatus: "online",
+  /** room id -> summary ({room, unread, last_seq, last_message, online}) */
+  rooms: new Map(),
+  roomsLoaded: false,
+  active: null,
+  stores: new Map(),
+  /** room id -> Map(user id -> {userId, name, timer}) */
+  typing: new Map(),
+  chat: null,
+  list: null,
+  banner: null,
+  callView: null,
+  /** The call this device is in (an SDK Call), or null. */
+  call: null,
+  staffRoles: [],
 
-function send(msg) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
-}
+  storeFor(roomId) {
+    let s = this.stores.get(roomId);
+    if (!s) this.stores.set(roomId, (s = new RoomMessages()));
+    return s;
+  },
 
-function connect() {
-  setConn(state.attempt ? "reconnecting…" : "connecting…", "wait");
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(state.token)}`);
-  state.ws = ws;
-  ws.onmessage = (e) => handle(JSON.parse(e.data));
-  ws.onclose = () => {
-    setConn("reconnecting…", "wait");
-    const delay = Math.min(10000, 500 * 2 ** state.attempt) * (0.5 + Math.random() / 2);
-    state.attempt += 1;
-    setTimeout(connect, delay);
-  };
-}
+  membersOf(roomId) {
+    return this.client?.roomState(roomId)?.members ?? [];
+  },
 
-function handle(m) {
-  switch (m.type) {
-    case "welcome":
-      state.attempt = 0;
-      setConn("connected", "on");
-      send({ type: "list_rooms", request_id: "rooms" });
-      if (state.room) join(state.room.id);
-      break;
-    case "rooms":
-      state.rooms = m.rooms;
-      m.rooms.forEach((r) => r.online.forEach((u) => state.online.add(u)));
-      renderRooms();
-      break;
-    case "room_joined":
-      for (const msg of m.missed) addMessage(msg);
-      $("older").hidden = !(m.missed.length && m.missed[0].seq > 1);
-      markRead();
-      break;
-    case "messages":
-      for (const msg of m.messages.slice().reverse()) addMessage(msg, true);
-      $("older").hidden = !m.has_more;
-      break;
-    case "message":
-      if (state.room && m.message.room_id === state.room.id) {
-        addMessage(m.message);
-        markRead();
-      } else {
-        send({ type: "list_rooms", request_id: "rooms" });
+  /** The best presence among the room's other members (no dot when all are offline). */
+  roomPresence(roomId) {
+    let best = "offline";
+    const consider = (userId, fallback) => {
+      if (userId === this.me.id) return;
+      const s = this.client.presenceOf(userId)?.status ?? fallback ?? "offline";
+      if (PRESENCE_RANK[s] > PRESENCE_RANK[best]) best = s;
+    };
+    const members = this.membersOf(roomId);
+    if (members.length) for (const m of members) consider(m.user.id, m.presence);
+    else for (const u of this.rooms.get(roomId)?.online ?? []) consider(u, "online");
+    return best === "offline" ? undefined : best;
+  },
+
+  typersIn(roomId) {
+    return [...(this.typing.get(roomId)?.values() ?? [])];
+  },
+
+  async openRoom(roomId) {
+    const r = this.rooms.get(roomId);
+    if (!r) return;
+    this.active = roomId;
+    r.unread = 0;
+    history.replaceState(null, "", `#${encodeURIComponent(roomId)}`);
+    $("#app").classList.add("chat-open");
+    $("#chat-empty").hidden = true;
+    this.chat.open();
+    this.list.render();
+    this.callView.renderStrip();
+    this.callView.refresh(roomId);
+    const store = this.storeFor(roomId);
+    if (!store.loaded) {
+      try {
+        const page = await this.client.getMessages(roomId, { limit: PAGE });
+        for (const m of page.messages) store.add(m);
+        store.hasOlder = page.has_more;
+        store.loaded = true;
+      } catch (err) {
+        toast(err.message, { title: "Could not load messages", kind: "error" });
       }
-      break;
-    case "message_updated":
-    case "message_deleted": {
-      const li = document.querySelector(`[data-id="${m.message ? m.message.id : m.message_id}"] .text`);
-      if (li) li.textContent = m.message ? m.message.text : "(deleted)";
-      break;
+      if (this.active === roomId) this.chat.render("bottom");
     }
-    case "message_ack": {
-      const li = document.querySelector(`[data-cid="${m.client_msg_id}"] .status`);
-      if (li) li.textContent = "sent";
-      break;
+    this.markRead(roomId);
+  },
+
+  closeRoom() {
+    $("#app").classList.remove("chat-open");
+  },
+
+  async loadOlder(roomId) {
+    const store = this.storeFor(roomId);
+    if (!roomId || store.loadingOlder || !store.hasOlder || store.oldestSeq == null) return;
+    store.loadingOlder = true;
+    this.chat.render("prepend");
+    try {
+      const page = await this.client.getMessages(roomId, { before: store.oldestSeq, limit: PAGE });
+      for (const m of page.messages) store.add(m);
+      store.hasOlder = page.has_more;
+    } catch (err) {
+      toast(err.message, { title: "Could not load older messages", kind: "error" });
+    } finally {
+      store.loadingOlder = false;
     }
-    case "typing":
-      $("typing").textContent = m.is_typing ? `${m.name || m.user_id} is typing…` : "";
-      break;
-    case "read_receipt":
-      if (state.room && m.room_id === state.room.id && m.user_id !== state.me.id) {
-        document.querySelectorAll(".msg.mine .status").forEach((s) => { if (s.textContent === "sent") s.textContent = "seen"; });
-      }
-      break;
-    case "presence":
-      if (m.status === "offline") state.online.delete(m.user_id); else state.online.add(m.user_id);
-      renderRooms();
-      break;
-    case "error":
-      console.warn("earshot error", m.code, m.message);
-      break;
-  }
-}
+    if (this.active === roomId) this.chat.render("prepend");
+  },
 
-function renderRooms() {
-  const ul = $("room-list");
-  ul.innerHTML = "";
-  for (const r of state.rooms) {
-    const li = document.createElement("li");
-    if (state.room && state.room.id === r.room.id) li.className = "active";
-    const others = r.online.filter((u) => u !== state.me.id && state.online.has(u));
-    li.innerHTML = `<span>${others.length ? '<i class="dot"></i>' : ""}<b></b></span>${r.unread ? `<span class="badge">${r.unread}</span>` : "<span></span>"}<span class="preview"></span>`;
-    li.querySelector("b").textContent = r.room.title;
-    li.querySelector(".preview").textContent = r.last_message ? `${r.last_message.sender_name || r.last_message.sender_id}: ${r.last_message.text}` : r.room.type;
-    li.onclick = () => openRoom(r.room);
-    ul.appendChild(li);
-  }
-}
+  markRead(roomId) {
+    if (!roomId || roomId !== this.active || document.visibilityState !== "visible") return;
+    const r = this.rooms.get(roomId);
+    if (r && r.unread) {
+      r.unread = 0;
+      this.list.render();
+    }
+    this.client.markRead(roomId).catch(() => {});
+  },
 
-function openRoom(room) {
-  state.room = room;
-  state.seen.set(room.id, 0);
-  $("messages").innerHTML = "";
-  $("room-head").textContent = room.title;
-  $("composer").hidden = false;
-  renderRooms();
-  join(room.id);
-}
+  send(roomId, text, replyTo, attachments = []) {
+    // Without text the server types the message from its first file (image, voice or file).
+    const local = this.client.sendMessage(roomId, { text, replyTo, attachments });
+    this.storeFor(roomId).addLocal(local);
+    this.notePreview(local);
+    this.chat.render("bottom");
+    this.list.render();
+  },
 
-function join(roomId) {
-  const since = state.seen.get(roomId);
-  send({ type: "join_room", room_id: roomId, ...(since ? { since_seq: since } : {}) });
-}
+  editMessage(m, text) {
+    this.client.editMessage(m.room_id, m.id, text).catch((err) => toast(err.message, { title: "Could not edit", kind: "error" }));
+  },
 
-function addMessage(msg, prepend = false) {
-  if (document.querySelector(`[data-id="${msg.id}"]`)) return; // no duplicates
-  const pending = document.querySelector(`[data-cid="${msg.client_msg_id}"]:not([data-id])`);
-  const li = pending || document.createElement("li");
-  li.dataset.id = msg.id;
-  li.dataset.cid = msg.client_msg_id;
-  li.dataset.seq = msg.seq;
-  li.className = `msg${msg.sender.id === state.me.id ? " mine" : ""}`;
-  li.innerHTML = `<div class="who"></div><div class="text"></div>`;
-  li.querySelector(".who").textContent = msg.sender.name || msg.sender.id;
-  li.querySelector(".text").textContent = msg.deleted ? "(deleted)" : msg.text;
-  if (msg.sender.id === state.me.id) li.querySelector(".who").insertAdjacentHTML("beforeend", '<span class="status">sent</span>');
-  const list = $("messages");
-  if (!pending) prepend ? list.prepend(li) : list.appendChild(li);
-  state.seen.set(msg.room_id, Math.max(state.seen.get(msg.room_id) || 0, msg.seq));
-  if (!prepend) list.scrollTop = list.scrollHeight;
-}
+  deleteMessage(m) {
+    if (!confirm("Delete this message for everyone?")) return;
+    this.client.deleteMessage(m.room_id, m.id).catch((err) => toast(err.message, { title: "Could not delete", kind: "error" }));
+  },
 
-function markRead() {
-  const seq = state.room && state.seen.get(state.room.id);
-  if (seq) send({ type: "mark_read", room_id: state.room.id, seq });
-}
+  /** Keep the room list's preview in step with the newest message. */
+  notePreview(m) {
+    const r = this.rooms.get(m.room_id);
+    if (!r) return;
+    const lm = r.last_message;
+    if (lm && m.seq != null && lm.seq != null && m.seq < lm.seq) return;
+    r.last_message = {
+      seq: m.seq,
+      sender_id: m.sender?.id,
+      sender_name: m.sender?.name,
+      message_type: m.message_type,
+      text: (m.text ?? "").slice(0, 120),
+      created_at: m.created_at,
+      deleted: m.deleted,
+    };
+    if (m.seq != null) r.last_seq = Math.max(r.last_seq ?? 0, m.seq);
+  },
+};
 
-$("go").onclick = async () => {
+// ---- connection and rooms ---------------------------------------------------
+
+async function refreshRooms() {
+  if (app.client?.state !== "connected") return;
+  let list;
   try {
-    const body = { user: $("user").value.trim(), name: $("name").value.trim(), role: $("role").value };
-    const res = await fetch("/api/dev/token", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const data = await res.json();
-    if (!res.ok) throw new Error(data.message || "dev mode is off");
-    state.token = data.token;
-    state.me = { id: body.user, name: body.name };
-    $("me").textContent = `${body.name || body.user} · ${body.role}`;
-    $("login").hidden = true;
-    $("app").hidden = false;
-    connect();
-  } catch (e) {
-    $("login-error").textContent = e.message;
+    list = await app.client.listRooms();
+  } catch {
+    return; // retried on the next poll or reconnect
   }
-};
+  const seen = new Set();
+  for (const s of list) {
+    const id = s.room.id;
+    seen.add(id);
+    const prev = app.rooms.get(id);
+    const summary = { ...s, unread: id === app.active ? 0 : s.unread };
+    // A live message newer than the listing wins.
+    if (prev?.last_message && (!s.last_message || prev.last_message.seq > s.last_message.seq)) summary.last_message = prev.last_message;
+    app.rooms.set(id, summary);
+    if (!app.client.joinedRooms.includes(id)) {
+      app.client.joinRoom(id, { sinceSeq: s.last_seq }).catch((err) => console.warn("join", id, err));
+    }
+  }
+  for (const id of [...app.rooms.keys()]) if (!seen.has(id)) app.rooms.delete(id);
+  const first = !app.roomsLoaded;
+  app.roomsLoaded = true;
+  app.list.render();
+  if (first && !app.active) {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (wanted && app.rooms.has(wanted)) app.openRoom(wanted);
+  }
+}
 
-$("new-room").onsubmit = async (e) => {
-  e.preventDefault();
-  const participants = $("room-people").value.split(",").map((s) => s.trim()).filter(Boolean);
-  await api("/api/rooms", { method: "POST", body: JSON.stringify({ type: "support", title: $("room-title").value, participants }) });
-  $("room-title").value = "";
-  $("room-people").value = "";
-  send({ type: "list_rooms", request_id: "rooms" });
-};
+function setTyping(f) {
+  let m = app.typing.get(f.room_id);
+  if (!m) app.typing.set(f.room_id, (m = new Map()));
+  const prev = m.get(f.user_id);
+  if (prev) clearTimeout(prev.timer);
+  if (f.is_typing) {
+    const timer = setTimeout(() => setTyping({ ...f, is_typing: false }), TYPING_TTL_MS);
+    m.set(f.user_id, { userId: f.user_id, name: f.name, timer });
+  } else {
+    m.delete(f.user_id);
+  }
+  if (f.room_id === app.active) app.chat.renderTyping();
+  app.list.render();
+}
 
-$("composer").onsubmit = (e) => {
-  e.preventDefault();
-  const text = $("text").value.trim();
-  if (!text || !state.room) return;
-  const cid = crypto.randomUUID();
-  const li = document.createElement("li");
-  li.className = "msg mine";
-  li.dataset.cid = cid;
-  li.innerHTML = `<div class="who">${state.me.name || state.me.id}<span class="status">sending</span></div><div class="text"></div>`;
-  li.querySelector(".text").textContent = text;
-  $("messages").appendChild(li);
-  send({ type: "send_message", room_id: state.room.id, client_msg_id: cid, text });
-  send({ type: "typing", room_id: state.room.id, is_typing: false });
-  $("text").value = "";
-};
+function wire(client) {
+  client.on("state", (state, info) => app.banner.update(state, info));
+  client.on("reconnecting", (info) => app.banner.reconnecting(info));
+  client.on("connected", ({ resumed }) => {
+    if (resumed) app.banner.backOnline();
+    refreshRooms();
+  });
+  client.on("reconnect_failed", () => app.banner.failed());
+  client.on("message", (m) => {
+    const store = app.storeFor(m.room_id);
+    store.add(m);
+    app.notePreview(m);
+    const mine = m.sender?.id === app.me.id;
+    const r = app.rooms.get(m.room_id);
+    const typers = app.typing.get(m.room_id);
+    if (typers?.has(m.sender?.id)) setTyping({ room_id: m.room_id, user_id: m.sender.id, is_typing: false });
+    if (m.room_id === app.active) {
+      app.chat.render(mine ? "bottom" : "auto");
+      app.markRead(m.room_id);
+    } else if (r && !mine && !m.deleted) {
+      r.unread = (r.unread ?? 0) + 1;
+    }
+    app.list.render();
+  });
+  client.on("message_status", (local) => {
+    app.storeFor(local.room_id).addLocal(local);
+    if (local.room_id === app.active) app.chat.render("auto");
+  });
+  client.on("message_updated", (m) => {
+    app.storeFor(m.room_id).update(m);
+    const r = app.rooms.get(m.room_id);
+    if (r?.last_message?.seq === m.seq) app.notePreview(m);
+    if (m.room_id === app.active) app.chat.render("auto");
+    app.list.render();
+  });
+  client.on("message_deleted", (f) => {
+    app.storeFor(f.room_id).markDeleted(f);
+    const r = app.rooms.get(f.room_id);
+    if (r?.last_message?.seq === f.seq) r.last_message = { ...r.last_message, deleted: true, text: "" };
+    if (f.room_id === app.active) app.chat.render("auto");
+    app.list.render();
+  });
+  client.on("typing", setTyping);
+  client.on("read_receipt", (f) => {
+    if (f.user_id === app.me.id) {
+      const r = app.rooms.get(f.room_id);
+      if (r) r.unread = 0;
+      app.list.render();
+    }
+    if (f.room_id === app.active) app.chat.render("auto");
+  });
+  const presenceChanged = () => {
+    app.list.render();
+    if (app.active) app.chat.renderHeader();
+  };
+  client.on("presence", presenceChanged);
+  client.on("member_joined", presenceChanged);
+  client.on("member_left", presenceChanged);
+  client.on("room_joined", (f) => {
+    const r = app.rooms.get(f.room.id);
+    if (r) r.room = f.room;
+    presenceChanged();
+    // Edits and deletions made while we were away are not replayed: refresh
+    // the page on screen.
+    if (f.resumed && f.room.id === app.active) refreshNewest(f.room.id);
+  });
+  client.on("room_left", (f) => {
+    app.rooms.delete(f.room_id);
+    if (app.active === f.room_id) {
+      app.active = null;
+      $("#chat-pane").hidden = true;
+      $("#chat-empty").hidden = false;
+      app.closeRoom();
+    }
+    app.list.render();
+  });
+  client.on("error", (err) => console.warn("earshot:", err.code, err.message));
+  client.on("notification", (n) => {
+    toast(n.body ?? "", { title: n.title, kind: ["success", "warning", "error"].includes(n.kind) ? n.kind : "info", link: n.link, timeoutMs: 8000 });
+  });
+  client.on("event", (e) => console.info("earshot event:", e.name, e.payload));
+  app.callView.wire(client);
+}
 
-$("text").oninput = () => {
-  if (!state.room) return;
-  if (!state.typingTimer) send({ type: "typing", room_id: state.room.id, is_typing: true });
-  clearTimeout(state.typingTimer);
-  state.typingTimer = setTimeout(() => { state.typingTimer = null; send({ type: "typing", room_id: state.room.id, is_typing: false }); }, 2500);
-};
+async function refreshNewest(roomId) {
+  try {
+    const page = await app.client.getMessages(roomId, { limit: PAGE });
+    const store = app.storeFor(roomId);
+    for (const m of page.messages) store.update(m);
+    if (app.active === roomId) app.chat.render("auto");
+  } catch {
+    /* next time */
+  }
+}
 
-$("older").onclick = () => {
-  const first = document.querySelector("#messages [data-seq]");
-  if (!first || !state.room) return;
-  send({ type: "get_messages", request_id: "older", room_id: state.room.id, before: Number(first.dataset.seq), limit: 50 });
-};
+// ---- sign-in ----------------------------------------------------------------
+
+async function signIn({ user, name, role }) {
+  const minted = await devToken({ user, name: name || undefined, role });
+  app.me = { id: user, name: name || user, role };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ user, name, role }));
+  const client = new EarshotClient();
+  app.client = client;
+  window.earshot = client; // handy in the console
+  wire(client);
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  app.list.renderMe();
+  app.list.render();
+  let first = minted.token;
+  // The provider runs before every (re)connect: a fresh token each time.
+  const provider = async () => {
+    if (first) {
+      const t = first;
+      first = null;
+      return t;
+    }
+    return (await devToken({ user, name: name || undefined, role })).token;
+  };
+  app.reconnect = () => client.connect(provider).catch(() => {});
+  app.reconnect();
+}
+
+function setupSignIn() {
+  const form = $("#signin-form");
+  const err = $("#signin-error");
+  const fill = (b) => {
+    $("#signin-user").value = b.dataset.user;
+    $("#signin-name").value = b.dataset.name;
+    $("#signin-role").value = b.dataset.role;
+  };
+  for (const b of document.querySelectorAll(".persona")) {
+    b.addEventListener("click", () => {
+      fill(b);
+      form.requestSubmit();
+    });
+  }
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const submit = $("#signin-submit");
+    submit.disabled = true;
+    try {
+      await signIn({ user: $("#signin-user").value.trim(), name: $("#signin-name").value.trim(), role: $("#signin-role").value });
+    } catch (e2) {
+      err.textContent = e2.message || "Could not sign in";
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+function setupRoomDialog() {
+  const dialog = $("#room-dialog");
+  const form = $("#room-form");
+  const err = $("#room-error");
+  $("#new-room").addEventListener("click", () => {
+    form.reset();
+    err.textContent = "";
+    dialog.showModal();
+    $("#room-title").focus();
+  });
+  $("#room-cancel").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const participants = $("#room-people").value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+    const btn = $("#room-create");
+    btn.disabled = true;
+    try {
+      const room = await app.client.createRoom({ title: $("#room-title").value.trim(), type: $("#room-type").value, participants });
+      app.rooms.set(room.id, { room, unread: 0, last_seq: 0, online: [] });
+      await app.client.joinRoom(room.id, { sinceSeq: 0 });
+      dialog.close();
+      app.list.render();
+      app.openRoom(room.id);
+    } catch (e2) {
+      err.textContent = e2.message || "Could not create the conversation";
+    } finally {
+      btn.disabled = false;
+    }
+  });
+}
+
+function setupChrome() {
+  $("#sign-out").prepend(icon("logout"));
+  $("#sign-out").addEventListener("click", () => {
+    app.client?.disconnect();
+    sessionStorage.removeItem(SESSION_KEY);
+    location.hash = "";
+    location.reload();
+  });
+  $("#my-status").addEventListener("change", (e) => {
+    app.myStatus = e.target.value;
+    app.client?.setPresence(app.myStatus).catch((err) => toast(err.message, { kind: "error" }));
+    app.list.renderMe();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      app.markRead(app.active);
+      refreshRooms();
+    }
+  });
+  setInterval(refreshRooms, ROOMS_POLL_MS);
+}
+
+async function boot() {
+  app.banner = new Banner(() => app.client?.reconnectNow(), () => app.reconnect?.());
+  app.list = new RoomList(app);
+  app.chat = new ChatView(app);
+  app.callView = new CallView(app);
+  setupSignIn();
+  setupRoomDialog();
+  setupChrome();
+  let dev = false;
+  try {
+    const config = await devConfig();
+    dev = config.dev === true;
+    app.staffRoles = config.staff_roles ?? [];
+  } catch {
+    dev = false;
+  }
+  if (!dev) {
+    $("#no-dev").hidden = false;
+    return;
+  }
+  const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+  if (saved?.user) {
+    try {
+      await signIn(saved);
+      return;
+    } catch {
+      sessionStorage.removeItem(SESSION_KEY);
+    }
+  }
+  $("#signin").hidden = false;
+  $("#signin-user").focus();
+}
+
+boot();
+
+export { app, h };

@@ -1,0 +1,42 @@
+// Compiled (not run) by test/unit/types.test.js: the declarations in
+// earshot.d.ts must type-check against the way the README uses the SDK.
+import EarshotClient, { Call, CallInfo, EarshotError, Message, devToken, listMicrophones } from "../../earshot.js";
+
+async function main(): Promise<void> {
+  const client = new EarshotClient({ url: "wss://chat.example.org/ws", maxAttempts: 10 });
+  client.on("state", (state, info) => console.log(state, info.previous));
+  client.on("reconnect_failed", (err: EarshotError) => console.log(err.code));
+  client.on("message", (m: Message, meta) => console.log(m.seq, m.text, meta.source));
+  client.on("notification", (n) => console.log(n.title, n.kind));
+  client.on("event:customer_updated", (payload: unknown) => console.log(payload));
+  client.on("call_started", (call: CallInfo, { ringing }) => console.log(call.id, ringing));
+  client.on("*", (name: string, ...args: unknown[]) => console.log(name, args.length));
+  await client.connect(async () => (await devToken({ user: "amira", role: "applicant" })).token);
+  await client.joinRoom("visa-123");
+  const local = client.sendMessage("visa-123", { text: "Hello", replyTo: "m-1" });
+  const status: "sending" | "sent" | "failed" = local.status;
+  const page = await client.getMessages("visa-123", { before: 10, limit: 20 });
+  console.log(status, page.has_more);
+  client.typing("visa-123");
+  await client.markRead("visa-123");
+  const mics = await listMicrophones();
+  const call: Call = await client.startCall("visa-123", { mode: "sfu", deviceId: mics[0]?.deviceId });
+  call.on("quality", (q) => console.log(q.participant_id, q.level, q.mos));
+  call.on("speaking", ({ participant_id, speaking }) => console.log(participant_id, speaking));
+  call.on("active_speaker", ({ participant_id }) => console.log(participant_id));
+  call.on("stats", (r) => console.log(r.inbound?.length));
+  call.setMuted(true);
+  await call.setMicrophone(mics[1]?.deviceId ?? "default");
+  for (const { pc } of call.peerConnections) await pc.getStats();
+  await call.leave();
+  const info: CallInfo = await client.startCall("visa-123", { mode: "p2p", join: false });
+  const joined = await client.joinCall(info.id);
+  await joined.end();
+  const up = await client.uploadFile(new Blob(["x"]), "x.txt");
+  client.sendMessage("visa-123", { attachments: [up] });
+  client.disconnect();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof EarshotError) console.log(err.code, err.retryable);
+});
