@@ -80,6 +80,8 @@ pub struct Config {
     pub media_include_loopback: bool,
     /// Public IPs to advertise for a 1:1 NAT.
     pub media_public_ips: Vec<String>,
+    /// Receive/send buffer of the SFU's UDP socket in bytes (0: system default).
+    pub media_socket_buffer: usize,
     /// A call nobody is in ends after this long.
     #[serde(with = "humantime_serde")]
     pub call_empty_timeout: Duration,
@@ -188,6 +190,7 @@ impl Default for Config {
             media_candidate_ips: vec![],
             media_include_loopback: false,
             media_public_ips: vec![],
+            media_socket_buffer: earshot_sfu::SfuConfig::default().socket_buffer,
             call_empty_timeout: signaling.call_empty_timeout,
             stun_urls: vec![],
             turn_urls: vec![],
@@ -338,6 +341,7 @@ impl Config {
             candidate_ips: self.media_candidate_ips.clone(),
             include_loopback: self.media_include_loopback,
             public_ips: self.media_public_ips.clone(),
+            socket_buffer: self.media_socket_buffer,
         }
     }
 

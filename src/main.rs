@@ -73,10 +73,17 @@ fn main() -> anyhow::Result<()> {
     init_tracing(config.log_json);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            if let Some(n) = config.worker_threads {
-                builder.worker_threads(n.max(1));
-            }
+            // One worker: the current-thread scheduler, which wakes tasks
+            // without the cross-thread bookkeeping of the multi-threaded one.
+            let mut builder = match config.worker_threads {
+                Some(1) => tokio::runtime::Builder::new_current_thread(),
+                Some(n) => {
+                    let mut b = tokio::runtime::Builder::new_multi_thread();
+                    b.worker_threads(n.max(1));
+                    b
+                }
+                None => tokio::runtime::Builder::new_multi_thread(),
+            };
             let runtime = builder.enable_all().build()?;
             runtime.block_on(serve(config))
         }

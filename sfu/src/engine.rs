@@ -34,6 +34,11 @@ pub struct SfuConfig {
     pub include_loopback: bool,
     /// Public IPs to advertise instead of the host's (1:1 NAT).
     pub public_ips: Vec<String>,
+    /// Kernel receive and send buffer of the shared UDP socket, bytes (0:
+    /// the system default). Every participant's packets queue in this one
+    /// socket, so a short stall of the media task overflows a default-sized
+    /// buffer; the kernel caps it at `net.core.rmem_max` / `wmem_max`.
+    pub socket_buffer: usize,
 }
 
 impl Default for SfuConfig {
@@ -43,6 +48,7 @@ impl Default for SfuConfig {
             candidate_ips: vec![],
             include_loopback: false,
             public_ips: vec![],
+            socket_buffer: 4 << 20,
         }
     }
 }
@@ -149,6 +155,20 @@ impl Sfu {
             addr: config.bind,
             err,
         })?;
+        if config.socket_buffer > 0 {
+            let sock = socket2::SockRef::from(&socket);
+            // Best effort: a smaller buffer than asked is still a buffer.
+            let _ = sock.set_recv_buffer_size(config.socket_buffer);
+            let _ = sock.set_send_buffer_size(config.socket_buffer);
+            // Linux reports twice what it grants (bookkeeping overhead).
+            let rcv = sock.recv_buffer_size().ok();
+            let snd = sock.send_buffer_size().ok();
+            if rcv.is_some_and(|n| n < config.socket_buffer) {
+                tracing::warn!(asked = config.socket_buffer, got = ?rcv,
+                    "media socket receive buffer capped; raise net.core.rmem_max");
+            }
+            tracing::debug!(receive = ?rcv, send = ?snd, "media socket buffers");
+        }
         let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
         let mut settings = SettingEngine::default();
         settings.set_udp_network(UDPNetwork::Muxed(mux.clone()));
