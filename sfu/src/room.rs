@@ -19,7 +19,6 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
-use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
@@ -29,7 +28,7 @@ use crate::meter::{
 };
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
-use crate::track::ForwardTrack;
+use crate::track::{ForwardTrack, SendChain};
 use crate::stats::ntp_middle32;
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
@@ -71,6 +70,8 @@ struct Routes {
 
 struct Peer {
     pc: Arc<RTCPeerConnection>,
+    /// The interceptors of this peer's outgoing tracks.
+    send_chain: SendChain,
     /// Outgoing tracks on this peer, by publisher.
     outgoing: HashMap<u64, Arc<RTCRtpSender>>,
     /// The first offer/answer exchange is done.
@@ -128,6 +129,7 @@ impl SfuRoom {
                 .await?,
         );
         self.sfu.inner.live.peers.fetch_add(1, Ordering::Relaxed);
+        let send_chain = SendChain::new(&pc).await?;
         let events = self.events.clone();
         pc.on_ice_candidate(Box::new(move |c| {
             let events = events.clone();
@@ -191,6 +193,7 @@ impl SfuRoom {
             participant,
             Peer {
                 pc,
+                send_chain,
                 outgoing: HashMap::new(),
                 negotiated: false,
                 offering: false,
@@ -303,8 +306,8 @@ impl SfuRoom {
             .get_mut(&subscriber)
             .ok_or(SfuError::UnknownPeer)?;
         let sender = peer
-            .pc
-            .add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
+            .send_chain
+            .add_track(&self.sfu.inner.api, &peer.pc, track.clone())
             .await?;
         peer.outgoing.insert(publisher, sender.clone());
         peer.dirty = true;
@@ -394,7 +397,7 @@ impl SfuRoom {
             .live
             .tracks
             .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
-        close_pc(&self.sfu, &peer.pc).await;
+        close_pc(&self.sfu, &peer).await;
         let others: Vec<u64> = self.peers.keys().copied().collect();
         for other in others {
             let Some(p) = self.peers.get_mut(&other) else {
@@ -421,7 +424,7 @@ impl SfuRoom {
                     .live
                     .tracks
                     .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
-                close_pc(&self.sfu, &peer.pc).await;
+                close_pc(&self.sfu, &peer).await;
             }
         }
         let mut routes = lock(&self.routes);
@@ -505,8 +508,9 @@ fn report_blocks(packet: &(dyn webrtc::rtcp::packet::Packet + Send + Sync), ssrc
         .collect()
 }
 
-async fn close_pc(sfu: &Sfu, pc: &RTCPeerConnection) {
-    if let Err(err) = pc.close().await {
+async fn close_pc(sfu: &Sfu, peer: &Peer) {
+    peer.send_chain.close().await;
+    if let Err(err) = peer.pc.close().await {
         tracing::debug!(%err, "closing peer connection");
     }
     sfu.inner.live.peers.fetch_sub(1, Ordering::Relaxed);

@@ -1,5 +1,6 @@
-//! [`ForwardTrack`]: the outgoing audio track of one (publisher, subscriber)
-//! pair, a lean `TrackLocal` for forwarding.
+//! The outgoing side of forwarding: [`ForwardTrack`], the audio track of
+//! one (publisher, subscriber) pair, and [`SendChain`], the interceptors its
+//! packets pass through.
 //!
 //! webrtc-rs's `TrackLocalStaticRTP` is built for one track shared by many
 //! subscribers: every write takes an async mutex, clones the packet and the
@@ -7,16 +8,33 @@
 //! one binding and the forwarding loop owns the packet it writes, so this
 //! track keeps its binding behind a plain mutex (held to clone one `Arc`)
 //! and rewrites the packet's SSRC and payload type in place.
+//!
+//! A peer connection's own interceptor chain always ends with webrtc-rs's
+//! stats recorder, which sends a message to a stats task for every packet
+//! (about a tenth of the SFU's CPU). Nothing reads those stats here (the
+//! SFU meters its links itself), so outgoing tracks get senders on a chain
+//! of their own with only the sender-report interceptor (SRs keep the
+//! receivers' round-trip times and our RTT measurement working).
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use webrtc::interceptor::Attributes;
+use webrtc::api::API;
+use webrtc::interceptor::registry::Registry;
+use webrtc::interceptor::report::sender::SenderReport;
+use webrtc::interceptor::{Attributes, Interceptor, RTCPWriter};
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtcp::packet::Packet as RtcpPacket;
 use webrtc::rtp::packet::Packet;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
+
+use crate::engine::SfuError;
 
 /// Where a bound track writes: the sender's SSRC and payload type, and its
 /// writer (the interceptor chain, then SRTP).
@@ -95,6 +113,82 @@ impl ForwardTrack {
             self.sent_packets.swap(0, Ordering::Relaxed),
             self.sent_bytes.swap(0, Ordering::Relaxed),
         )
+    }
+}
+
+/// Sends the chain's RTCP (sender reports) on the peer connection.
+struct PeerRtcp(std::sync::Weak<RTCPeerConnection>);
+
+#[async_trait]
+impl RTCPWriter for PeerRtcp {
+    async fn write(
+        &self,
+        pkts: &[Box<dyn RtcpPacket + Send + Sync>],
+        _: &Attributes,
+    ) -> Result<usize, webrtc::interceptor::Error> {
+        match self.0.upgrade() {
+            Some(pc) => pc
+                .write_rtcp(pkts)
+                .await
+                .map_err(|e| webrtc::interceptor::Error::Other(e.to_string())),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The interceptor chain of one peer connection's outgoing tracks.
+pub struct SendChain {
+    chain: Arc<dyn Interceptor + Send + Sync>,
+}
+
+impl SendChain {
+    /// A chain sending its sender reports on `pc`.
+    pub async fn new(pc: &Arc<RTCPeerConnection>) -> Result<SendChain, SfuError> {
+        let mut registry = Registry::new();
+        registry.add(Box::new(SenderReport::builder()));
+        let chain: Arc<dyn Interceptor + Send + Sync> = Arc::new(
+            registry
+                .build_chain("")
+                .map_err(|e| SfuError::Webrtc(e.into()))?,
+        );
+        chain
+            .bind_rtcp_writer(Arc::new(PeerRtcp(Arc::downgrade(pc))))
+            .await;
+        Ok(SendChain { chain })
+    }
+
+    /// Add `track` to `pc` with a sender on this chain; the next offer
+    /// carries it.
+    pub async fn add_track(
+        &self,
+        api: &API,
+        pc: &RTCPeerConnection,
+        track: Arc<ForwardTrack>,
+    ) -> Result<Arc<RTCRtpSender>, SfuError> {
+        let local = track as Arc<dyn TrackLocal + Send + Sync>;
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendrecv,
+            send_encodings: vec![],
+        };
+        let transceiver = pc
+            .add_transceiver_from_track(local.clone(), Some(init))
+            .await?;
+        let placeholder = transceiver.sender().await;
+        let sender = Arc::new(
+            api.new_rtp_sender(Some(local.clone()), pc.dtls_transport(), self.chain.clone())
+                .await,
+        );
+        transceiver
+            .set_sender_track(sender.clone(), Some(local))
+            .await?;
+        // Never bound (nothing was negotiated yet): stopping it only tidies up.
+        let _ = placeholder.stop().await;
+        Ok(sender)
+    }
+
+    /// Stop the chain's report loop.
+    pub async fn close(&self) {
+        let _ = self.chain.close().await;
     }
 }
 
