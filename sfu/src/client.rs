@@ -92,7 +92,8 @@ impl AudioPeer {
                 tokio::spawn(async move {
                     let mut cycles = 0u64;
                     let mut last: Option<u16> = None;
-                    while let Ok((pkt, _)) = remote.read_rtp().await {
+                    let mut buf = vec![0u8; 1500];
+                    while let Ok((pkt, _)) = remote.read(&mut buf).await {
                         let seq = pkt.header.sequence_number;
                         if let Some(l) = last {
                             if seq < l && l - seq > u16::MAX / 2 {
