@@ -12,9 +12,18 @@
 //! no duplicate of our heavy dependencies. Known limits of 0.17 that shape
 //! this crate: no SDP rollback (the server is the "impolite" side in offer
 //! glare: it keeps its offer and the client rolls back), inbound stats carry
-//! no loss/jitter (to be computed from the packets we forward), and a track shared
+//! no loss/jitter (we meter the links ourselves: [`meter`]), a track shared
 //! by several subscribers writes to them in turn (we give each subscriber
-//! its own track). Revisit when 0.2x gains UDP mux and ICE filters.
+//! its own [`track::ForwardTrack`]), and every peer connection's interceptor
+//! chain ends with a stats recorder that messages a stats task per packet
+//! (our outgoing tracks use a [`track::SendChain`] without it). Revisit when
+//! 0.2x gains UDP mux and ICE filters.
+//!
+//! # Cost per packet
+//! What is left per forwarded packet is webrtc-rs's own path: the UDP mux's
+//! reader task, the ICE agent's, the DTLS/SRTP demux and the SRTP session
+//! each hand every received packet to the next task, and every sent packet
+//! is encrypted and written with its own `sendto`. See `docs/BENCHMARKS.md`.
 //!
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
@@ -25,7 +34,7 @@
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
 //! - [`meter`]: [`meter::UpstreamMeter`] and [`meter::DownstreamMeter`], each participant's link (loss, jitter, RTT, bitrate, audio level) summed up as a [`meter::LinkSnapshot`] per interval.
 //! - [`stats`]: [`stats::ReceiveStats`], RFC 3550 loss, jitter, duplicates and bitrate of an inbound stream; RTT from receiver reports.
-//! - [`track`]: [`track::ForwardTrack`], the lean outgoing track of one (publisher, subscriber) pair.
+//! - [`track`]: [`track::ForwardTrack`], the lean outgoing track of one (publisher, subscriber) pair, and [`track::SendChain`], the interceptors its sender uses.
 //! - [`quality`]: MOS estimate from loss, jitter and RTT (simplified G.107 E-model) and a [`quality::QualityLevel`] classifier with hysteresis.
 
 #![forbid(unsafe_code)]
