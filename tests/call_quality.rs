@@ -189,6 +189,12 @@ async fn delay_jitter_and_downlink_loss_through_a_relay() {
     assert!(num(&qa, "up_loss_pct") <= 2.0, "{qa}");
     assert!(num(&qb, "loss_pct") <= 2.0, "{qb}");
     assert!(num(&qa, "mos") + 0.5 < num(&qb, "mos"), "{qa} vs {qb}");
+    // The SFU's receiver reports echo the publishers' sender reports, so
+    // clients measure their uplink's round trip too.
+    let up_a = a.media.uplink_rtt().expect("amira's uplink RTT");
+    let up_b = b.media.uplink_rtt().expect("omar's uplink RTT");
+    assert!(up_a >= Duration::from_millis(110), "{up_a:?}");
+    assert!(up_b < Duration::from_millis(60), "{up_b:?}");
 }
 
 /// A getStats-like report: `received`/`lost` cumulative from `from`.

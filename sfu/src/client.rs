@@ -58,6 +58,10 @@ pub struct AudioPeer {
     received: Arc<Mutex<HashMap<String, StreamLog>>>,
     /// Loss injection: skip every k-th packet (0: none).
     drop_every: Arc<AtomicU16>,
+    /// Round-trip time from the latest receiver report about our stream
+    /// that echoed one of our sender reports (what a browser shows as
+    /// `remote-inbound-rtp.roundTripTime`).
+    uplink_rtt: Arc<Mutex<Option<Duration>>>,
 }
 
 impl AudioPeer {
@@ -79,6 +83,32 @@ impl AudioPeer {
         let sender = pc
             .add_track(track.clone() as Arc<dyn TrackLocal + Send + Sync>)
             .await?;
+        let uplink_rtt: Arc<Mutex<Option<Duration>>> = Arc::default();
+        {
+            let (sender, rtt) = (sender.clone(), uplink_rtt.clone());
+            tokio::spawn(async move {
+                while let Ok((packets, _)) = sender.read_rtcp().await {
+                    let now = crate::stats::ntp_middle32(SystemTime::now());
+                    for p in &packets {
+                        let Some(rr) = p
+                            .as_any()
+                            .downcast_ref::<webrtc::rtcp::receiver_report::ReceiverReport>()
+                        else {
+                            continue;
+                        };
+                        for block in &rr.reports {
+                            if let Some(d) = crate::stats::rtt_from_receiver_report(
+                                now,
+                                block.last_sender_report,
+                                block.delay,
+                            ) {
+                                *rtt.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
+                            }
+                        }
+                    }
+                }
+            });
+        }
         let received: Arc<Mutex<HashMap<String, StreamLog>>> = Arc::default();
         let sink = received.clone();
         pc.on_track(Box::new(move |remote, receiver, _| {
@@ -128,6 +158,7 @@ impl AudioPeer {
             sender,
             received,
             drop_every: Arc::default(),
+            uplink_rtt,
         })
     }
 
@@ -175,6 +206,12 @@ impl AudioPeer {
             RTCSessionDescription::answer(answer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         self.pc.set_remote_description(answer).await?;
         Ok(())
+    }
+
+    /// The round-trip time the far end's receiver reports give us, once one
+    /// has echoed our sender report.
+    pub fn uplink_rtt(&self) -> Option<Duration> {
+        *self.uplink_rtt.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Inject loss on what this peer publishes: from now on every `k`-th

@@ -170,6 +170,18 @@ impl SfuRoom {
                     .iter()
                     .find(|e| e.uri == AUDIO_LEVEL_URI)
                     .and_then(|e| u8::try_from(e.id).ok());
+                // Read the publisher's RTCP: the receiver-report interceptor
+                // sees their SRs only as RTCP is read, and without them our
+                // reports carry no LSR/DLSR (the browser gets no RTT).
+                let rtcp_closed = closed.clone();
+                spawn_counted(&sfu, async move {
+                    loop {
+                        tokio::select! {
+                            _ = rtcp_closed.cancelled() => break,
+                            r = receiver.read_rtcp() => if r.is_err() { break },
+                        }
+                    }
+                });
                 spawn_counted(
                     &sfu,
                     publish_loop(
