@@ -583,7 +583,15 @@ export class EarshotClient extends Emitter {
    */
   async subscribeMonitor() {
     this._monitoring = true;
-    return (await this.request("monitor_subscribe")).calls;
+    try {
+      return (await this.request("monitor_subscribe")).calls;
+    } catch (err) {
+      // Refused (ACCESS_DENIED, or a server without monitoring): do not ask
+      // again after every reconnect. A lost connection keeps the wish: the
+      // subscription goes out again with the next connection.
+      if (err.code !== "DISCONNECTED" && err.code !== "TIMEOUT") this._monitoring = false;
+      throw err;
+    }
   }
 
   unsubscribeMonitor() {

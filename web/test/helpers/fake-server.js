@@ -182,6 +182,13 @@ export class FakeServer {
       case "set_presence":
         if (rid !== undefined) reply({ type: "ok" });
         return;
+      case "monitor_subscribe":
+        // Users whose id starts with "admin" are monitors here.
+        if (!sock.user.id.startsWith("admin")) return error("ACCESS_DENIED", "monitoring is for monitoring roles");
+        return reply({ type: "monitor_snapshot", calls: this.monitorCalls ?? [] });
+      case "monitor_unsubscribe":
+        if (rid !== undefined) reply({ type: "ok" });
+        return;
       case "never_answered":
         return;
       default:

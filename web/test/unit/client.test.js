@@ -316,3 +316,33 @@ test("notifications and custom events become events", async (t) => {
   ]);
   assert.deepEqual(named, [[{ customer: "c-7" }, "visa-123"]]);
 });
+
+test("monitoring: the snapshot resolves, a reconnect subscribes again; a refused subscription is not retried", async (t) => {
+  const server = new FakeServer();
+  server.monitorCalls = [{ id: "c1", room_id: "visa-1", mode: "sfu", started_at: 1, participants: [] }];
+  const { client: admin } = makeClient(server);
+  const { client: amira } = makeClient(server);
+  t.after(() => {
+    admin.disconnect();
+    amira.disconnect();
+  });
+  await admin.connect("admin-lina:t");
+  assert.deepEqual((await admin.subscribeMonitor()).map((c) => c.id), ["c1"]);
+  const snapshots = [];
+  admin.on("monitor_snapshot", (f) => snapshots.push(f.calls.map((c) => c.id)));
+
+  await amira.connect("amira:t");
+  await assert.rejects(amira.subscribeMonitor(), (err) => err instanceof EarshotError && err.code === "ACCESS_DENIED");
+  const errors = [];
+  amira.on("error", (e) => errors.push(e.code));
+
+  const before = server.framesOfType("monitor_subscribe").length;
+  server.crash();
+  await waitFor(() => admin.state === "connected" && amira.state === "connected" && server.connections === 4, "both back");
+  await waitFor(() => snapshots.length === 1, "the admin's fresh snapshot");
+  assert.deepEqual(snapshots, [["c1"]]);
+  await new Promise((r) => setTimeout(r, 30));
+  // Only the admin asked again; Amira's refused subscription stayed refused.
+  assert.equal(server.framesOfType("monitor_subscribe").length - before, 1);
+  assert.deepEqual(errors, []);
+});
