@@ -328,8 +328,12 @@ export interface EarshotEvents {
   call_joined: (call: Call) => void;
   /** The server does not take `call_stats` (no call-quality monitoring); the SDK stops sending them on this connection. */
   call_stats_unsupported: (error: EarshotError) => void;
+  /** The fresh snapshot after a reconnect re-subscribed (the first one resolves `subscribeMonitor()`). */
+  monitor_snapshot: (frame: Frame & { calls: MonitorCall[] }) => void;
   monitor_call: (frame: Frame & { call: MonitorCall }) => void;
   monitor_call_ended: (frame: Frame & { call_id: string; summary: CallSummary }) => void;
+  /** A participant's level changed, in a call you are in or (monitors) any call you watch. */
+  connection_quality: (frame: Frame & { call_id: string; participant_id: string; user_id: string; level: QualityLevel; previous: QualityLevel | null; mos: number; loss_pct: number; jitter_ms: number; rtt_ms: number | null }) => void;
 }
 
 export interface Notification {
@@ -426,6 +430,31 @@ export interface CallStatsMessage {
   }>;
 }
 
+/** A participant's latest quality sample (docs/PROTOCOL.md, "Call quality"). */
+export interface QualityView {
+  level: QualityLevel;
+  mos: number;
+  /** Both legs combined, %. */
+  loss_pct: number;
+  up_loss_pct?: number | null;
+  down_loss_pct?: number | null;
+  jitter_ms: number;
+  rtt_ms?: number | null;
+  bitrate_kbps?: number | null;
+  up_packets?: number | null;
+  up_bytes?: number | null;
+  down_packets?: number | null;
+  down_bytes?: number | null;
+  /** Mean RFC 6464 level, −dBov (127 is silence). */
+  audio_level_dbov?: number | null;
+  /** Share of packets with voice, 0..1. */
+  voice_activity?: number | null;
+  concealed_pct?: number | null;
+  jitter_buffer_ms?: number | null;
+  source: "sfu" | "client" | "sfu+client" | string;
+  at: number;
+}
+
 export interface MonitorCall {
   id: string;
   room_id: string;
@@ -437,18 +466,27 @@ export interface MonitorCall {
     user: UserRef;
     muted: boolean;
     joined_at: number;
-    quality: { level: QualityLevel; mos: number; loss_pct: number; jitter_ms: number; rtt_ms?: number | null; bitrate_kbps?: number | null; at: number } | null;
+    /** The latest sample; null until the first. */
+    quality: QualityView | null;
   }>;
 }
 
-export interface CallSummary {
+/** A stored call (`GET /api/calls/{id}`): user ids, each device's stay. */
+export interface CallRecord {
   id: string;
   room_id: string;
   mode: CallMode;
+  initiator: string;
   started_at: number;
   ended_at: number | null;
-  duration_ms: number | null;
-  participants: number;
+  end_reason: "ended" | "empty" | "shutdown" | null;
+  ended_by: string | null;
+  participants: Array<{ participant_id: string; user_id: string; joined_at: number; left_at: number | null }>;
+}
+
+/** Quality over a set of samples (a call's or one participant's). */
+export interface QualityTotals {
+  samples: number;
   avg_mos: number | null;
   worst_mos: number | null;
   worst_level: QualityLevel | null;
@@ -456,6 +494,27 @@ export interface CallSummary {
   max_loss_pct: number | null;
   avg_jitter_ms: number | null;
   avg_rtt_ms: number | null;
+}
+
+/** `GET /api/calls/{id}/report`. */
+export interface CallReport {
+  call: CallRecord;
+  summary: CallSummary;
+  participants: Array<QualityTotals & { participant_id: string; user_id: string; joined_at: number; left_at: number | null }>;
+  /** Every sample in time order. */
+  samples: Array<Omit<QualityView, "at"> & { participant_id: string; at: number }>;
+  active: boolean;
+}
+
+export interface CallSummary extends QualityTotals {
+  id: string;
+  room_id: string;
+  mode: CallMode;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  /** Devices that took part. */
+  participants: number;
 }
 
 export interface CallOptions {
@@ -647,7 +706,7 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   unsubscribeMonitor(): void;
   /** `GET /api/calls` with filters: call summaries. */
   listCalls(query?: { room_id?: string; user_id?: string; since?: number; until?: number; worst?: QualityLevel; limit?: number }): Promise<CallSummary[]>;
-  getCallReport(callId: string): Promise<{ call: unknown; summary: CallSummary; participants: unknown[]; samples: Array<{ participant_id: string; at: number; mos: number; level: QualityLevel; loss_pct: number; jitter_ms: number; rtt_ms?: number; bitrate_kbps?: number }> }>;
+  getCallReport(callId: string): Promise<CallReport>;
   monitorCalls(): Promise<MonitorCall[]>;
 
   createRoom(room: { id?: string; type?: string; title: string; participants?: string[]; metadata?: unknown }): Promise<RoomInfo>;
@@ -657,8 +716,8 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   getAssistant(roomId: string): Promise<{ room_id: string; enabled: boolean }>;
   /** Staff or the room's creator: turn the room's assistant on or off. */
   setAssistant(roomId: string, enabled: boolean): Promise<{ room_id: string; enabled: boolean }>;
-  getRoomCalls(roomId: string): Promise<{ room_id: string; calls: unknown[]; active: string | null }>;
-  getCallRecord(callId: string): Promise<{ call: unknown; active: boolean }>;
+  getRoomCalls(roomId: string): Promise<{ room_id: string; calls: CallRecord[]; active: string | null }>;
+  getCallRecord(callId: string): Promise<{ call: CallRecord; active: boolean }>;
   listNotifications(options?: { unread?: boolean }): Promise<Notification[]>;
   markNotificationRead(id: string): Promise<unknown>;
   markAllNotificationsRead(): Promise<unknown>;

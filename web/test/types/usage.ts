@@ -34,6 +34,16 @@ async function main(): Promise<void> {
   await joined.end();
   const up = await client.uploadFile(new Blob(["x"]), "x.txt");
   client.sendMessage("visa-123", { attachments: [up] });
+  // Monitoring (admins): live calls, then the history and a report.
+  const live = await client.subscribeMonitor();
+  for (const c of live) for (const p of c.participants) console.log(c.room_id, p.user.name, p.quality?.level, p.quality?.up_loss_pct);
+  client.on("monitor_call", ({ call: c }) => console.log(c.id, c.participants.length));
+  client.on("connection_quality", (q) => console.log(q.call_id, q.level, q.previous));
+  client.on("monitor_call_ended", ({ call_id, summary }) => console.log(call_id, summary.worst_level, summary.avg_mos));
+  const poor = await client.listCalls({ worst: "poor", since: Date.now() - 86400000 });
+  const report = await client.getCallReport(poor[0].id);
+  for (const s of report.samples) console.log(s.participant_id, s.at, s.mos, s.rtt_ms ?? null);
+  console.log(report.call.ended_at, report.participants[0]?.worst_level, report.active);
   client.disconnect();
 }
 
