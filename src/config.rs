@@ -82,6 +82,12 @@ pub struct Config {
     pub media_public_ips: Vec<String>,
     /// Receive/send buffer of the SFU's UDP socket in bytes (0: system default).
     pub media_socket_buffer: usize,
+    /// Silence after which a participant's media counts as disconnected...
+    #[serde(with = "humantime_serde")]
+    pub media_disconnected_timeout: Duration,
+    /// ...and as failed: the participant is removed from the call.
+    #[serde(with = "humantime_serde")]
+    pub media_failed_timeout: Duration,
     /// A call nobody is in ends after this long.
     #[serde(with = "humantime_serde")]
     pub call_empty_timeout: Duration,
@@ -191,6 +197,8 @@ impl Default for Config {
             media_include_loopback: false,
             media_public_ips: vec![],
             media_socket_buffer: earshot_sfu::SfuConfig::default().socket_buffer,
+            media_disconnected_timeout: earshot_sfu::SfuConfig::default().ice_disconnected_timeout,
+            media_failed_timeout: earshot_sfu::SfuConfig::default().ice_failed_timeout,
             call_empty_timeout: signaling.call_empty_timeout,
             stun_urls: vec![],
             turn_urls: vec![],
@@ -310,6 +318,9 @@ impl Config {
         {
             return bad("assistant_llm_url must be an http:// or https:// URL");
         }
+        if self.media_failed_timeout < self.media_disconnected_timeout {
+            return bad("media_failed_timeout must not be shorter than media_disconnected_timeout");
+        }
         if self.quality_interval < Duration::from_millis(100) {
             return bad("quality_interval must be at least 100ms");
         }
@@ -342,6 +353,8 @@ impl Config {
             include_loopback: self.media_include_loopback,
             public_ips: self.media_public_ips.clone(),
             socket_buffer: self.media_socket_buffer,
+            ice_disconnected_timeout: self.media_disconnected_timeout,
+            ice_failed_timeout: self.media_failed_timeout,
         }
     }
 

@@ -310,3 +310,35 @@ async fn offer_glare_keeps_the_servers_offer_and_the_client_answers_it() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_participant_whose_media_dies_is_removed_and_told() {
+    let server = TestServer::with(|c| {
+        c.media_disconnected_timeout = Duration::from_secs(1);
+        c.media_failed_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let call = sfu_call(&server, "flaky", &["amira", "omar"]).await;
+    let relay = common::relay::Relay::start(Default::default(), Default::default()).await;
+    let mut a =
+        SfuParticipant::join_via(&server, "amira", "applicant", &call, Some(relay.route())).await;
+    let _sa = a.media.publish(1);
+    let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    b.wait_for("audio from amira", |m| m.packets_from(&a.stream()).len() >= 25)
+        .await;
+
+    // amira's network goes away without a word on her socket.
+    relay.cut();
+    let left = a.next_event("call_left").await;
+    assert_eq!(left["reason"], "media_failed", "{left}");
+    assert_eq!(left["call_id"], call.as_str());
+    let gone = b.next_event("call_participant_left").await;
+    assert_eq!(gone["participant_id"], a.participant_id.as_str());
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 1, "{s}");
+    // omar's call goes on, and amira may come back.
+    a.send(json!({"type": "join_call", "call_id": call, "request_id": "again"}));
+    let again = a.next_event("call_joined").await;
+    assert_eq!(again["call"]["id"], call.as_str());
+}

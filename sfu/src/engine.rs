@@ -39,6 +39,10 @@ pub struct SfuConfig {
     /// socket, so a short stall of the media task overflows a default-sized
     /// buffer; the kernel caps it at `net.core.rmem_max` / `wmem_max`.
     pub socket_buffer: usize,
+    /// A peer that has not been heard from for this long is disconnected...
+    pub ice_disconnected_timeout: std::time::Duration,
+    /// ...and for this long, failed: it is removed from its call.
+    pub ice_failed_timeout: std::time::Duration,
 }
 
 impl Default for SfuConfig {
@@ -49,6 +53,8 @@ impl Default for SfuConfig {
             include_loopback: false,
             public_ips: vec![],
             socket_buffer: 4 << 20,
+            ice_disconnected_timeout: std::time::Duration::from_secs(5),
+            ice_failed_timeout: std::time::Duration::from_secs(25),
         }
     }
 }
@@ -175,6 +181,11 @@ impl Sfu {
         settings.set_network_types(vec![NetworkType::Udp4]);
         settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
         settings.set_include_loopback_candidate(config.include_loopback);
+        settings.set_ice_timeouts(
+            Some(config.ice_disconnected_timeout),
+            Some(config.ice_failed_timeout.max(config.ice_disconnected_timeout)),
+            None,
+        );
         if !config.candidate_ips.is_empty() {
             let allowed = config.candidate_ips.clone();
             settings.set_ip_filter(Box::new(move |ip: IpAddr| allowed.contains(&ip)));

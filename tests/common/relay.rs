@@ -56,6 +56,8 @@ pub struct Relay {
     /// RTP packets dropped so far, towards the SFU and towards the peer.
     pub dropped_up: Arc<AtomicU64>,
     pub dropped_down: Arc<AtomicU64>,
+    /// When set, nothing gets through in either direction.
+    cut: Arc<std::sync::atomic::AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -113,6 +115,7 @@ async fn pump(
     imp: Impairment,
     rng: Arc<Mutex<Rng>>,
     dropped: Arc<AtomicU64>,
+    cut: Arc<std::sync::atomic::AtomicBool>,
     seen: impl Fn(SocketAddr),
     dest: impl Fn() -> Option<SocketAddr>,
 ) {
@@ -123,6 +126,9 @@ async fn pump(
         let Some(to) = dest() else {
             continue;
         };
+        if cut.load(Ordering::Relaxed) {
+            continue;
+        }
         if is_rtp(&buf[..n]) {
             rtp += 1;
             if imp.drop_every > 0 && rtp % imp.drop_every == 0 {
@@ -135,6 +141,11 @@ async fn pump(
 }
 
 impl Relay {
+    /// Stop relaying anything (the peer's network is gone).
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::Relaxed);
+    }
+
     pub fn route(&self) -> RelayRoute {
         RelayRoute {
             addr: self.addr,
@@ -152,6 +163,7 @@ impl Relay {
         let peer: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
         let rng = Arc::new(Mutex::new(Rng(0x9E37_79B9_7F4A_7C15)));
         let (dropped_up, dropped_down) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let upward = {
             let (peer, target) = (peer.clone(), target.clone());
             tokio::spawn(pump(
@@ -160,6 +172,7 @@ impl Relay {
                 up,
                 rng.clone(),
                 dropped_up.clone(),
+                cut.clone(),
                 move |from| *peer.lock().unwrap() = Some(from),
                 move || *target.lock().unwrap(),
             ))
@@ -172,6 +185,7 @@ impl Relay {
                 down,
                 rng,
                 dropped_down.clone(),
+                cut.clone(),
                 |_| {},
                 move || *peer.lock().unwrap(),
             ))
@@ -181,6 +195,7 @@ impl Relay {
             target,
             dropped_up,
             dropped_down,
+            cut,
             tasks: vec![upward, downward],
         }
     }

@@ -281,6 +281,7 @@ impl Call {
                     ServerMessage::CallLeft {
                         request_id,
                         call_id: self.info.id.clone(),
+                        reason: None,
                     }
                     .to_frame(),
                 );

@@ -214,7 +214,19 @@ impl Call {
             }
             SfuEvent::Failed { participant } => {
                 tracing::info!(call = %call_id, participant, "media failed; removing participant");
+                let conn = self.participants.get(&participant).map(|p| p.conn.clone());
                 self.leave(participant).await;
+                // Tell the device, so it can join again with a fresh connection.
+                if let Some(conn) = conn {
+                    conn.send(
+                        ServerMessage::CallLeft {
+                            request_id: None,
+                            call_id,
+                            reason: Some("media_failed".into()),
+                        }
+                        .to_frame(),
+                    );
+                }
             }
             SfuEvent::ActiveSpeaker { participant } => {
                 let frame = ServerMessage::ActiveSpeaker {

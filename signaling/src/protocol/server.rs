@@ -125,6 +125,10 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
         call_id: String,
+        /// Set when the server removed this device: `media_failed` (its
+        /// peer connection to the SFU failed; it may join again).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        reason: Option<String>,
     },
     CallParticipantJoined {
         call_id: String,

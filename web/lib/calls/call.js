@@ -184,6 +184,13 @@ export class Call extends Emitter {
       case "call_ended":
         this._finish("ended", { reason: f.reason, ended_by: f.ended_by });
         break;
+      case "call_left":
+        // Unprompted: the server removed this device because its media
+        // connection failed. Join again with a fresh one (unless already).
+        if (f.request_id === undefined && f.reason === "media_failed" && this.state !== "reconnecting") {
+          this._rejoin("media failed");
+        }
+        break;
       default:
         this.session?.onFrame(f);
     }

@@ -17,6 +17,7 @@ const CALL_FRAMES = new Set([
   "ice_candidate",
   "call_signal",
   "call_ended",
+  "call_left",
 ]);
 
 export class CallManager {

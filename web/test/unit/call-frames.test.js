@@ -1,0 +1,40 @@
+// How a Call reacts to being removed by the server: a `call_left` it did not
+// ask for, saying its media failed, makes it join again; a reply to its own
+// leave_call, or one while it is already rejoining, does not.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Call } from "../../lib/calls/call.js";
+import { CallManager } from "../../lib/calls/manager.js";
+
+function call(state = "connected") {
+  const c = new Call({}, { id: "c1", room_id: "r", mode: "sfu", participants: [] });
+  c.state = state;
+  c.rejoins = [];
+  c._rejoin = (reason) => c.rejoins.push(reason);
+  return c;
+}
+
+test("an unprompted media_failed call_left makes the call join again", () => {
+  const c = call();
+  c._onFrame({ type: "call_left", call_id: "c1", reason: "media_failed" });
+  assert.deepEqual(c.rejoins, ["media failed"]);
+});
+
+test("our own leave's reply, other reasons, or a rejoin under way change nothing", () => {
+  const c = call();
+  c._onFrame({ type: "call_left", call_id: "c1", request_id: "r1" });
+  c._onFrame({ type: "call_left", call_id: "c1", reason: "something_else" });
+  assert.deepEqual(c.rejoins, []);
+  const busy = call("reconnecting");
+  busy._onFrame({ type: "call_left", call_id: "c1", reason: "media_failed" });
+  assert.deepEqual(busy.rejoins, []);
+});
+
+test("the call manager routes call_left to its call", () => {
+  const m = new CallManager({ emit() {} });
+  assert.ok(m.handles("call_left"));
+  const c = call();
+  m.calls.set("c1", c);
+  m.onFrame({ type: "call_left", call_id: "c1", reason: "media_failed" });
+  assert.deepEqual(c.rejoins, ["media failed"]);
+});
