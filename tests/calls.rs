@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::peer::{media_peer, Packets};
 use common::TestServer;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn start_rings_every_member_device_and_join_lists_participants() {
@@ -320,4 +320,43 @@ async fn staff_of_another_tenant_cannot_end_or_moderate_a_call() {
         .await;
     assert_eq!(r["type"], "ok", "{r}");
     assert_eq!(amira.recv_type("call_ended").await["ended_by"], "ada");
+}
+
+#[tokio::test]
+async fn a_device_that_leaves_and_comes_back_has_a_record_per_stay() {
+    let server = TestServer::start().await;
+    server.room("back", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "back", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    amira.request(json!({"type": "join_call", "call_id": call_id})).await;
+    let joined = omar.request(json!({"type": "join_call", "call_id": call_id})).await;
+    let pid = joined["participant_id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    omar.request(json!({"type": "leave_call", "call_id": call_id})).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    omar.request(json!({"type": "join_call", "call_id": call_id})).await;
+
+    // While omar is back in the call, his second stay is open.
+    let (_, record) = server.get(&amira.token, &format!("/api/calls/{call_id}")).await;
+    let stays: Vec<&Value> = record["call"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["participant_id"] == pid.as_str())
+        .collect();
+    assert_eq!(stays.len(), 2, "{record}");
+    let (first, second) = (stays[0], stays[1]);
+    let left = first["left_at"].as_i64().expect("first stay ended");
+    assert!(left >= first["joined_at"].as_i64().unwrap());
+    assert!(second["joined_at"].as_i64().unwrap() >= left);
+    assert!(second["left_at"].is_null(), "{second}");
+    // The call still counts two devices.
+    amira.request(json!({"type": "end_call", "call_id": call_id})).await;
+    amira.recv_type("call_ended").await;
+    let (_, list) = server.get(&amira.token, "/api/calls").await;
+    assert_eq!(list["calls"][0]["participants"], 2, "{list}");
 }

@@ -34,3 +34,19 @@ ALTER TABLE calls ADD COLUMN max_loss_pct REAL;
 ALTER TABLE calls ADD COLUMN avg_jitter_ms REAL;
 ALTER TABLE calls ADD COLUMN avg_rtt_ms REAL;
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
+
+-- One row per stay: a device that leaves and joins the same call again gets
+-- a second row (the primary key used to keep only its first stay).
+CREATE TABLE call_stays (
+    call_id         TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    participant_id  TEXT NOT NULL,
+    user_id         TEXT NOT NULL,
+    joined_at       INTEGER NOT NULL,
+    left_at         INTEGER,
+    PRIMARY KEY (call_id, participant_id, joined_at)
+);
+INSERT INTO call_stays (call_id, participant_id, user_id, joined_at, left_at)
+    SELECT call_id, participant_id, user_id, joined_at, left_at FROM call_participants;
+DROP TABLE call_participants;
+ALTER TABLE call_stays RENAME TO call_participants;
+CREATE INDEX IF NOT EXISTS call_participants_user ON call_participants(user_id);

@@ -122,7 +122,8 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> CallSummary {
 const SUMMARY_COLUMNS: &str = "c.id, c.room_id, c.mode, c.started_at, c.ended_at, c.samples, \
      c.avg_mos, c.worst_mos, c.worst_level_rank AS worst_rank, c.avg_loss_pct AS avg_loss, \
      c.max_loss_pct AS max_loss, c.avg_jitter_ms AS avg_jitter, c.avg_rtt_ms AS avg_rtt, \
-     (SELECT COUNT(*) FROM call_participants p WHERE p.call_id = c.id) AS participant_count";
+     (SELECT COUNT(DISTINCT p.participant_id) FROM call_participants p WHERE p.call_id = c.id) \
+     AS participant_count";
 
 /// The aggregates over a call's samples, in `calls` column order.
 const AGGREGATES: &str = "SELECT COUNT(*) AS samples, AVG(mos) AS avg_mos, MIN(mos) AS worst_mos, \
@@ -277,6 +278,7 @@ impl Store {
              FROM call_participants p
              LEFT JOIN call_quality_samples s
                ON s.call_id = p.call_id AND s.participant_id = p.participant_id
+              AND s.at >= p.joined_at AND (p.left_at IS NULL OR s.at <= p.left_at)
              WHERE p.call_id = ?
              GROUP BY p.participant_id, p.user_id, p.joined_at, p.left_at
              ORDER BY p.joined_at, p.participant_id",
