@@ -2,7 +2,10 @@
 // monitoring messages: `monitor_snapshot` (or `GET /api/monitor/calls`)
 // replaces everything, `monitor_call` replaces one call, `connection_quality`
 // updates one participant's level at once (before the next round of
-// samples), `monitor_call_ended` removes a call. Plain data, no DOM.
+// samples), `monitor_call_ended` removes a call. RTT is measured less often
+// than samples are taken (it needs a receiver report or a client report in
+// the interval), so a sample without it keeps the last measured RTT, marked
+// stale with the time it was measured. Plain data, no DOM.
 
 /** How long an ended call's id is remembered, so a late `monitor_call` does not bring it back. */
 const ENDED_MEMORY = 200;
@@ -24,8 +27,9 @@ export class MonitorBook {
 
   /** Every ongoing call at once (a snapshot, or the REST list). */
   replace(calls, { via = "socket", now = Date.now() } = {}) {
+    const prev = this.calls;
     this.calls = new Map();
-    for (const c of calls ?? []) if (c?.id && !this.ended.includes(c.id)) this.calls.set(c.id, copyCall(c));
+    for (const c of calls ?? []) if (c?.id && !this.ended.includes(c.id)) this.calls.set(c.id, carry(prev.get(c.id), copyCall(c)));
     this._touch(via, now);
   }
 
@@ -33,14 +37,7 @@ export class MonitorBook {
   upsert(call, { now = Date.now() } = {}) {
     if (!call?.id || this.ended.includes(call.id)) return false;
     const isNew = !this.calls.has(call.id);
-    const prev = this.calls.get(call.id);
-    const next = copyCall(call);
-    // The server's view is the truth; only when a level last changed carries over.
-    for (const p of next.participants) {
-      const old = prev?.participants.find((x) => x.participant_id === p.participant_id);
-      if (old?.changedAt) p.changedAt = old.changedAt;
-    }
-    this.calls.set(call.id, next);
+    this.calls.set(call.id, carry(this.calls.get(call.id), copyCall(call)));
     this._touch("socket", now);
     return isNew;
   }
@@ -55,7 +52,11 @@ export class MonitorBook {
     if (!p) return null;
     const q = { ...(p.quality ?? {}) };
     q.level = frame.level;
-    for (const k of ["mos", "loss_pct", "jitter_ms", "rtt_ms"]) if (frame[k] !== undefined) q[k] = frame[k];
+    for (const k of ["mos", "loss_pct", "jitter_ms"]) if (frame[k] !== undefined) q[k] = frame[k];
+    if (isNum(frame.rtt_ms)) {
+      q.rtt_ms = frame.rtt_ms;
+      q.rtt_stale = false;
+    }
     p.quality = q;
     p.changedAt = now;
     this._touch("socket", now);
@@ -75,6 +76,28 @@ export class MonitorBook {
   list() {
     return [...this.calls.values()].sort((a, b) => a.started_at - b.started_at);
   }
+}
+
+const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * The server's view is the truth; from what we had, only when a level last
+ * changed and the last measured RTT (for samples without one) carry over.
+ */
+function carry(prev, next) {
+  for (const p of next.participants) {
+    const old = prev?.participants.find((x) => x.participant_id === p.participant_id);
+    if (old?.changedAt) p.changedAt = old.changedAt;
+    const q = p.quality;
+    if (!q) continue;
+    if (isNum(q.rtt_ms)) q.rtt_at = q.at;
+    else if (isNum(old?.quality?.rtt_ms)) {
+      q.rtt_ms = old.quality.rtt_ms;
+      q.rtt_at = old.quality.rtt_at ?? old.quality.at;
+      q.rtt_stale = true;
+    }
+  }
+  return next;
 }
 
 function copyCall(c) {

@@ -1,13 +1,13 @@
 // Line charts over time for the call monitor, as plain data: scales, "nice"
-// axis ticks, elapsed-time ticks, the SVG path of each series (a missing
-// value breaks the line) and where everything goes in a given width and
-// height. No DOM here (monitor/svg.js draws a model), so all of it runs
-// under `node --test`.
+// axis ticks, elapsed-time ticks, the SVG path of each series (joined
+// across unmeasured samples, broken where sampling paused) and where
+// everything goes in a given width and height. No DOM here (monitor/svg.js
+// draws a model), so all of it runs under `node --test`.
 
 import { fmtClock } from "./format.js";
 
 /** Space around the plot: room for the y labels on the left and the x labels below. */
-export const MARGIN = { top: 12, right: 14, bottom: 28, left: 46 };
+export const MARGIN = { top: 22, right: 14, bottom: 28, left: 46 };
 
 /** Pixels per x tick and per y tick, at most. */
 const X_TICK_PX = 72;
@@ -64,6 +64,17 @@ export function valueAxis(values, { min, max, minSpan = 1, maxTicks = 5 } = {}) 
   }
   const intervals = Math.max(1, maxTicks - 1);
   let step = niceStep((hi - lo) / intervals);
+  // A fixed end gets a tick of its own when a slightly coarser nice step allows it.
+  const onGrid = (v, st) => Math.abs(v / st - Math.round(v / st)) < 1e-6;
+  if (isNum(min) || isNum(max)) {
+    let st = step;
+    for (let i = 0; i < 4; i++, st = niceStep(st * 1.0001)) {
+      if ((!isNum(min) || onGrid(lo, st)) && (!isNum(max) || onGrid(hi, st))) {
+        step = st;
+        break;
+      }
+    }
+  }
   let a = isNum(min) ? lo : Math.floor(lo / step + 1e-9) * step;
   let b = isNum(max) ? hi : Math.ceil(hi / step - 1e-9) * step;
   // Rounding out can need one more tick than fits: take the next step up.
@@ -96,21 +107,39 @@ export function timeTicks(t0, t1, maxTicks = 6) {
 }
 
 /**
- * The SVG path through points `[{t, v}]`: `M` starts a run, `L` continues
- * it; a point without a value ends the run. Coordinates rounded to 0.1 px.
+ * The SVG path through points `[{t, v}]` (in time order, one per sample):
+ * `M` starts a run, `L` continues it. A point without a value (that figure
+ * was not measured in that sample) is skipped and the line goes on; a pause
+ * of more than `maxGap` ms between two samples (nothing sampled meanwhile)
+ * ends the run. Coordinates rounded to 0.1 px.
  */
-export function linePath(points, sx, sy) {
+export function linePath(points, sx, sy, maxGap = Infinity) {
   let d = "";
-  let inRun = false;
+  let open = false;
+  let prevT = null;
   for (const p of points) {
-    if (!isNum(p.v)) {
-      inRun = false;
-      continue;
-    }
-    d += `${inRun ? "L" : "M"}${round1(sx(p.t))},${round1(sy(p.v))}`;
-    inRun = true;
+    if (prevT !== null && p.t - prevT > maxGap) open = false;
+    prevT = p.t;
+    if (!isNum(p.v)) continue;
+    d += `${open ? "L" : "M"}${round1(sx(p.t))},${round1(sy(p.v))}`;
+    open = true;
   }
   return d;
+}
+
+/**
+ * How far apart samples may be and still be joined: three times the usual
+ * interval between samples (the median step of every series' times).
+ */
+export function joinGap(series) {
+  const steps = [];
+  for (const s of series) for (let i = 1; i < s.points.length; i++) {
+    const dt = s.points[i].t - s.points[i - 1].t;
+    if (dt > 0) steps.push(dt);
+  }
+  if (!steps.length) return Infinity;
+  steps.sort((a, b) => a - b);
+  return 3 * steps[Math.floor(steps.length / 2)];
 }
 
 const round1 = (v) => Math.round(v * 10) / 10;
@@ -123,6 +152,7 @@ const round1 = (v) => Math.round(v * 10) / 10;
  *   y?: {min?: number, max?: number, minSpan?: number},
  *   bands?: Array<{from: number, to: number, name: string}>,
  *   format?: (v: number, decimals: number) => string,
+ *   maxGap?: number,
  * }} o
  */
 export function chartModel(o) {
@@ -145,13 +175,14 @@ export function chartModel(o) {
       return { name: b.name, y: round1(top), h: round1(bottom - top) };
     })
     .filter((b) => b.h > 0);
+  const maxGap = o.maxGap ?? joinGap(o.series);
   const lines = o.series.map((s) => {
     const pts = s.points.filter((p) => isNum(p.v));
     return {
       id: s.id,
       label: s.label,
       color: s.color,
-      d: linePath(s.points, sx, sy),
+      d: linePath(s.points, sx, sy, maxGap),
       dots: pts.map((p) => ({ x: round1(sx(p.t)), y: round1(sy(p.v)), t: p.t, v: p.v })),
     };
   });

@@ -3,7 +3,7 @@
 // chart model that keeps every point inside the plot.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { niceStep, stepDecimals, valueAxis, timeTicks, linePath, linearScale, chartModel, MARGIN } from "../../monitor/chart.js";
+import { niceStep, stepDecimals, valueAxis, timeTicks, linePath, joinGap, linearScale, chartModel, MARGIN } from "../../monitor/chart.js";
 
 test("niceStep picks 1, 2, 2.5 or 5 times a power of ten, never below the raw step", () => {
   const cases = [
@@ -55,6 +55,9 @@ test("valueAxis: fixed ends stay fixed; minSpan keeps tiny values from filling t
   assert.equal(mos.max, 4.5);
   assert.deepEqual(mos.ticks, [3.5, 3.75, 4, 4.25, 4.5]);
   assert.equal(mos.decimals, 2);
+  // Room for six ticks: 0.2 would miss both ends, so 0.25 it is.
+  assert.deepEqual(valueAxis([4.4], { min: 3.5, max: 4.5, maxTicks: 6 }).ticks, [3.5, 3.75, 4, 4.25, 4.5]);
+  assert.deepEqual(valueAxis([4.4], { min: 3, max: 4.5, maxTicks: 6 }).ticks, [3, 3.5, 4, 4.5]);
   // 0.2 ms of jitter with a 5 ms minimum span: the axis goes to 5, not to 0.2.
   const jitter = valueAxis([0.1, 0.2], { min: 0, minSpan: 5, maxTicks: 6 });
   assert.equal(jitter.min, 0);
@@ -89,13 +92,27 @@ test("timeTicks: whole elapsed steps from the start, labelled as clocks", () => 
   }
 });
 
-test("linePath: one run per stretch of values; a missing value breaks the line", () => {
+test("linePath: unmeasured points are skipped; a pause in sampling longer than maxGap starts a new run", () => {
   const sx = (t) => t;
   const sy = (v) => 100 - v;
   assert.equal(linePath([], sx, sy), "");
   assert.equal(linePath([{ t: 0, v: 1 }, { t: 10, v: 2 }, { t: 20, v: 3 }], sx, sy), "M0,99L10,98L20,97");
-  assert.equal(linePath([{ t: 0, v: 1 }, { t: 10, v: null }, { t: 20, v: 3 }, { t: 30, v: 4 }], sx, sy), "M0,99M20,97L30,96");
+  // RTT measured every other sample: still one line.
+  assert.equal(linePath([{ t: 0, v: 1 }, { t: 10, v: null }, { t: 20, v: 3 }, { t: 30, v: 4 }], sx, sy, 30), "M0,99L20,97L30,96");
+  // Measured rarely, but sampled all along: still one line.
+  const sparse = [{ t: 0, v: 1 }, { t: 10, v: null }, { t: 20, v: null }, { t: 30, v: null }, { t: 40, v: null }, { t: 50, v: 3 }];
+  assert.equal(linePath(sparse, sx, sy, 30), "M0,99L50,97");
+  // Nothing sampled for a while: the line breaks there.
+  assert.equal(linePath([{ t: 0, v: 1 }, { t: 10, v: 2 }, { t: 100, v: 3 }, { t: 110, v: 4 }], sx, sy, 30), "M0,99L10,98M100,97L110,96");
+  assert.equal(linePath([{ t: 0, v: 1 }, { t: 10, v: null }, { t: 100, v: 3 }], sx, sy, 30), "M0,99M100,97");
   assert.equal(linePath([{ t: 0.04, v: 1.06 }], sx, sy), "M0,98.9");
+});
+
+test("joinGap: three times the median sample interval", () => {
+  const pts = (ts) => ts.map((t) => ({ t, v: 1 }));
+  assert.equal(joinGap([{ points: pts([0, 1000, 2000, 3000, 10000]) }, { points: pts([500, 1500]) }]), 3000);
+  assert.equal(joinGap([{ points: pts([5]) }]), Infinity, "one point: nothing to join");
+  assert.equal(joinGap([]), Infinity);
 });
 
 test("linearScale maps ends to ends; a flat domain maps to the middle", () => {
@@ -120,7 +137,8 @@ test("chartModel: every point inside the plot, one line per series, ticks fit th
     assert.equal(m.lines.length, 2);
     assert.deepEqual(m.lines.map((l) => l.id), ["42", "43"]);
     assert.equal(m.lines[0].dots.length, 4, "the missing value has no dot");
-    assert.equal((m.lines[0].d.match(/M/g) ?? []).length, 2, "and breaks Amira's line");
+    assert.equal((m.lines[0].d.match(/M/g) ?? []).length, 1, "but Amira's line goes on past it");
+    assert.equal((m.lines[0].d.match(/L/g) ?? []).length, 3);
     const { x, y, w, h } = m.plot;
     assert.equal(x, MARGIN.left);
     assert.equal(x + w, width - MARGIN.right);

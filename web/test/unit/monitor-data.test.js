@@ -152,6 +152,11 @@ function monitorCall(id, participants, startedAt = 1000) {
   };
 }
 
+const pick = (book, id) => {
+  const q = book.calls.get(id).participants[0].quality;
+  return { rtt_ms: q.rtt_ms, rtt_at: q.rtt_at, rtt_stale: q.rtt_stale };
+};
+
 test("MonitorBook: a snapshot, pushes, a level change, the end; oldest call first", () => {
   const book = new MonitorBook();
   book.replace([monitorCall("b", [["1", "good"]], 2000), monitorCall("a", [["2", null]], 1000)], { now: 10 });
@@ -185,6 +190,18 @@ test("MonitorBook: a snapshot, pushes, a level change, the end; oldest call firs
   book.upsert(frame);
   book.quality({ call_id: "d", participant_id: "5", level: "poor" });
   assert.equal(frame.participants[0].quality.level, "good");
+  // A sample without RTT keeps the last measured one, marked stale.
+  const rtt = (v, at) => ({ ...monitorCall("r", [["9", "good"]]), participants: [{ ...monitorCall("r", [["9", "good"]]).participants[0], quality: { level: "good", mos: 4.2, rtt_ms: v, at } }] });
+  book.upsert(rtt(12, 100));
+  assert.deepEqual(pick(book, "r"), { rtt_ms: 12, rtt_at: 100, rtt_stale: undefined });
+  book.upsert(rtt(null, 200));
+  assert.deepEqual(pick(book, "r"), { rtt_ms: 12, rtt_at: 100, rtt_stale: true });
+  book.upsert(rtt(undefined, 300));
+  assert.deepEqual(pick(book, "r"), { rtt_ms: 12, rtt_at: 100, rtt_stale: true });
+  book.replace([rtt(null, 400)]);
+  assert.deepEqual(pick(book, "r"), { rtt_ms: 12, rtt_at: 100, rtt_stale: true }, "across a snapshot too");
+  book.upsert(rtt(30, 500));
+  assert.deepEqual(pick(book, "r"), { rtt_ms: 30, rtt_at: 500, rtt_stale: undefined });
   // A REST reload replaces everything and says so.
   book.replace([monitorCall("e", [])], { via: "rest", now: 99 });
   assert.deepEqual(book.list().map((c) => c.id), ["e"]);
