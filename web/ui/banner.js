@@ -7,8 +7,10 @@ export class Banner {
   /**
    * @param {() => void} retryNow skip the backoff wait
    * @param {() => void} reconnect start over after giving up
+   * @param {{hint?: string}} [o] what the reconnecting banner adds after the countdown
    */
-  constructor(retryNow, reconnect) {
+  constructor(retryNow, reconnect, { hint = "Messages you send will go out once you're back." } = {}) {
+    this.hint = hint;
     this.el = $("#banner");
     this.text = $("#banner-text");
     this.btn = $("#banner-retry");
@@ -53,7 +55,7 @@ export class Banner {
     const render = () => {
       const s = Math.ceil((until - Date.now()) / 1000);
       this.text.textContent =
-        s > 1 ? `Reconnecting… next try in ${s} s. Messages you send will go out once you're back.` : "Reconnecting…";
+        s > 1 ? `Reconnecting… next try in ${s} s. ${this.hint}` : "Reconnecting…";
     };
     this.show("reconnecting", "Reconnecting…", { button: true });
     render();

@@ -95,6 +95,7 @@ const ICONS = {
   plus: "M12 5v14M5 12h14",
   send: "M4 12l16-8-6 16-2-6-8-2z",
   back: "M15 18l-6-6 6-6",
+  forward: "M9 6l6 6-6 6",
   reply: "M9 14L4 9l5-5M4 9h10a6 6 0 016 6v4",
   edit: "M4 20h4L19 9l-4-4L4 16v4z",
   trash: "M5 7h14M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
@@ -115,6 +116,7 @@ const ICONS = {
   file: "M6 3h8l5 5v13H6zM14 3v5h5",
   chevron: "M6 9l6 6 6-6",
   users: "M9 11a4 4 0 100-8 4 4 0 000 8zM2 21a7 7 0 0114 0M16 3.5a4 4 0 010 7.5M18 14a6 6 0 014 7",
+  pulse: "M3 12h4l3-8 4 16 3-8h4",
   sparkle: "M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8zM19 15l.8 2.2L22 18l-2.2.8L19 21l-.8-2.2L16 18l2.2-.8z",
 };
 
