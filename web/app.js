@@ -4,7 +4,7 @@
 // p2p) with a call dock, and notifications as toasts. Everything goes
 // through the SDK (earshot.js); the UI lives in ui/.
 
-import { EarshotClient, devToken, devConfig } from "./earshot.js";
+import { EarshotClient, devConfig } from "./earshot.js";
 import { h, $, icon } from "./ui/dom.js";
 import { RoomMessages } from "./ui/store.js";
 import { ChatView } from "./ui/chat.js";
@@ -12,8 +12,8 @@ import { RoomList } from "./ui/rooms.js";
 import { CallView } from "./ui/call.js";
 import { Banner } from "./ui/banner.js";
 import { toast } from "./ui/toasts.js";
+import { setupSignInForm, savedIdentity, saveIdentity, forgetIdentity, devTokenProvider } from "./ui/signin.js";
 
-const SESSION_KEY = "earshot.demo.identity";
 const TYPING_TTL_MS = 6000;
 const ROOMS_POLL_MS = 15000;
 const PAGE = 50;
@@ -37,6 +37,7 @@ const app = {
   /** The call this device is in (an SDK Call), or null. */
   call: null,
   staffRoles: [],
+  monitorRoles: ["admin"],
 
   storeFor(roomId) {
     let s = this.stores.get(roomId);
@@ -307,9 +308,10 @@ async function refreshNewest(roomId) {
 // ---- sign-in ----------------------------------------------------------------
 
 async function signIn({ user, name, role }) {
-  const minted = await devToken({ user, name: name || undefined, role });
+  // The provider runs before every (re)connect: a fresh token each time.
+  const provider = await devTokenProvider({ user, name, role });
   app.me = { id: user, name: name || user, role };
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ user, name, role }));
+  saveIdentity({ user, name, role });
   const client = new EarshotClient();
   app.client = client;
   window.earshot = client; // handy in the console
@@ -318,47 +320,14 @@ async function signIn({ user, name, role }) {
   $("#app").hidden = false;
   app.list.renderMe();
   app.list.render();
-  let first = minted.token;
-  // The provider runs before every (re)connect: a fresh token each time.
-  const provider = async () => {
-    if (first) {
-      const t = first;
-      first = null;
-      return t;
-    }
-    return (await devToken({ user, name: name || undefined, role })).token;
-  };
+  renderMonitorLink();
   app.reconnect = () => client.connect(provider).catch(() => {});
   app.reconnect();
 }
 
-function setupSignIn() {
-  const form = $("#signin-form");
-  const err = $("#signin-error");
-  const fill = (b) => {
-    $("#signin-user").value = b.dataset.user;
-    $("#signin-name").value = b.dataset.name;
-    $("#signin-role").value = b.dataset.role;
-  };
-  for (const b of document.querySelectorAll(".persona")) {
-    b.addEventListener("click", () => {
-      fill(b);
-      form.requestSubmit();
-    });
-  }
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    err.textContent = "";
-    const submit = $("#signin-submit");
-    submit.disabled = true;
-    try {
-      await signIn({ user: $("#signin-user").value.trim(), name: $("#signin-name").value.trim(), role: $("#signin-role").value });
-    } catch (e2) {
-      err.textContent = e2.message || "Could not sign in";
-    } finally {
-      submit.disabled = false;
-    }
-  });
+/** The call monitor is for the server's monitoring roles (admin unless configured otherwise). */
+function renderMonitorLink() {
+  $("#monitor-link").hidden = !app.monitorRoles.includes(app.me?.role);
 }
 
 function setupRoomDialog() {
@@ -395,9 +364,10 @@ function setupRoomDialog() {
 
 function setupChrome() {
   $("#sign-out").prepend(icon("logout"));
+  $("#monitor-link").prepend(icon("pulse"));
   $("#sign-out").addEventListener("click", () => {
     app.client?.disconnect();
-    sessionStorage.removeItem(SESSION_KEY);
+    forgetIdentity();
     location.hash = "";
     location.reload();
   });
@@ -420,7 +390,7 @@ async function boot() {
   app.list = new RoomList(app);
   app.chat = new ChatView(app);
   app.callView = new CallView(app);
-  setupSignIn();
+  setupSignInForm(signIn);
   setupRoomDialog();
   setupChrome();
   let dev = false;
@@ -428,6 +398,8 @@ async function boot() {
     const config = await devConfig();
     dev = config.dev === true;
     app.staffRoles = config.staff_roles ?? [];
+    // Servers that do not say which roles monitor calls use the default.
+    app.monitorRoles = config.monitor_roles ?? ["admin"];
   } catch {
     dev = false;
   }
@@ -435,13 +407,13 @@ async function boot() {
     $("#no-dev").hidden = false;
     return;
   }
-  const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
-  if (saved?.user) {
+  const saved = savedIdentity();
+  if (saved) {
     try {
       await signIn(saved);
       return;
     } catch {
-      sessionStorage.removeItem(SESSION_KEY);
+      forgetIdentity();
     }
   }
   $("#signin").hidden = false;
