@@ -152,14 +152,17 @@ export async function waitForAudioFrom(page, expected, { silent = [], minGrowth 
 
 /**
  * The page fits its viewport: no horizontal scrolling, and no message bubble,
- * header, composer, room, toast or call control sticking out on either side.
+ * header, composer, room, toast or call control (nor, on the call monitor, a
+ * call card, participant row, table, tile or chart) sticking out on either side.
  */
 export async function assertFits(page, what = "page") {
   const problems = await page.evaluate(() => {
     const out = [];
     const width = window.innerWidth;
     if (document.documentElement.scrollWidth > width) out.push(`scrollWidth ${document.documentElement.scrollWidth} > ${width}`);
-    for (const el of document.querySelectorAll(".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .signin-card")) {
+    const demo = ".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .signin-card";
+    const monitor = ".mon-head, .mon-section, .call-card, .prow, .calls-table, .filters, .tile, .report-people, .chart, .chart svg";
+    for (const el of document.querySelectorAll(`${demo}, ${monitor}`)) {
       const r = el.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
       if (r.left < -0.5 || r.right > width + 0.5) out.push(`${el.className.split(" ")[0]} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${width}`);
