@@ -123,8 +123,13 @@ export class ReportView {
     this.renderCharts();
   }
 
+  /** One row per stay (a device that left and joined again has several), in joining order. */
   renderPeople() {
-    const byId = new Map((this.report.participants ?? []).map((p) => [p.participant_id, p]));
+    const person = new Map(this.people.map((p) => [p.participant_id, p]));
+    const stays = [...(this.report.participants ?? [])];
+    // Someone with samples but no stay on record still gets a row.
+    for (const p of this.people) if (!stays.some((x) => x.participant_id === p.participant_id)) stays.push({ participant_id: p.participant_id });
+    const stayNo = new Map();
     const td = (field, label, ...c) => h("td", { dataset: { field, label } }, ...c);
     return h(
       "section",
@@ -140,13 +145,21 @@ export class ReportView {
           h(
             "tbody",
             {},
-            this.people.map((person) => {
-              const p = byId.get(person.participant_id) ?? {};
+            stays.map((p) => {
+              const who = person.get(p.participant_id) ?? { label: p.user_id ?? p.participant_id, color: "#9ca3af" };
+              const n = (stayNo.get(p.participant_id) ?? 0) + 1;
+              stayNo.set(p.participant_id, n);
               const stay = p.joined_at ? `${fmtTime(p.joined_at)} – ${p.left_at ? fmtTime(p.left_at) : "now"}` : NONE;
               return h(
                 "tr",
-                { dataset: { participantId: person.participant_id, userId: person.user_id ?? "" } },
-                td("who", "Participant", h("i", { class: "swatch", style: `background:${person.color}` }), h("strong", {}, person.label), h("span", { class: "muted sub" }, ` device ${person.participant_id}`)),
+                { dataset: { participantId: p.participant_id, userId: p.user_id ?? "" } },
+                td(
+                  "who",
+                  "Participant",
+                  h("i", { class: "swatch", style: `background:${who.color}` }),
+                  h("strong", {}, who.label),
+                  h("span", { class: "muted sub" }, ` device ${p.participant_id}${n > 1 ? `, back (stay ${n})` : ""}`),
+                ),
                 td("stay", "In the call", stay),
                 td("samples", "Samples", String(p.samples ?? 0)),
                 td("mos", "Avg MOS", fmtMos(p.avg_mos), h("span", { class: "muted sub" }, p.worst_mos != null ? ` (worst ${fmtMos(p.worst_mos)})` : "")),

@@ -87,7 +87,7 @@ function report() {
   };
 }
 
-test("reportPeople: names from the room, #2 for the same person's second stay, a colour each", () => {
+test("reportPeople: names from the room, one entry per device however many stays, #2 for the same person's second device, a colour each", () => {
   const people = reportPeople(report(), new Map([["amira", "Amira Haddad"], ["lina", "Lina Park"]]));
   assert.deepEqual(
     people.map((p) => [p.participant_id, p.label]),
@@ -95,11 +95,16 @@ test("reportPeople: names from the room, #2 for the same person's second stay, a
   );
   assert.deepEqual(people.map((p) => p.color), PALETTE.slice(0, 4));
   assert.equal(new Set(people.map((p) => p.color)).size, 4);
+  // A device that left and came back has two stays but is one person with one line.
+  const back = report();
+  back.participants.push({ participant_id: "42", user_id: "amira", joined_at: back.call.started_at + 20_000, left_at: back.call.ended_at });
+  assert.deepEqual(reportPeople(back).map((p) => p.participant_id), ["42", "43", "47", "99"]);
+  assert.equal(metricSeries(back, reportPeople(back), "mos")[0].points.length, 2);
   // Without names: user ids.
   assert.deepEqual(reportPeople(report()).map((p) => p.label).slice(0, 3), ["amira", "lina", "lina #2"]);
 });
 
-test("metricSeries: one series per person in time order; missing figures are gaps", () => {
+test("metricSeries: one series per device in time order; a sample without the figure gives null", () => {
   const r = report();
   const people = reportPeople(r);
   const mos = metricSeries(r, people, "mos");
@@ -107,7 +112,7 @@ test("metricSeries: one series per person in time order; missing figures are gap
   assert.deepEqual(mos[0].points.map((p) => p.v), [4.41, 3.2]);
   assert.deepEqual(mos[0].points.map((p) => p.t - r.call.started_at), [5000, 10000]);
   const rtt = metricSeries(r, people, "rtt_ms");
-  assert.deepEqual(rtt[1].points.map((p) => p.v), [null, 2], "a sample without RTT is a gap");
+  assert.deepEqual(rtt[1].points.map((p) => p.v), [null, 2], "a sample without RTT");
   assert.equal(mos[0].color, people[0].color);
   // Every chart's metric is a field of the samples.
   for (const m of METRICS) assert.ok(m.key in r.samples[0], m.key);
