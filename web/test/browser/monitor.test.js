@@ -1,7 +1,7 @@
 // The call monitor (monitor.html) against the real server: an admin follows
 // the demo's link to it while two people are in an sfu call and sees that
 // call with both participants and their measured quality, live (mute, the
-// running time, a dropped connection); after the call ends, its report has a
+// running time, leaving and coming back, a dropped connection); after the call ends, its report has a
 // chart line per participant for MOS, loss, jitter and RTT, and the history
 // lists it under its filters. A role without monitoring gets a clear
 // message. Screenshots go to test-artifacts/.
@@ -182,6 +182,15 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   await omar.click("#call-mute");
   await card.locator(`.prow[data-participant-id="${o}"]:not(.is-muted)`).waitFor({ timeout: 15000 });
 
+  // Omar leaves and comes back from the same device: he drops off the live view, then is back.
+  await omar.click("#call-leave");
+  await omar.locator("#call-dock").waitFor({ state: "hidden" });
+  await card.locator(`.prow[data-participant-id="${o}"]`).waitFor({ state: "detached", timeout: 15000 });
+  await omar.click("#call-join");
+  await omar.locator('#call-dock[data-state="connected"]').waitFor({ timeout: 30000 });
+  assert.equal(await participantId(omar), o, "the same device, the same participant id");
+  await waitForFigures(lina, ROOM, 2);
+
   // Screenshots of the live view: laptop, and a phone signed in on the monitor itself.
   await lina.mouse.move(5, 5);
   await shot(lina, "monitor-live.png");
@@ -239,8 +248,9 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   const people = await report.locator(".people-table tbody tr").evaluateAll((trs) =>
     trs.map((tr) => ({ pid: tr.dataset.participantId, name: tr.querySelector('[data-field="who"] strong').textContent, samples: Number(tr.querySelector('[data-field="samples"]').textContent) })),
   );
-  assert.deepEqual(people.map((p) => p.name).sort(), ["Amira Haddad", "Omar Said"]);
-  for (const p of people) assert.ok(p.samples >= 3, `${p.name}: ${p.samples} samples`);
+  // A row per stay: Amira's, and Omar's two.
+  assert.deepEqual(people.map((p) => [p.pid, p.name]), [[a, "Amira Haddad"], [o, "Omar Said"], [o, "Omar Said"]]);
+  for (const p of people) assert.ok(p.samples >= 2, `${p.name}: ${p.samples} samples`);
   const charts = await report.locator(".chart").evaluateAll((figs) =>
     figs.map((f) => ({
       metric: f.dataset.metric,
