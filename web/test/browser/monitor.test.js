@@ -1,7 +1,8 @@
 // The call monitor (monitor.html) against the real server: an admin follows
 // the demo's link to it while two people are in an sfu call and sees that
 // call with both participants and their measured quality, live (mute, the
-// running time, leaving and coming back, a dropped connection); after the call ends, its report has a
+// running time, leaving and coming back, a dropped connection, a socket
+// refused while HTTP works); after the call ends, its report has a
 // chart line per participant for MOS, loss, jitter and RTT, and the history
 // lists it under its filters. A role without monitoring gets a clear
 // message. Screenshots go to test-artifacts/.
@@ -135,6 +136,10 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   await lina.locator('#live[data-state="live"]').waitFor();
   await lina.locator("#live-empty", { hasText: "No calls right now" }).waitFor();
   assert.match(await lina.locator("#mon-me").innerText(), /Lina Park/);
+  await lina.evaluate(() => {
+    window.levels = {};
+    window.earshot.on("connection_quality", (f) => (window.levels[f.participant_id] = f.level));
+  });
 
   // Amira calls, Omar joins from the strip; they hear each other.
   await amira.click("#call-start");
@@ -170,6 +175,10 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
     assert.ok(["SFU", "SFU + client"].includes(r.source), what);
     assert.equal(r.muted, false, what);
   }
+  // The server's level announcements (connection_quality) reached the monitor, and the badges agree with them.
+  const announced = await lina.evaluate(() => window.levels);
+  assert.deepEqual(Object.keys(announced).sort(), [a, o].sort());
+  for (const r of await liveRows(lina, ROOM)) assert.equal(r.level.toLowerCase(), announced[r.pid], `${r.name}'s badge`);
   // The running time ticks.
   const clock = card.locator(".call-duration");
   const t1 = await clock.innerText();
@@ -196,6 +205,9 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   await shot(lina, "monitor-live.png");
   await assertFits(lina, "monitor-live.png");
   const phone = await newPage(browser, { viewport: { width: 390, height: 844 } });
+  // The phone's socket goes through a switch that can refuse new connections (HTTP stays up).
+  let refuseSockets = false;
+  await phone.routeWebSocket(/\/ws$/, (ws) => (refuseSockets ? ws.close() : ws.connectToServer()));
   await signInMonitor(phone, { user: "lina", name: "Lina Park", role: "admin" });
   await waitForFigures(phone, ROOM, 2);
   await shot(phone, "monitor-live-phone.png");
@@ -211,6 +223,21 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   await phone.context().setOffline(false);
   await phone.locator('#live-status[data-state="live"]').waitFor({ timeout: 30000 });
   await waitForFigures(phone, ROOM, 2);
+
+  // Only the socket is down (the server refuses it, HTTP works): the monitor polls
+  // GET /api/monitor/calls and still shows what happens, here Omar muting.
+  refuseSockets = true;
+  await phone.evaluate(() => window.earshot.socket.ws.close());
+  await phone.locator('#live-status[data-state="rest"]', { hasText: "figures polled at" }).waitFor({ timeout: 20000 });
+  await omar.click("#call-mute");
+  const phoneCard = phone.locator("#live-calls .call-card", { hasText: ROOM });
+  await phoneCard.locator(`.prow[data-participant-id="${o}"] .muted-tag`).waitFor({ timeout: 20000 });
+  assert.equal(await phone.evaluate(() => window.earshot.state), "reconnecting", "that came over HTTP");
+  await omar.click("#call-mute");
+  refuseSockets = false;
+  await phone.evaluate(() => window.earshot.reconnectNow());
+  await phone.locator('#live-status[data-state="live"]').waitFor({ timeout: 30000 });
+  await phoneCard.locator(`.prow[data-participant-id="${o}"]:not(.is-muted)`).waitFor({ timeout: 15000 });
 
   // The report of the call in progress.
   await card.locator(".report-link").click();
