@@ -151,10 +151,11 @@ function wire(client) {
   client.on("connection_quality", (f) => {
     if (mon.book.quality(f, { now: now() })) mon.live.render();
   });
-  client.on("monitor_call_ended", ({ call_id }) => {
+  client.on("monitor_call_ended", ({ call_id, summary }) => {
     mon.book.end(call_id, { now: now() });
     mon.live.render();
-    mon.history.changed();
+    if (summary) mon.history.noteEnded({ ...summary, id: summary.id ?? call_id });
+    else mon.history.changed();
     mon.report.refreshIf(call_id);
   });
   client.on("error", (err) => {

@@ -22,6 +22,8 @@ export class HistoryView {
     this.loading = false;
     this.generation = 0;
     this.reloadTimer = null;
+    /** call id -> the summary `monitor_call_ended` carried (newer than a list fetched meanwhile may be) */
+    this.ended = new Map();
     this.form = $("#history-filters");
     this.rows = $("#history-rows");
     this.form.addEventListener("submit", (e) => {
@@ -67,6 +69,20 @@ export class HistoryView {
     return text;
   }
 
+  /**
+   * A call ended: its row shows the summary at once (the list is then
+   * reloaded too, for the filters; a reload answered before the end was
+   * stored still gets this summary).
+   */
+  noteEnded(summary) {
+    if (!summary?.id) return;
+    this.ended.set(summary.id, summary);
+    if (this.ended.size > 200) this.ended.delete(this.ended.keys().next().value);
+    this.calls = this.calls.map((c) => (c.id === summary.id ? { ...c, ...summary } : c));
+    this.render();
+    this.changed();
+  }
+
   /** A call started or ended: reload the first page soon (several events make one reload). */
   changed() {
     clearTimeout(this.reloadTimer);
@@ -92,7 +108,7 @@ export class HistoryView {
     this.loading = true;
     if (!quiet) $("#history").dataset.loading = "true";
     try {
-      const page = await this.client.listCalls(query);
+      const page = (await this.client.listCalls(query)).map((c) => (c.ended_at == null && this.ended.has(c.id) ? { ...c, ...this.ended.get(c.id) } : c));
       if (gen !== this.generation) return;
       if (older) {
         // Calls that started in the same millisecond as the oldest shown would repeat.

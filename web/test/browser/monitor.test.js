@@ -73,13 +73,18 @@ function liveRows(page, roomTitle) {
   }, roomTitle);
 }
 
-/** Wait until every participant row of the call shows measured figures, RTT included. */
-async function waitForFigures(page, roomTitle, n) {
+/**
+ * Wait until every participant row of the call shows measured figures, RTT
+ * included, and with `legs` the loss on both legs (the downlink's needs the
+ * receiver reports of the audio they get, which come a little later).
+ */
+async function waitForFigures(page, roomTitle, n, { legs = false } = {}) {
   const deadline = Date.now() + 45000;
   let rows;
   while (Date.now() < deadline) {
     rows = await liveRows(page, roomTitle);
-    const measured = (r) => ["Excellent", "Good", "Fair", "Poor"].includes(r.level) && !Number.isNaN(num(r.mos)) && !Number.isNaN(num(r.rtt));
+    const measured = (r) =>
+      ["Excellent", "Good", "Fair", "Poor"].includes(r.level) && !Number.isNaN(num(r.mos)) && !Number.isNaN(num(r.rtt)) && (!legs || /^[\d.]+% ↑ · [\d.]+% ↓$/.test(r.loss));
     if (rows?.length === n && rows.every(measured)) return rows;
     await page.waitForTimeout(250);
   }
@@ -155,7 +160,7 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   const card = lina.locator("#live-calls .call-card", { hasText: ROOM });
   await card.waitFor({ timeout: 30000 });
   assert.match(await card.locator(".chip").innerText(), /Group · SFU/);
-  const rows = await waitForFigures(lina, ROOM, 2);
+  const rows = await waitForFigures(lina, ROOM, 2, { legs: true });
   assert.deepEqual(rows.map((r) => r.pid).sort(), [a, o].sort());
   assert.deepEqual(rows.map((r) => r.name).sort(), ["Amira Haddad", "Omar Said"]);
   for (const r of rows) {
