@@ -355,7 +355,8 @@ test("call monitor: a role without monitoring is told so, and can sign in as som
   assert.match(await page.locator("#denied-detail").innerText(), /ACCESS_DENIED/);
   assert.equal(await page.locator("#monitor").isVisible(), false, "no half-working monitor behind the message");
   assert.equal(await page.evaluate(() => window.earshot.state), "disconnected");
-  await assertFits(page, "the access message");
+  await shot(page, "monitor-denied-phone.png");
+  await assertFits(page, "monitor-denied-phone.png");
   await page.click("#denied-switch");
   await page.locator("#signin-form").waitFor();
   // An admin from the same form gets in.
