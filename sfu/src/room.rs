@@ -89,6 +89,11 @@ pub struct SfuRoom {
     routes: Arc<Mutex<Routes>>,
     peers: HashMap<u64, Peer>,
     closed: CancellationToken,
+    /// Tracks ever made per (publisher, subscriber): a publisher who leaves
+    /// and joins again from the same device gets a new track id, since the
+    /// subscriber's SDP keeps the old one's m-line (browsers refuse two
+    /// m-lines with the same msid).
+    track_stays: HashMap<(u64, u64), u32>,
 }
 
 fn lock(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
@@ -111,7 +116,18 @@ impl Sfu {
             })),
             peers: HashMap::new(),
             closed: CancellationToken::new(),
+            track_stays: HashMap::new(),
         }
+    }
+}
+
+/// The track id of the `stay`-th track (1-based) from `publisher`:
+/// `audio-<publisher>`, then `audio-<publisher>-<stay>`.
+fn track_id(publisher: u64, stay: u32) -> String {
+    if stay <= 1 {
+        format!("audio-{publisher}")
+    } else {
+        format!("audio-{publisher}-{stay}")
     }
 }
 
@@ -308,9 +324,11 @@ impl SfuRoom {
 
     /// Add a track carrying `publisher`'s audio to `subscriber`'s connection.
     async fn add_outgoing(&mut self, publisher: u64, subscriber: u64) -> Result<(), SfuError> {
+        let stay = self.track_stays.entry((publisher, subscriber)).or_insert(0);
+        *stay += 1;
         let track = Arc::new(ForwardTrack::new(
             opus_capability(),
-            format!("audio-{publisher}"),
+            track_id(publisher, *stay),
             format!("p-{publisher}"),
         ));
         let peer = self

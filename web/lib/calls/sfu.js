@@ -9,7 +9,8 @@
 //   answer steps run one at a time (`_serial`), so a server offer that
 //   arrives while our offer is out waits until the CONFLICT has been handled.
 // - Every incoming track is one participant's audio: stream id
-//   `p-<participant_id>` (track id `audio-<participant_id>`).
+//   `p-<participant_id>` (track id `audio-<participant_id>`, or
+//   `audio-<participant_id>-<n>` when they left and came back).
 // - ICE candidates trickle both ways; ours wait until our first offer is
 //   out, the server's until a remote description is set.
 // - A network change (`online`, `navigator.connection` `change`) restarts
@@ -17,10 +18,10 @@
 
 import { EarshotError } from "../errors.js";
 
-/** The participant id of an SFU track: stream `p-<id>` or track `audio-<id>`. */
+/** The participant id of an SFU track: stream `p-<id>`, or track `audio-<id>` / `audio-<id>-<n>`. */
 export function participantOfSfuTrack(streamId, trackId) {
   if (typeof streamId === "string" && streamId.startsWith("p-")) return streamId.slice(2);
-  if (typeof trackId === "string" && trackId.startsWith("audio-")) return trackId.slice(6);
+  if (typeof trackId === "string" && trackId.startsWith("audio-")) return trackId.slice(6).split("-")[0];
   return undefined;
 }
 

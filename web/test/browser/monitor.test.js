@@ -208,6 +208,10 @@ test("call monitor: an admin watches an sfu call live with real quality figures,
   await omar.click("#call-join");
   await omar.locator('#call-dock[data-state="connected"]').waitFor({ timeout: 30000 });
   assert.equal(await participantId(omar), o, "the same device, the same participant id");
+  // They hear each other again (Amira's connection gets a second track from
+  // the same participant, which her browser must accept).
+  await waitForAudioFrom(amira, [o]);
+  await waitForAudioFrom(omar, [a]);
   await waitForFigures(lina, ROOM, 2);
 
   // A phone signed in on the monitor itself.

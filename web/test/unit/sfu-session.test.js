@@ -219,6 +219,7 @@ test("a server offer that overtakes our offer's reply is answered after a rollba
 test("helpers: participant ids of sfu tracks, server candidates, politeness", () => {
   assert.equal(participantOfSfuTrack("p-42", "x"), "42");
   assert.equal(participantOfSfuTrack("other", "audio-7"), "7");
+  assert.equal(participantOfSfuTrack("other", "audio-7-2"), "7", "a second stay's track");
   assert.equal(participantOfSfuTrack("other", "x"), undefined);
   assert.deepEqual(candidateInit({ candidate: "c", sdpMid: "", sdpMLineIndex: 0, usernameFragment: null }), { candidate: "c", sdpMid: null, sdpMLineIndex: 0, usernameFragment: null });
   assert.deepEqual(candidateInit({ candidate: "c", sdpMid: "0" }), { candidate: "c", sdpMid: "0", usernameFragment: null });
