@@ -44,6 +44,7 @@ async fn dev_mode_mints_tokens_the_socket_accepts() {
         .await
         .unwrap();
     assert_eq!(config["dev"], true);
+    assert_eq!(config["monitor_roles"], json!(["admin"]));
     let res = http
         .post(server.http("/api/dev/token"))
         .json(&json!({"user": "alice", "name": "Alice", "role": "professional"}))

@@ -124,6 +124,7 @@ async fn only_monitoring_roles_in_scope_see_calls() {
         let mut c = server.client("someone", role).await;
         let r = c.request(json!({"type": "monitor_subscribe"})).await;
         assert_eq!(r["code"], "ACCESS_DENIED", "{role}: {r}");
+        assert_eq!(r["message"], "monitoring is for monitoring roles", "{r}");
         let (status, body) = server.get(&c.token, "/api/monitor/calls").await;
         assert_eq!((status, body["code"].as_str()), (403, Some("ACCESS_DENIED")));
         // The socket is still usable.

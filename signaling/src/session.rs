@@ -392,7 +392,9 @@ impl Session {
             }
             ClientMessage::MonitorSubscribe {} => {
                 if !self.identity.is_monitor(&self.sig.config) {
-                    return Err(SignalError::AccessDenied);
+                    return Err(SignalError::Denied(
+                        "monitoring is for monitoring roles".into(),
+                    ));
                 }
                 // Subscribe first: a call starting meanwhile shows up in
                 // the snapshot, in a push, or both, never in neither.

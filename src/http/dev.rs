@@ -58,5 +58,9 @@ pub async fn token(
 
 /// `GET /api/dev/config`: tells the demo app whether it may mint tokens.
 pub async fn config(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "dev": state.auth.can_mint(), "staff_roles": state.config.staff_roles }))
+    Json(json!({
+        "dev": state.auth.can_mint(),
+        "staff_roles": state.config.staff_roles,
+        "monitor_roles": state.config.monitor_roles,
+    }))
 }
