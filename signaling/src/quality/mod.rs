@@ -71,7 +71,14 @@ struct Part {
     prev_sent: (Option<u64>, Option<u64>),
     interval: ClientInterval,
     latest: Option<QualityView>,
+    /// The last round-trip time measured, and when: reports that carry it
+    /// (RTCP RRs, client reports) come less often than short sample
+    /// intervals, so a recent one stands in.
+    last_rtt: Option<(f64, Instant)>,
 }
+
+/// How long a measured round-trip time stands in for samples without one.
+const RTT_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A level change to announce.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +134,7 @@ impl QualityTracker {
             prev_sent: (None, None),
             interval: ClientInterval::default(),
             latest: None,
+            last_rtt: None,
         });
     }
 
@@ -293,7 +301,16 @@ impl QualityTracker {
             .into_iter()
             .fold(None, max_opt)
             .unwrap_or(0.0);
-            let rtt = down.and_then(|d| d.rtt_ms).or(iv.rtt_ms);
+            let rtt = match down.and_then(|d| d.rtt_ms).or(iv.rtt_ms) {
+                Some(r) => {
+                    part.last_rtt = Some((r, now));
+                    Some(r)
+                }
+                None => part
+                    .last_rtt
+                    .filter(|(_, at)| now.saturating_duration_since(*at) <= RTT_FRESH)
+                    .map(|(r, _)| r),
+            };
             let bitrate_kbps = up.map(|u| u.bitrate_bps / 1000.0).or_else(|| {
                 let secs = elapsed?;
                 (iv.sent.1 > 0).then(|| iv.sent.1 as f64 * 8.0 / secs / 1000.0)

@@ -233,3 +233,30 @@ fn unknown_and_self_sources_are_ignored() {
     // A report from someone not in the call is dropped.
     t.client_report(7, &report(vec![inbound(1, 100, 50)]));
 }
+
+#[test]
+fn a_recent_rtt_stands_in_for_samples_without_one() {
+    let mut t = tracker(&[1]);
+    let t0 = Instant::now();
+    let with_rtt = HashMap::from([(
+        1,
+        LinkSnapshot {
+            up: Some(up(50, 0, 1.0)),
+            down: Some(down(0.0, 0.0, Some(80.0))),
+            sent: None,
+        },
+    )]);
+    let without = HashMap::from([(
+        1,
+        LinkSnapshot {
+            up: Some(up(50, 0, 1.0)),
+            down: None,
+            sent: None,
+        },
+    )]);
+    t.sample(&with_rtt, t0, 0);
+    let next = t.sample(&without, t0 + Duration::from_secs(1), 1);
+    assert_eq!(next.samples[0].1.rtt_ms, Some(80.0));
+    let stale = t.sample(&without, t0 + Duration::from_secs(12), 2);
+    assert_eq!(stale.samples[0].1.rtt_ms, None, "too old to stand in");
+}
