@@ -197,6 +197,28 @@ async fn delay_jitter_and_downlink_loss_through_a_relay() {
     assert!(up_b < Duration::from_millis(60), "{up_b:?}");
 }
 
+#[tokio::test]
+async fn a_participant_who_hears_nothing_is_poor_whatever_the_reports_say() {
+    let server = quality_server().await;
+    let call = start_call(&server, "deaf", &["amira", "omar"], "sfu").await;
+    // amira never takes the server's offer that would bring omar's audio.
+    let a = SfuParticipant::join_deaf(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    b.wait_for("audio from amira", |m| m.packets_from(&a.stream()).len() >= 50)
+        .await;
+    let qa = wait_quality(&server, &call, &a.participant_id, "amira's stalled downlink", |q| {
+        q["down_loss_pct"].as_f64() == Some(100.0)
+    })
+    .await;
+    assert_eq!(qa["level"], "poor", "{qa}");
+    assert!(a.media.packets_from(&b.stream()).is_empty(), "amira hears nothing");
+    // omar, who hears amira, is fine.
+    let qb = quality(&server, &call, &b.participant_id).await.unwrap();
+    assert!(num(&qb, "loss_pct") <= 2.0, "{qb}");
+}
+
 /// A getStats-like report: `received`/`lost` cumulative from `from`.
 fn stats(call: &str, from: &str, received: u64, lost: i64, rtt: f64) -> Value {
     json!({

@@ -76,6 +76,12 @@ pub struct LinkSnapshot {
     pub down: Option<DownstreamSnapshot>,
     /// Packets and payload bytes the SFU sent the participant in the interval.
     pub sent: Option<(u64, u64)>,
+    /// Tracks that should have carried audio to the participant in the
+    /// interval (their publisher sent some and is not muted)...
+    pub tracks: u32,
+    /// ...and how many of those carried none: the participant is not
+    /// hearing someone (a renegotiation that never completed, say).
+    pub stalled: u32,
 }
 
 /// Everything measured about one publisher's inbound stream.

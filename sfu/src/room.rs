@@ -121,6 +121,10 @@ impl Sfu {
     }
 }
 
+/// A new track gets this long to be negotiated before carrying no audio
+/// counts as stalled.
+const STALL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The track id of the `stay`-th track (1-based) from `publisher`:
 /// `audio-<publisher>`, then `audio-<publisher>-<stay>`.
 fn track_id(publisher: u64, stay: u32) -> String {
@@ -491,12 +495,27 @@ impl SfuRoom {
                 snap.up = Some(up);
             }
         }
-        for ((_, to), track) in r.tracks.iter() {
+        // Packets each publisher sent us this interval (to spot tracks that
+        // should have carried audio and carried none).
+        let published: HashMap<u64, u64> = out
+            .iter()
+            .map(|(id, snap)| (*id, snap.up.map_or(0, |u| u.packets)))
+            .collect();
+        for ((from, to), track) in r.tracks.iter() {
+            let (p, b) = track.take_sent();
+            let expected = published.get(from).copied().unwrap_or(0) > 0
+                && !r.forwarder.is_muted(*from)
+                && now.saturating_duration_since(track.created()) >= STALL_GRACE;
             if let Some(snap) = out.get_mut(to) {
-                let (p, b) = track.take_sent();
                 let sent = snap.sent.get_or_insert((0, 0));
                 sent.0 += p;
                 sent.1 += b;
+                if expected {
+                    snap.tracks += 1;
+                    if p == 0 {
+                        snap.stalled += 1;
+                    }
+                }
             }
         }
         for (id, snap) in out.iter_mut() {

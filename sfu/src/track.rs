@@ -57,6 +57,7 @@ pub struct ForwardTrack {
     /// Packets and payload bytes sent since the last [`ForwardTrack::take_sent`].
     sent_packets: AtomicU64,
     sent_bytes: AtomicU64,
+    created: std::time::Instant,
 }
 
 impl std::fmt::Debug for ForwardTrack {
@@ -77,6 +78,7 @@ impl ForwardTrack {
             binding: Mutex::new(None),
             sent_packets: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
+            created: std::time::Instant::now(),
         }
     }
 
@@ -105,6 +107,11 @@ impl ForwardTrack {
                 .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
         }
         Ok(n)
+    }
+
+    /// When the track was made.
+    pub fn created(&self) -> std::time::Instant {
+        self.created
     }
 
     /// (packets, payload bytes) sent since the previous call.

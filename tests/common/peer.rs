@@ -62,6 +62,28 @@ impl SfuParticipant {
         call_id: &str,
         relay: Option<super::relay::RelayRoute>,
     ) -> SfuParticipant {
+        Self::join_with(server, user, role, call_id, relay, false).await
+    }
+
+    /// Join, but never answer the server's later offers (a client whose
+    /// renegotiation breaks): tracks added for newcomers never carry audio.
+    pub async fn join_deaf(
+        server: &TestServer,
+        user: &str,
+        role: &str,
+        call_id: &str,
+    ) -> SfuParticipant {
+        Self::join_with(server, user, role, call_id, None, true).await
+    }
+
+    async fn join_with(
+        server: &TestServer,
+        user: &str,
+        role: &str,
+        call_id: &str,
+        relay: Option<super::relay::RelayRoute>,
+        ignore_offers: bool,
+    ) -> SfuParticipant {
         let mut client = server.client(user, role).await;
         let joined = client
             .request(json!({"type": "join_call", "call_id": call_id}))
@@ -101,6 +123,7 @@ impl SfuParticipant {
                                 if relay.is_some() { sdp = super::relay::strip_candidates(&sdp) }
                                 pc.set_remote_description(RTCSessionDescription::answer(sdp).unwrap()).await.expect("answer");
                             }
+                            "sfu_offer" if ignore_offers => {}
                             "sfu_offer" => {
                                 let mut sdp = v["sdp"].as_str().unwrap().to_string();
                                 if relay.is_some() { sdp = super::relay::strip_candidates(&sdp) }

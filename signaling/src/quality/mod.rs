@@ -265,7 +265,7 @@ impl QualityTracker {
             let snap = server.get(id).copied().unwrap_or_default();
             let up = snap.up.filter(|u| u.expected > 0);
             let down = snap.down;
-            let sfu = up.is_some() || down.is_some();
+            let sfu = up.is_some() || down.is_some() || snap.stalled > 0;
             if !sfu && iv.reports == 0 {
                 continue;
             }
@@ -285,7 +285,13 @@ impl QualityTracker {
                 }
                 (e > 0).then(|| (l / e as f64 * 100.0).min(100.0))
             };
-            let down_loss = down.map(|d| d.link_loss_pct).or(client_down);
+            let mut down_loss = down.map(|d| d.link_loss_pct).or(client_down);
+            // A track that carried nothing is total loss for that stream,
+            // whatever the reports say (there may be none).
+            if snap.stalled > 0 && snap.tracks > 0 {
+                let stalled = f64::from(snap.stalled) / f64::from(snap.tracks) * 100.0;
+                down_loss = max_opt(down_loss, Some(stalled));
+            }
             let client_jitter = iv
                 .inbound_jitter
                 .iter()

@@ -72,6 +72,7 @@ fn a_bad_uplink_marks_only_its_owner() {
                 up: Some(up(250, 25, 2.0)),
                 down: Some(down(0.0, 0.0, Some(20.0))),
                 sent: Some((250, 20_000)),
+                ..Default::default()
             },
         ),
         (
@@ -80,6 +81,7 @@ fn a_bad_uplink_marks_only_its_owner() {
                 up: Some(up(250, 0, 2.0)),
                 down: Some(down(10.0, 0.0, Some(20.0))),
                 sent: Some((250, 20_000)),
+                ..Default::default()
             },
         ),
     ]);
@@ -133,6 +135,7 @@ fn client_loss_in_an_sfu_call_is_net_of_the_publishers_uplink() {
             up: Some(up(250, 25, 1.0)),
             down: None,
             sent: Some((250, 20_000)),
+            ..Default::default()
         },
     )]);
     let round = t.sample(&server, t0 + Duration::from_secs(5), 5000);
@@ -149,6 +152,7 @@ fn hysteresis_needs_consecutive_samples() {
             up: Some(up(250, 0, 1.0)),
             down: None,
             sent: Some((250, 20_000)),
+            ..Default::default()
         },
     )]);
     let lossy = HashMap::from([(
@@ -157,6 +161,7 @@ fn hysteresis_needs_consecutive_samples() {
             up: Some(up(250, 50, 1.0)),
             down: None,
             sent: Some((250, 20_000)),
+            ..Default::default()
         },
     )]);
     let now = Instant::now();
@@ -244,6 +249,7 @@ fn a_recent_rtt_stands_in_for_samples_without_one() {
             up: Some(up(50, 0, 1.0)),
             down: Some(down(0.0, 0.0, Some(80.0))),
             sent: None,
+            ..Default::default()
         },
     )]);
     let without = HashMap::from([(
@@ -252,6 +258,7 @@ fn a_recent_rtt_stands_in_for_samples_without_one() {
             up: Some(up(50, 0, 1.0)),
             down: None,
             sent: None,
+            ..Default::default()
         },
     )]);
     t.sample(&with_rtt, t0, 0);
@@ -259,4 +266,32 @@ fn a_recent_rtt_stands_in_for_samples_without_one() {
     assert_eq!(next.samples[0].1.rtt_ms, Some(80.0));
     let stale = t.sample(&without, t0 + Duration::from_secs(12), 2);
     assert_eq!(stale.samples[0].1.rtt_ms, None, "too old to stand in");
+}
+
+#[test]
+fn a_track_that_carries_nothing_is_total_loss() {
+    let mut t = tracker(&[1, 2]);
+    // 2 publishes; the SFU should send 1 its audio but the track carries none.
+    let server = HashMap::from([
+        (
+            1,
+            LinkSnapshot {
+                up: Some(up(50, 0, 1.0)),
+                tracks: 1,
+                stalled: 1,
+                ..Default::default()
+            },
+        ),
+        (
+            2,
+            LinkSnapshot {
+                up: Some(up(50, 0, 1.0)),
+                ..Default::default()
+            },
+        ),
+    ]);
+    let round = t.sample(&server, Instant::now(), 0);
+    let one = &round.samples.iter().find(|(i, _)| *i == 1).unwrap().1;
+    assert_eq!(one.down_loss_pct, Some(100.0));
+    assert_eq!(one.level, QualityLevel::Poor);
 }
