@@ -96,10 +96,22 @@ export async function startServer({ dataDir, port = 0, env = {}, timeoutMs = 300
     child,
     log,
     exited,
-    /** Stop the process: SIGKILL by default (a crash), or SIGTERM (graceful). */
-    async stop(signal = "SIGKILL") {
+    /**
+     * Stop the process: SIGKILL by default (a crash), or SIGTERM (graceful).
+     * A server still running `timeoutMs` after a SIGTERM is a failure: it is
+     * killed and the error carries the end of its log.
+     */
+    async stop(signal = "SIGKILL", { timeoutMs = 25000 } = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      let timer;
+      const late = new Promise((res) => (timer = setTimeout(() => res("late"), timeoutMs)));
+      const outcome = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (outcome === "late") {
+        child.kill("SIGKILL");
+        await exited;
+        throw new Error(`earshot did not exit within ${timeoutMs} ms of ${signal}; log tail:\n${log.slice(-40).join("\n")}`);
+      }
     },
     /** Stop, and remove the data dir if this helper made it. */
     async dispose() {
