@@ -135,15 +135,16 @@ test("server restart mid-conversation: reconnecting banner, automatic reconnect,
   }
   // A graceful restart: SIGTERM makes the server close every socket with
   // 1012 ("restarting: reconnect"); the pages come back the same way.
-  const closed = amira.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        window.earshot.once("disconnected", (info) => resolve(info.code));
-        setTimeout(() => reject(new Error(`no disconnected event; state ${window.earshot.state}`)), 20000);
-      }),
-  );
+  // The listener is in place (awaited) before the server is told to stop:
+  // otherwise the close could arrive before the page starts listening.
+  await amira.evaluate(() => {
+    window.sigtermClose = new Promise((resolve, reject) => {
+      window.earshot.once("disconnected", (info) => resolve(info.code));
+      setTimeout(() => reject(new Error(`no disconnected event; state ${window.earshot.state}`)), 20000);
+    });
+  });
   await server.stop("SIGTERM");
-  assert.equal(await closed, 1012);
+  assert.equal(await amira.evaluate(() => window.sigtermClose), 1012);
   await amira.locator('#banner[data-state="reconnecting"]').waitFor({ timeout: 15000 });
   server = await startServer({ dataDir, port });
   servers.push(server);
