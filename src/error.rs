@@ -28,6 +28,8 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("{0}")]
     Unauthenticated(String),
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
     /// A server fault; the detail goes to the log, not to the client.
     #[error("internal error")]
     Internal(String),
@@ -44,6 +46,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            AppError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -70,6 +73,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
     }
 }
 

@@ -326,6 +326,44 @@ async fn rest_errors_are_typed_json() {
     assert_eq!(rooms["rooms"].as_array().unwrap().len(), 1, "{rooms}");
 }
 
+#[tokio::test]
+async fn a_wrong_method_gets_a_typed_405_with_allow() {
+    let server = TestServer::start().await;
+    server.room("r", "amira", &[]).await;
+    let t = server.token("amira", "applicant");
+    let http = reqwest::Client::new();
+    for (method, path, allowed) in [
+        (reqwest::Method::DELETE, "/api/rooms", "GET,HEAD,POST"),
+        (reqwest::Method::PUT, "/api/notifications/read-all", "POST"),
+        (reqwest::Method::POST, "/api/rooms/r/messages", "GET,HEAD"),
+    ] {
+        let res = http
+            .request(method.clone(), server.http(path))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status().as_u16(), 405, "{method} {path}");
+        let mut allow: Vec<String> = res
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        allow.sort();
+        assert_eq!(allow.join(","), allowed, "Allow of {path}");
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(method.as_str()) && message.contains(path), "{body}");
+    }
+    // The refused requests changed nothing: the room is still there.
+    let (status, room) = server.get(&t, "/api/rooms/r").await;
+    assert_eq!(status, 200, "{room}");
+}
+
 /// A few hundred random or garbled frames, from a fixed seed.
 fn garbage(n: usize) -> Vec<Message> {
     let valid = [

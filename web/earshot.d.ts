@@ -20,7 +20,9 @@ export type ServerErrorCode =
   /** HTTP 413: an upload over the server's limit. */
   | "PAYLOAD_TOO_LARGE"
   /** HTTP 415 from `POST /api/uploads`. */
-  | "UNSUPPORTED_MEDIA_TYPE";
+  | "UNSUPPORTED_MEDIA_TYPE"
+  /** HTTP 405: a route called with a method it does not take. */
+  | "METHOD_NOT_ALLOWED";
 /** Produced by the SDK: no reply in time, connection lost, HTTP request failed, microphone or WebRTC trouble. */
 export type ClientErrorCode = "TIMEOUT" | "DISCONNECTED" | "NETWORK" | "MEDIA_DENIED" | "MEDIA_UNAVAILABLE" | "MEDIA";
 export type ErrorCode = ServerErrorCode | ClientErrorCode;

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// An upload whose content is not an allowed type.
     UnsupportedMediaType,
+    /// An HTTP route called with a method it does not take.
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
         }
     }
 }

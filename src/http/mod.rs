@@ -58,6 +58,15 @@ async fn api_not_found() -> AppError {
     AppError::NotFound("route")
 }
 
+/// A known route called with another method: a typed 405 (axum keeps the
+/// `Allow` header it computed for the route).
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
+    AppError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
 /// Every route, with the demo app served from `web_dir` at `/`.
 pub fn router(state: AppState) -> Router {
     let web = state.config.web_dir.clone();
@@ -122,7 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/ws", get(ws::upgrade))
         // Unknown API paths get a typed body, not the demo app's fallback.
-        .route("/api/{*rest}", axum::routing::any(api_not_found));
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed);
     api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_responses))
         .layer(TraceLayer::new_for_http())

@@ -14,6 +14,7 @@ export const SERVER_ERROR_CODES = Object.freeze([
   "INTERNAL",
   "PAYLOAD_TOO_LARGE", // HTTP 413: an upload over the server's limit
   "UNSUPPORTED_MEDIA_TYPE", // HTTP 415: an upload of a type the server does not take
+  "METHOD_NOT_ALLOWED", // HTTP 405: a route called with a method it does not take
 ]);
 
 /** Error codes the SDK itself produces. */
