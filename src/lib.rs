@@ -113,7 +113,8 @@ pub async fn app(
     let mut signaling_config = config.signaling();
     signaling_config.assistant = config.assistant()?;
     let server_metrics = metrics::ServerMetrics::new()?;
-    let signaling_metrics = earshot_signaling::metrics::Metrics::register(&server_metrics.registry)?;
+    let signaling_metrics =
+        earshot_signaling::metrics::Metrics::register(&server_metrics.registry)?;
     let events = match webhook_config(&config) {
         Some(hooks) => {
             let (sink, rx) = EventSink::channel(1024);

@@ -58,7 +58,11 @@ impl ServerMetrics {
         )?;
         registry.register(Box::new(http_responses.clone()))?;
         Ok(ServerMetrics {
-            connections: gauge(&registry, "earshot_connections", "Open WebSocket connections")?,
+            connections: gauge(
+                &registry,
+                "earshot_connections",
+                "Open WebSocket connections",
+            )?,
             users_online: gauge(
                 &registry,
                 "earshot_users_online",
@@ -117,11 +121,19 @@ impl ServerMetrics {
 }
 
 /// `GET /metrics`, behind `metrics_token` when one is configured.
-pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn scrape(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     if let Some(expected) = &state.config.metrics_token {
         let given = bearer(&headers).unwrap_or_default();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes())) {
-            return Err(AppError::Unauthenticated("metrics need the metrics token".into()));
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        )) {
+            return Err(AppError::Unauthenticated(
+                "metrics need the metrics token".into(),
+            ));
         }
     }
     let metrics = &state.metrics;
@@ -132,7 +144,10 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result
         .map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, TextEncoder::new().format_type().to_string())],
+        [(
+            header::CONTENT_TYPE,
+            TextEncoder::new().format_type().to_string(),
+        )],
         body,
     )
         .into_response())

@@ -357,7 +357,10 @@ async fn a_wrong_method_gets_a_typed_405_with_allow() {
         let body: Value = res.json().await.expect("a JSON body");
         assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{body}");
         let message = body["message"].as_str().unwrap_or_default();
-        assert!(message.contains(method.as_str()) && message.contains(path), "{body}");
+        assert!(
+            message.contains(method.as_str()) && message.contains(path),
+            "{body}"
+        );
     }
     // The refused requests changed nothing: the room is still there.
     let (status, room) = server.get(&t, "/api/rooms/r").await;

@@ -36,10 +36,7 @@ async fn quality(server: &TestServer, call: &str, participant: &str) -> Option<V
     let admin = server.token("ops", "admin");
     let (status, body) = server.get(&admin, "/api/monitor/calls").await;
     assert_eq!(status, 200, "{body}");
-    body["calls"]
-        .as_array()?
-        .iter()
-        .find(|c| c["id"] == call)?["participants"]
+    body["calls"].as_array()?.iter().find(|c| c["id"] == call)?["participants"]
         .as_array()?
         .iter()
         .find(|p| p["participant_id"] == participant)
@@ -105,10 +102,16 @@ async fn uplink_loss_is_measured_for_its_owner_and_lowers_mos() {
     })
     .await;
     let loss = num(&qa, "up_loss_pct");
-    assert!((loss - 10.0).abs() <= 2.0, "amira's uplink loss {loss} %: {qa}");
+    assert!(
+        (loss - 10.0).abs() <= 2.0,
+        "amira's uplink loss {loss} %: {qa}"
+    );
     assert!((num(&qa, "loss_pct") - 10.0).abs() <= 2.0, "{qa}");
     // omar hears amira's holes, but his own connection is clean.
-    assert!(num(&qb, "loss_pct") <= 2.0, "omar blamed for amira's loss: {qb}");
+    assert!(
+        num(&qb, "loss_pct") <= 2.0,
+        "omar blamed for amira's loss: {qb}"
+    );
     assert!(num(&qa, "mos") < 3.6, "{qa}");
     assert!(num(&qb, "mos") > 4.0, "{qb}");
     assert!(num(&qa, "mos") + 0.5 < num(&qb, "mos"));
@@ -158,8 +161,8 @@ async fn delay_jitter_and_downlink_loss_through_a_relay() {
         },
     )
     .await;
-    let a = SfuParticipant::join_via(&server, "amira", "applicant", &call, Some(relay.route()))
-        .await;
+    let a =
+        SfuParticipant::join_via(&server, "amira", "applicant", &call, Some(relay.route())).await;
     let _sa = a.media.publish(1);
     let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
     let _sb = b.media.publish(2);
@@ -177,15 +180,26 @@ async fn delay_jitter_and_downlink_loss_through_a_relay() {
         q["rtt_ms"].is_number()
     })
     .await;
-    assert!(relay.dropped_down.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(
+        relay
+            .dropped_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
     let (rtt_a, rtt_b) = (num(&qa, "rtt_ms"), num(&qb, "rtt_ms"));
     assert!(rtt_a >= 110.0, "amira's RTT {rtt_a} ms: {qa}");
     assert!(rtt_b < 60.0, "omar's RTT {rtt_b} ms: {qb}");
     let (jit_a, jit_b) = (num(&qa, "jitter_ms"), num(&qb, "jitter_ms"));
     assert!(jit_a >= 5.0, "amira's jitter {jit_a} ms: {qa}");
-    assert!(jit_b + 3.0 < jit_a, "omar's jitter {jit_b} vs amira's {jit_a}");
+    assert!(
+        jit_b + 3.0 < jit_a,
+        "omar's jitter {jit_b} vs amira's {jit_a}"
+    );
     let down = num(&qa, "down_loss_pct");
-    assert!((down - 10.0).abs() <= 2.0, "amira's downlink loss {down} %: {qa}");
+    assert!(
+        (down - 10.0).abs() <= 2.0,
+        "amira's downlink loss {down} %: {qa}"
+    );
     assert!(num(&qa, "up_loss_pct") <= 2.0, "{qa}");
     assert!(num(&qb, "loss_pct") <= 2.0, "{qb}");
     assert!(num(&qa, "mos") + 0.5 < num(&qb, "mos"), "{qa} vs {qb}");
@@ -206,14 +220,23 @@ async fn a_participant_who_hears_nothing_is_poor_whatever_the_reports_say() {
     let _sa = a.media.publish(1);
     let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
     let _sb = b.media.publish(2);
-    b.wait_for("audio from amira", |m| m.packets_from(&a.stream()).len() >= 50)
-        .await;
-    let qa = wait_quality(&server, &call, &a.participant_id, "amira's stalled downlink", |q| {
-        q["down_loss_pct"].as_f64() == Some(100.0)
+    b.wait_for("audio from amira", |m| {
+        m.packets_from(&a.stream()).len() >= 50
     })
     .await;
+    let qa = wait_quality(
+        &server,
+        &call,
+        &a.participant_id,
+        "amira's stalled downlink",
+        |q| q["down_loss_pct"].as_f64() == Some(100.0),
+    )
+    .await;
     assert_eq!(qa["level"], "poor", "{qa}");
-    assert!(a.media.packets_from(&b.stream()).is_empty(), "amira hears nothing");
+    assert!(
+        a.media.packets_from(&b.stream()).is_empty(),
+        "amira hears nothing"
+    );
     // omar, who hears amira, is fine.
     let qb = quality(&server, &call, &b.participant_id).await.unwrap();
     assert!(num(&qb, "loss_pct") <= 2.0, "{qb}");
@@ -236,8 +259,12 @@ async fn p2p_calls_are_measured_from_client_reports() {
     let call = start_call(&server, "direct", &["amira", "omar"], "p2p").await;
     let mut a = server.client("amira", "applicant").await;
     let mut b = server.client("omar", "professional").await;
-    let ja = a.request(json!({"type": "join_call", "call_id": call})).await;
-    let jb = b.request(json!({"type": "join_call", "call_id": call})).await;
+    let ja = a
+        .request(json!({"type": "join_call", "call_id": call}))
+        .await;
+    let jb = b
+        .request(json!({"type": "join_call", "call_id": call}))
+        .await;
     let (pa, pb) = (
         ja["participant_id"].as_str().unwrap().to_string(),
         jb["participant_id"].as_str().unwrap().to_string(),
@@ -249,9 +276,13 @@ async fn p2p_calls_are_measured_from_client_reports() {
     a.send(stats(&call, &pb, 250, 0, 40.0)).await;
     b.send(stats(&call, &pa, 230, 20, 40.0)).await;
 
-    let q = wait_quality(&server, &call, &pa, "amira's uplink from omar's report", |q| {
-        q["up_loss_pct"].as_f64().is_some_and(|l| l > 0.0)
-    })
+    let q = wait_quality(
+        &server,
+        &call,
+        &pa,
+        "amira's uplink from omar's report",
+        |q| q["up_loss_pct"].as_f64().is_some_and(|l| l > 0.0),
+    )
     .await;
     assert!((num(&q, "up_loss_pct") - 8.0).abs() < 0.01, "{q}");
     assert_eq!(q["source"], "client");
@@ -278,7 +309,8 @@ async fn bad_reports_are_refused_and_the_call_carries_on() {
     let server = quality_server().await;
     let call = start_call(&server, "strict", &["amira", "omar", "lina"], "p2p").await;
     let mut a = server.client("amira", "applicant").await;
-    a.request(json!({"type": "join_call", "call_id": call})).await;
+    a.request(json!({"type": "join_call", "call_id": call}))
+        .await;
     let bad = [
         json!({"type": "call_stats", "call_id": call, "rtt_ms": -1}),
         json!({"type": "call_stats", "call_id": call, "rtt_ms": 1e9}),

@@ -87,7 +87,9 @@ async fn the_report_has_the_participants_times_and_samples() {
     let server = quality_server().await;
     let call = run_call(&server, "visa-1", ["amira", "omar"], 8, true).await;
     let token = server.token("omar", "professional");
-    let (status, r) = server.get(&token, &format!("/api/calls/{call}/report")).await;
+    let (status, r) = server
+        .get(&token, &format!("/api/calls/{call}/report"))
+        .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["active"], false);
     let record = &r["call"];
@@ -96,15 +98,27 @@ async fn the_report_has_the_participants_times_and_samples() {
     let people = record["participants"].as_array().unwrap();
     assert_eq!(people.len(), 2, "{record}");
     for p in people {
-        let (joined, left) = (p["joined_at"].as_i64().unwrap(), p["left_at"].as_i64().unwrap());
-        assert!(joined >= record["started_at"].as_i64().unwrap() && left >= joined + 2000, "{p}");
+        let (joined, left) = (
+            p["joined_at"].as_i64().unwrap(),
+            p["left_at"].as_i64().unwrap(),
+        );
+        assert!(
+            joined >= record["started_at"].as_i64().unwrap() && left >= joined + 2000,
+            "{p}"
+        );
     }
 
     let summary = &r["summary"];
     assert_eq!(summary["participants"], 2, "{summary}");
-    assert!(summary["duration_ms"].as_i64().unwrap() >= 3000, "{summary}");
+    assert!(
+        summary["duration_ms"].as_i64().unwrap() >= 3000,
+        "{summary}"
+    );
     assert!(summary["samples"].as_i64().unwrap() >= 4, "{summary}");
-    let (avg, worst) = (summary["avg_mos"].as_f64().unwrap(), summary["worst_mos"].as_f64().unwrap());
+    let (avg, worst) = (
+        summary["avg_mos"].as_f64().unwrap(),
+        summary["worst_mos"].as_f64().unwrap(),
+    );
     assert!((1.0..=4.5).contains(&worst) && worst <= avg, "{summary}");
     // amira lost 1 in 8 packets: the call's worst moment is poor.
     assert_eq!(summary["worst_level"], "poor", "{summary}");
@@ -132,7 +146,9 @@ async fn the_report_has_the_participants_times_and_samples() {
 
     let samples = r["samples"].as_array().unwrap();
     assert!(samples.len() as i64 == summary["samples"].as_i64().unwrap());
-    assert!(samples.windows(2).all(|w| w[0]["at"].as_i64() <= w[1]["at"].as_i64()));
+    assert!(samples
+        .windows(2)
+        .all(|w| w[0]["at"].as_i64() <= w[1]["at"].as_i64()));
     for s in samples {
         let mos = s["mos"].as_f64().unwrap();
         assert!((1.0..=4.5).contains(&mos), "{s}");
@@ -178,10 +194,19 @@ async fn calls_are_listed_with_filters_for_those_who_may_see_them() {
     assert_eq!(ids(&list(&admin, "").await).len(), 2);
 
     // Filters.
-    assert_eq!(ids(&list(&omar, "?room_id=visa-3").await), vec![clean.clone()]);
+    assert_eq!(
+        ids(&list(&omar, "?room_id=visa-3").await),
+        vec![clean.clone()]
+    );
     assert_eq!(ids(&list(&omar, "?worst=poor").await), vec![lossy.clone()]);
-    assert_eq!(ids(&list(&omar, "?user_id=lina").await), vec![clean.clone()]);
-    assert_eq!(ids(&list(&omar, &format!("?since={middle}")).await), vec![clean.clone()]);
+    assert_eq!(
+        ids(&list(&omar, "?user_id=lina").await),
+        vec![clean.clone()]
+    );
+    assert_eq!(
+        ids(&list(&omar, &format!("?since={middle}")).await),
+        vec![clean.clone()]
+    );
     assert_eq!(
         ids(&list(&omar, &format!("?since={before}&until={middle}")).await),
         vec![lossy.clone()]
@@ -191,14 +216,25 @@ async fn calls_are_listed_with_filters_for_those_who_may_see_them() {
     assert!(ids(&list(&amira, "?room_id=visa-3").await).is_empty());
 
     // Bad filters are typed errors.
-    for q in ["?worst=awful", "?since=yesterday", "?since=10&until=5", "?colour=red"] {
+    for q in [
+        "?worst=awful",
+        "?since=yesterday",
+        "?since=10&until=5",
+        "?colour=red",
+    ] {
         let (status, body) = server.get(&omar, &format!("/api/calls{q}")).await;
         assert_eq!(status, 400, "{q}: {body}");
         assert_eq!(body["code"], "BAD_REQUEST", "{q}: {body}");
     }
     // Reports follow room access.
-    let (status, body) = server.get(&lina, &format!("/api/calls/{lossy}/report")).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("ACCESS_DENIED")), "{body}");
+    let (status, body) = server
+        .get(&lina, &format!("/api/calls/{lossy}/report"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("ACCESS_DENIED")),
+        "{body}"
+    );
     let (status, _) = server.get(&lina, "/api/calls/nope/report").await;
     assert_eq!(status, 404);
     let (status, _) = server

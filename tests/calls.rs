@@ -332,16 +332,24 @@ async fn a_device_that_leaves_and_comes_back_has_a_record_per_stay() {
         .request(json!({"type": "start_call", "room_id": "back", "mode": "p2p"}))
         .await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    amira.request(json!({"type": "join_call", "call_id": call_id})).await;
-    let joined = omar.request(json!({"type": "join_call", "call_id": call_id})).await;
+    amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    let joined = omar
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
     let pid = joined["participant_id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(30)).await;
-    omar.request(json!({"type": "leave_call", "call_id": call_id})).await;
+    omar.request(json!({"type": "leave_call", "call_id": call_id}))
+        .await;
     tokio::time::sleep(Duration::from_millis(30)).await;
-    omar.request(json!({"type": "join_call", "call_id": call_id})).await;
+    omar.request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
 
     // While omar is back in the call, his second stay is open.
-    let (_, record) = server.get(&amira.token, &format!("/api/calls/{call_id}")).await;
+    let (_, record) = server
+        .get(&amira.token, &format!("/api/calls/{call_id}"))
+        .await;
     let stays: Vec<&Value> = record["call"]["participants"]
         .as_array()
         .unwrap()
@@ -355,7 +363,9 @@ async fn a_device_that_leaves_and_comes_back_has_a_record_per_stay() {
     assert!(second["joined_at"].as_i64().unwrap() >= left);
     assert!(second["left_at"].is_null(), "{second}");
     // The call still counts two devices.
-    amira.request(json!({"type": "end_call", "call_id": call_id})).await;
+    amira
+        .request(json!({"type": "end_call", "call_id": call_id}))
+        .await;
     amira.recv_type("call_ended").await;
     let (_, list) = server.get(&amira.token, "/api/calls").await;
     assert_eq!(list["calls"][0]["participants"], 2, "{list}");

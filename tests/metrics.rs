@@ -71,7 +71,10 @@ async fn metrics_expose_what_the_server_does() {
     assert_eq!(value(&m, "earshot_connections"), 2.0);
     assert_eq!(value(&m, "earshot_users_online"), 2.0);
     assert_eq!(value(&m, "earshot_messages_stored_total"), 3.0);
-    assert_eq!(value(&m, "earshot_socket_errors_total{code=\"BAD_REQUEST\"}"), 1.0);
+    assert_eq!(
+        value(&m, "earshot_socket_errors_total{code=\"BAD_REQUEST\"}"),
+        1.0
+    );
     assert!(value(&m, "earshot_http_responses_total{status=\"404\"}") >= 1.0);
     assert!(value(&m, "earshot_http_responses_total{status=\"201\"}") >= 1.0);
     assert!(value(&m, "earshot_socket_frames_total{direction=\"in\"}") >= 6.0);
@@ -105,15 +108,25 @@ async fn metrics_expose_what_the_server_does() {
     let samples = value(&m, "earshot_call_quality_mos_count");
     assert!(samples >= 2.0, "{samples} MOS samples");
     // Clean loopback audio: every sample scores above 4.
-    assert_eq!(value(&m, "earshot_call_quality_mos_bucket{le=\"4.03\"}"), 0.0);
-    assert_eq!(value(&m, "earshot_call_quality_loss_percent_count"), samples);
+    assert_eq!(
+        value(&m, "earshot_call_quality_mos_bucket{le=\"4.03\"}"),
+        0.0
+    );
+    assert_eq!(
+        value(&m, "earshot_call_quality_loss_percent_count"),
+        samples
+    );
 
-    a.request(json!({"type": "end_call", "call_id": call})).await;
+    a.request(json!({"type": "end_call", "call_id": call}))
+        .await;
     a.recv_type("call_ended").await;
     let (_, m) = scrape(&server, None).await;
     assert_eq!(value(&m, "earshot_calls_active"), 0.0);
     assert_eq!(value(&m, "earshot_call_participants"), 0.0);
-    assert_eq!(value(&m, "earshot_calls_ended_total{reason=\"ended\"}"), 1.0);
+    assert_eq!(
+        value(&m, "earshot_calls_ended_total{reason=\"ended\"}"),
+        1.0
+    );
 }
 
 #[tokio::test]

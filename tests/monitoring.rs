@@ -52,14 +52,17 @@ async fn a_monitor_sees_calls_start_sample_and_end() {
     let sampled = ops
         .recv_where("monitor_call with quality for both", |m| {
             m["type"] == "monitor_call"
-                && m["call"]["participants"]
-                    .as_array()
-                    .is_some_and(|ps| ps.len() == 2 && ps.iter().all(|p| p["quality"]["mos"].is_number()))
+                && m["call"]["participants"].as_array().is_some_and(|ps| {
+                    ps.len() == 2 && ps.iter().all(|p| p["quality"]["mos"].is_number())
+                })
         })
         .await;
     for p in sampled["call"]["participants"].as_array().unwrap() {
         let q = &p["quality"];
-        assert!(["excellent", "good"].contains(&q["level"].as_str().unwrap()), "{q}");
+        assert!(
+            ["excellent", "good"].contains(&q["level"].as_str().unwrap()),
+            "{q}"
+        );
         assert!(q["loss_pct"].as_f64().unwrap() < 2.0, "{q}");
         assert!(q["bitrate_kbps"].as_f64().unwrap() > 0.0, "{q}");
     }
@@ -76,13 +79,17 @@ async fn a_monitor_sees_calls_start_sample_and_end() {
     let (status, body) = server.get(&ops.token, "/api/monitor/calls").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["calls"][0]["id"], call.as_str());
-    assert_eq!(body["calls"][0]["participants"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        body["calls"][0]["participants"].as_array().unwrap().len(),
+        2
+    );
     // A monitor subscribing now gets the ongoing call in its snapshot.
     let mut late = server.client("ops2", "admin").await;
     let snap = late.request(json!({"type": "monitor_subscribe"})).await;
     assert_eq!(snap["calls"][0]["id"], call.as_str(), "{snap}");
 
-    host.request(json!({"type": "end_call", "call_id": call})).await;
+    host.request(json!({"type": "end_call", "call_id": call}))
+        .await;
     let ended = ops
         .recv_where("monitor_call_ended", |m| m["type"] == "monitor_call_ended")
         .await;
@@ -113,7 +120,10 @@ async fn only_monitoring_roles_in_scope_see_calls() {
     tenant_a.tenant = Some("clinic-a".into());
     let amira = server.token_with(tenant_a.clone());
     server
-        .create_room(&amira, json!({"id": "a-room", "type": "ticket", "title": "A"}))
+        .create_room(
+            &amira,
+            json!({"id": "a-room", "type": "ticket", "title": "A"}),
+        )
         .await;
     let mut host = server.client_with(tenant_a).await;
     host.request(json!({"type": "start_call", "room_id": "a-room", "mode": "p2p"}))
@@ -126,7 +136,10 @@ async fn only_monitoring_roles_in_scope_see_calls() {
         assert_eq!(r["code"], "ACCESS_DENIED", "{role}: {r}");
         assert_eq!(r["message"], "monitoring is for monitoring roles", "{r}");
         let (status, body) = server.get(&c.token, "/api/monitor/calls").await;
-        assert_eq!((status, body["code"].as_str()), (403, Some("ACCESS_DENIED")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("ACCESS_DENIED"))
+        );
         // The socket is still usable.
         c.sync().await;
     }
@@ -136,12 +149,16 @@ async fn only_monitoring_roles_in_scope_see_calls() {
     let mut b = server.client_with(other.clone()).await;
     let snap = b.request(json!({"type": "monitor_subscribe"})).await;
     assert_eq!(snap["calls"], json!([]), "{snap}");
-    let (_, body) = server.get(&server.token_with(other), "/api/monitor/calls").await;
+    let (_, body) = server
+        .get(&server.token_with(other), "/api/monitor/calls")
+        .await;
     assert_eq!(body["calls"], json!([]));
     // Clinic A's admin, and an admin without a tenant, do.
     let mut mine = claims("ops-a", "admin");
     mine.tenant = Some("clinic-a".into());
-    let (_, body) = server.get(&server.token_with(mine), "/api/monitor/calls").await;
+    let (_, body) = server
+        .get(&server.token_with(mine), "/api/monitor/calls")
+        .await;
     assert_eq!(body["calls"].as_array().unwrap().len(), 1, "{body}");
     let (_, body) = server
         .get(&server.token("root", "admin"), "/api/monitor/calls")

@@ -458,5 +458,8 @@ async fn openapi_describes_the_server_api() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(filters, ["room_id", "user_id", "since", "until", "worst", "limit"]);
+    assert_eq!(
+        filters,
+        ["room_id", "user_id", "since", "until", "worst", "limit"]
+    );
 }

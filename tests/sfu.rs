@@ -325,8 +325,10 @@ async fn a_participant_whose_media_dies_is_removed_and_told() {
     let _sa = a.media.publish(1);
     let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
     let _sb = b.media.publish(2);
-    b.wait_for("audio from amira", |m| m.packets_from(&a.stream()).len() >= 25)
-        .await;
+    b.wait_for("audio from amira", |m| {
+        m.packets_from(&a.stream()).len() >= 25
+    })
+    .await;
 
     // amira's network goes away without a word on her socket.
     relay.cut();

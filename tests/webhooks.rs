@@ -73,7 +73,11 @@ fn verify(r: &Received) {
     assert_eq!(r.signature, expected, "bad signature on {}", r.event);
 }
 
-async fn wait_for_event(seen: &Arc<Mutex<Vec<Received>>>, event: &str, attempts: usize) -> Vec<Received> {
+async fn wait_for_event(
+    seen: &Arc<Mutex<Vec<Received>>>,
+    event: &str,
+    attempts: usize,
+) -> Vec<Received> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let got: Vec<Received> = seen
@@ -86,7 +90,11 @@ async fn wait_for_event(seen: &Arc<Mutex<Vec<Received>>>, event: &str, attempts:
         if got.len() >= attempts {
             return got;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no {event} ({} so far)", got.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {event} ({} so far)",
+            got.len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -111,7 +119,10 @@ async fn call_events_are_signed_and_retried() {
     let call = started["call"]["id"].as_str().unwrap().to_string();
 
     let attempts = wait_for_event(&seen, "call.started", 2).await;
-    assert_eq!(attempts[0].delivery, attempts[1].delivery, "a retry keeps its id");
+    assert_eq!(
+        attempts[0].delivery, attempts[1].delivery,
+        "a retry keeps its id"
+    );
     for a in &attempts {
         verify(a);
     }
@@ -144,17 +155,27 @@ async fn call_events_are_signed_and_retried() {
         if let Some(v) = poor {
             break v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no quality_degraded to poor");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no quality_degraded to poor"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let data = &body["data"];
     assert_eq!(data["participant_id"], a.participant_id.as_str(), "{data}");
     assert_eq!(data["user_id"], "amira");
     assert_eq!(data["level"], "poor");
-    assert!(["excellent", "good", "fair"].contains(&data["previous"].as_str().unwrap()), "{data}");
-    assert!(data["quality"]["loss_pct"].as_f64().unwrap() > 15.0, "{data}");
+    assert!(
+        ["excellent", "good", "fair"].contains(&data["previous"].as_str().unwrap()),
+        "{data}"
+    );
+    assert!(
+        data["quality"]["loss_pct"].as_f64().unwrap() > 15.0,
+        "{data}"
+    );
 
-    host.request(json!({"type": "end_call", "call_id": call})).await;
+    host.request(json!({"type": "end_call", "call_id": call}))
+        .await;
     let ended = wait_for_event(&seen, "call.ended", 2).await;
     verify(&ended[1]);
     let body: Value = serde_json::from_str(&ended[1].body).unwrap();
@@ -197,7 +218,9 @@ async fn an_unreachable_receiver_does_not_hold_up_calls() {
             .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
             .await;
         let id = s["call"]["id"].as_str().unwrap().to_string();
-        let ok = host.request(json!({"type": "end_call", "call_id": id})).await;
+        let ok = host
+            .request(json!({"type": "end_call", "call_id": id}))
+            .await;
         assert_eq!(ok["type"], "ok");
     }
     // The live receiver still gets all three starts and ends.

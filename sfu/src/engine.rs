@@ -183,7 +183,11 @@ impl Sfu {
         settings.set_include_loopback_candidate(config.include_loopback);
         settings.set_ice_timeouts(
             Some(config.ice_disconnected_timeout),
-            Some(config.ice_failed_timeout.max(config.ice_disconnected_timeout)),
+            Some(
+                config
+                    .ice_failed_timeout
+                    .max(config.ice_disconnected_timeout),
+            ),
             None,
         );
         if !config.candidate_ips.is_empty() {

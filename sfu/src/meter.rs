@@ -269,7 +269,9 @@ pub struct Uplink {
 
 /// Jitter added after `upstream_ms` already was: `sqrt(total² − upstream²)`.
 pub fn added_jitter(total_ms: f64, upstream_ms: f64) -> f64 {
-    (total_ms * total_ms - upstream_ms * upstream_ms).max(0.0).sqrt()
+    (total_ms * total_ms - upstream_ms * upstream_ms)
+        .max(0.0)
+        .sqrt()
 }
 
 /// Sum up one subscriber's tracks for the interval (`None` if no track

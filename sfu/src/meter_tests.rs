@@ -66,7 +66,10 @@ fn downstream_loss_from_cumulative_fields() {
     assert!((snap.loss_pct - 10.0).abs() < 1e-9);
     assert!((snap.jitter_ms - 2.0).abs() < 1e-9);
     assert_eq!(snap.rtt_ms, None);
-    assert!(downstream_snapshot([(1, &mut t)], |_| Uplink::default()).is_none(), "interval restarts");
+    assert!(
+        downstream_snapshot([(1, &mut t)], |_| Uplink::default()).is_none(),
+        "interval restarts"
+    );
 }
 
 #[test]
@@ -98,7 +101,11 @@ fn round_trip_time_from_lsr_and_dlsr() {
     };
     t.record(&b, 0x0001_c000);
     let snap = downstream_snapshot([(1, &mut t)], |_| Uplink::default()).unwrap();
-    assert!((snap.rtt_ms.unwrap() - 250.0).abs() < 0.1, "{:?}", snap.rtt_ms);
+    assert!(
+        (snap.rtt_ms.unwrap() - 250.0).abs() < 0.1,
+        "{:?}",
+        snap.rtt_ms
+    );
 }
 
 #[test]
@@ -106,19 +113,41 @@ fn uplink_loss_is_not_blamed_on_the_subscriber() {
     let mut t = DownstreamMeter::default();
     t.record(&block(0, 0, 0), 0);
     t.record(&block(12, 100, 0), 0); // 12 % heard lost ...
-    let snap = downstream_snapshot([(7, &mut t)], |p| Uplink { loss: if p == 7 { 0.10 } else { 0.0 }, jitter_ms: 0.0 }).unwrap();
+    let snap = downstream_snapshot([(7, &mut t)], |p| Uplink {
+        loss: if p == 7 { 0.10 } else { 0.0 },
+        jitter_ms: 0.0,
+    })
+    .unwrap();
     assert!((snap.loss_pct - 12.0).abs() < 1e-9);
     // ... of which 10 % never reached the SFU.
-    assert!((snap.link_loss_pct - 2.0).abs() < 1e-9, "{}", snap.link_loss_pct);
+    assert!(
+        (snap.link_loss_pct - 2.0).abs() < 1e-9,
+        "{}",
+        snap.link_loss_pct
+    );
 }
 
 #[test]
 fn uplink_jitter_is_taken_out_in_quadrature() {
     let mut t = DownstreamMeter::default();
-    t.record(&ReportBlock { jitter: 240, ..block(0, 0, 0) }, 0); // 5 ms
-    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink { loss: 0.0, jitter_ms: 3.0 }).unwrap();
+    t.record(
+        &ReportBlock {
+            jitter: 240,
+            ..block(0, 0, 0)
+        },
+        0,
+    ); // 5 ms
+    let snap = downstream_snapshot([(1, &mut t)], |_| Uplink {
+        loss: 0.0,
+        jitter_ms: 3.0,
+    })
+    .unwrap();
     assert!((snap.jitter_ms - 5.0).abs() < 1e-9);
-    assert!((snap.link_jitter_ms - 4.0).abs() < 1e-9, "{}", snap.link_jitter_ms);
+    assert!(
+        (snap.link_jitter_ms - 4.0).abs() < 1e-9,
+        "{}",
+        snap.link_jitter_ms
+    );
     assert_eq!(added_jitter(2.0, 3.0), 0.0);
 }
 

@@ -24,12 +24,12 @@ use webrtc::track::track_remote::TrackRemote;
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
 use crate::forward::Forwarder;
 use crate::meter::{
-    downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, UpstreamMeter, Uplink,
+    downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, Uplink, UpstreamMeter,
 };
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
-use crate::track::{ForwardTrack, SendChain};
 use crate::stats::ntp_middle32;
+use crate::track::{ForwardTrack, SendChain};
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +351,12 @@ impl SfuRoom {
         let closed = self.closed.clone();
         let routes = self.routes.clone();
         spawn_counted(&self.sfu, async move {
-            let ssrc = sender.get_parameters().await.encodings.first().map(|e| e.ssrc);
+            let ssrc = sender
+                .get_parameters()
+                .await
+                .encodings
+                .first()
+                .map(|e| e.ssrc);
             loop {
                 let packets = tokio::select! {
                     _ = closed.cancelled() => break,
@@ -359,7 +364,10 @@ impl SfuRoom {
                 };
                 let Some(ssrc) = ssrc else { continue };
                 let now = ntp_middle32(std::time::SystemTime::now());
-                let blocks: Vec<ReportBlock> = packets.iter().flat_map(|p| report_blocks(p.as_ref(), ssrc)).collect();
+                let blocks: Vec<ReportBlock> = packets
+                    .iter()
+                    .flat_map(|p| report_blocks(p.as_ref(), ssrc))
+                    .collect();
                 if blocks.is_empty() {
                     continue;
                 }
@@ -373,7 +381,9 @@ impl SfuRoom {
         });
         let mut routes = lock(&self.routes);
         routes.tracks.insert((publisher, subscriber), track);
-        routes.downstream.insert((publisher, subscriber), DownstreamMeter::default());
+        routes
+            .downstream
+            .insert((publisher, subscriber), DownstreamMeter::default());
         routes.forwarder.subscribe(publisher, subscriber);
         Ok(())
     }
@@ -532,7 +542,10 @@ impl SfuRoom {
 }
 
 /// The report blocks about `ssrc` in one RTCP packet (RR or SR).
-fn report_blocks(packet: &(dyn webrtc::rtcp::packet::Packet + Send + Sync), ssrc: u32) -> Vec<ReportBlock> {
+fn report_blocks(
+    packet: &(dyn webrtc::rtcp::packet::Packet + Send + Sync),
+    ssrc: u32,
+) -> Vec<ReportBlock> {
     use webrtc::rtcp::receiver_report::ReceiverReport;
     use webrtc::rtcp::sender_report::SenderReport;
     let any = packet.as_any();

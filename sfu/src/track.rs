@@ -28,7 +28,9 @@ use webrtc::interceptor::{Attributes, Interceptor, RTCPWriter};
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::packet::Packet as RtcpPacket;
 use webrtc::rtp::packet::Packet;
-use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+};
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::RTCRtpTransceiverInit;

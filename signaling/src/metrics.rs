@@ -101,7 +101,6 @@ impl Metrics {
         Ok(m)
     }
 
-
     pub fn observe_sample(&self, q: &crate::protocol::QualityView) {
         self.quality_mos.observe(q.mos);
         self.quality_loss.observe(q.loss_pct);
@@ -111,4 +110,3 @@ impl Metrics {
         }
     }
 }
-

@@ -111,8 +111,8 @@ pub async fn report(
         .calls
         .active_in_room(&report.call.room_id)
         .is_some_and(|c| c == id);
-    let mut body = serde_json::to_value(&report)
-        .map_err(|e| AppError::Internal(format!("report: {e}")))?;
+    let mut body =
+        serde_json::to_value(&report).map_err(|e| AppError::Internal(format!("report: {e}")))?;
     body["active"] = json!(active);
     Ok(Json(body))
 }
@@ -129,7 +129,9 @@ pub async fn monitor(
 ) -> Result<Json<Value>, AppError> {
     let sig = &state.signaling;
     if !me.is_monitor(&sig.config) {
-        return Err(AppError::Forbidden("monitoring is for monitoring roles".into()));
+        return Err(AppError::Forbidden(
+            "monitoring is for monitoring roles".into(),
+        ));
     }
     let calls = sig.calls.monitor_views(&me.tenant).await;
     Ok(Json(json!({ "calls": calls })))

@@ -134,7 +134,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
     api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

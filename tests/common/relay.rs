@@ -46,7 +46,9 @@ impl RelayRoute {
 fn candidate_addr(candidate: &serde_json::Value) -> Option<SocketAddr> {
     let line = candidate["candidate"].as_str()?;
     let fields: Vec<&str> = line.split(' ').collect();
-    format!("{}:{}", fields.get(4)?, fields.get(5)?).parse().ok()
+    format!("{}:{}", fields.get(4)?, fields.get(5)?)
+        .parse()
+        .ok()
 }
 
 pub struct Relay {
@@ -100,10 +102,7 @@ fn spawn_send(sock: Arc<UdpSocket>, to: SocketAddr, buf: Vec<u8>, wait: Duration
 }
 
 fn plan(imp: &Impairment, rng: &Mutex<Rng>) -> Duration {
-    let extra = rng
-        .lock()
-        .unwrap()
-        .below(imp.jitter.as_micros() as u64 + 1);
+    let extra = rng.lock().unwrap().below(imp.jitter.as_micros() as u64 + 1);
     imp.delay + Duration::from_micros(extra)
 }
 

@@ -158,7 +158,11 @@ impl Call {
 
     pub(super) async fn run(mut self) {
         let timeout = self.sig.config.call_empty_timeout;
-        let period = self.sig.config.quality_interval.max(std::time::Duration::from_millis(100));
+        let period = self
+            .sig
+            .config
+            .quality_interval
+            .max(std::time::Duration::from_millis(100));
         let mut tick = tokio::time::interval_at(Instant::now() + period, period);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         self.sig

@@ -53,7 +53,10 @@ impl Call {
         request_id: Option<String>,
     ) {
         let result = match self.media_for(conn, "sfu_offer") {
-            Ok(media) => media.handle_offer(conn.id(), sdp).await.map_err(media_error),
+            Ok(media) => media
+                .handle_offer(conn.id(), sdp)
+                .await
+                .map_err(media_error),
             Err(e) => Err(e),
         };
         match result {
@@ -90,7 +93,10 @@ impl Call {
         request_id: Option<String>,
     ) {
         let result = match self.media_for(conn, "sfu_answer") {
-            Ok(media) => media.handle_answer(conn.id(), sdp).await.map_err(media_error),
+            Ok(media) => media
+                .handle_answer(conn.id(), sdp)
+                .await
+                .map_err(media_error),
             Err(e) => Err(e),
         };
         if let Err(err) = result {

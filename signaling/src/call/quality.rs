@@ -7,8 +7,7 @@ use crate::conn::ConnHandle;
 use crate::error::SignalError;
 use crate::events::CallEvent;
 use crate::protocol::{
-    CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel,
-    ServerMessage,
+    CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel, ServerMessage,
 };
 use crate::quality::LevelChange;
 use crate::store::{now_ms, QualitySampleRow};

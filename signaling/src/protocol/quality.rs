@@ -72,9 +72,9 @@ pub struct InboundStats {
 
 fn check_ms(field: &str, v: Option<f64>) -> Result<(), String> {
     match v {
-        Some(x) if !x.is_finite() || !(0.0..=MAX_MS).contains(&x) => {
-            Err(format!("`{field}` must be a number of ms from 0 to {MAX_MS}"))
-        }
+        Some(x) if !x.is_finite() || !(0.0..=MAX_MS).contains(&x) => Err(format!(
+            "`{field}` must be a number of ms from 0 to {MAX_MS}"
+        )),
         _ => Ok(()),
     }
 }

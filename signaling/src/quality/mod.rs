@@ -335,8 +335,8 @@ impl QualityTracker {
             let concealed_pct = (iv.concealed.1 > 0)
                 .then(|| iv.concealed.0.min(iv.concealed.1) as f64 / iv.concealed.1 as f64 * 100.0);
             let keep = |x: f64| 1.0 - x.clamp(0.0, 100.0) / 100.0;
-            let loss_pct = (1.0 - keep(up_loss.unwrap_or(0.0)) * keep(down_loss.unwrap_or(0.0)))
-                * 100.0;
+            let loss_pct =
+                (1.0 - keep(up_loss.unwrap_or(0.0)) * keep(down_loss.unwrap_or(0.0))) * 100.0;
             let mos = self.model.mos(loss_pct, jitter, rtt.unwrap_or(0.0));
             let before = part.classifier.level();
             let level = part.classifier.observe(mos);

@@ -245,7 +245,8 @@ impl Store {
             q.push(" AND c.started_at < ").push_bind(until);
         }
         if let Some(worst) = f.worst {
-            q.push(" AND c.worst_level_rank <= ").push_bind(worst.rank());
+            q.push(" AND c.worst_level_rank <= ")
+                .push_bind(worst.rank());
         }
         q.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ")
             .push_bind(i64::from(f.limit.max(1)));
