@@ -218,11 +218,9 @@ impl ReceiveStats {
         self.expected_prior = expected;
         self.received_prior = self.received;
         let lost = expected_interval.saturating_sub(received_interval);
-        let fraction_lost = if expected_interval == 0 {
-            0
-        } else {
-            ((lost << 8) / expected_interval).min(255) as u8
-        };
+        let fraction_lost = (lost << 8)
+            .checked_div(expected_interval)
+            .map_or(0, |f| f.min(255) as u8);
         IntervalLoss {
             expected: expected_interval,
             lost,
