@@ -284,3 +284,80 @@ async fn broadcasts_reach_everyone_known() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["notification"]["kind"], "warning");
 }
+
+#[tokio::test]
+async fn marking_read_tells_every_device_of_the_user() {
+    let server = server().await;
+    let token = server.token("amira", "applicant");
+    let mut phone = server.client("amira", "applicant").await;
+    let mut laptop = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "applicant").await;
+    let mut ids = vec![];
+    for title in ["a", "b", "c"] {
+        let (_, body) = server
+            .api(
+                Method::POST,
+                "/api/server/notify/user/amira",
+                Some(json!({"title": title})),
+            )
+            .await;
+        ids.push(body["notification"]["id"].as_str().unwrap().to_string());
+    }
+
+    // One read on the laptop: both devices hear which one, and when.
+    let (status, read) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            &format!("/api/notifications/{}/read", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    for c in [&mut phone, &mut laptop] {
+        let m = c.recv_type("notifications_read").await;
+        assert_eq!(m["ids"], json!([ids[1]]), "{m}");
+        assert_eq!(m["read_at"], read["notification"]["read_at"], "{m}");
+        assert!(m.get("all").is_none(), "{m}");
+    }
+
+    // Read all: the two left unread, announced as `all`.
+    let (_, body) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            "/api/notifications/read-all",
+            None,
+        )
+        .await;
+    assert_eq!(body["updated"].as_u64(), Some(2), "{body}");
+    for c in [&mut phone, &mut laptop] {
+        let m = c.recv_type("notifications_read").await;
+        assert_eq!(m["all"], true, "{m}");
+        assert!(
+            m["read_at"].as_i64().unwrap() >= read["notification"]["read_at"].as_i64().unwrap()
+        );
+        assert!(m.get("ids").is_none(), "{m}");
+    }
+    let (_, unread) = server.get(&token, "/api/notifications?unread=true").await;
+    assert!(unread["notifications"].as_array().unwrap().is_empty());
+
+    // Nothing left to mark: no event. Someone else hears nothing at all.
+    let (_, body) = server
+        .call(
+            Method::POST,
+            Some(&token),
+            "/api/notifications/read-all",
+            None,
+        )
+        .await;
+    assert_eq!(body["updated"].as_u64(), Some(0), "{body}");
+    let late = phone
+        .collect_type("notifications_read", Duration::from_millis(300))
+        .await;
+    assert!(late.is_empty(), "{late:?}");
+    let others = omar
+        .collect_type("notifications_read", Duration::from_millis(100))
+        .await;
+    assert!(others.is_empty(), "{others:?}");
+}

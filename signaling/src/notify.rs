@@ -102,6 +102,23 @@ impl Signaling {
             .count()
     }
 
+    /// Tell every device of `user` that notifications were marked read
+    /// (`ids`, or `all` of them) at `read_at`; returns the devices told.
+    pub fn notifications_read(
+        &self,
+        user: &str,
+        ids: Vec<String>,
+        all: bool,
+        read_at: i64,
+    ) -> usize {
+        let frame = ServerMessage::NotificationsRead { ids, all, read_at }.to_frame();
+        self.hub
+            .connections(user)
+            .iter()
+            .filter(|c| c.send(frame.clone()))
+            .count()
+    }
+
     /// Deliver what was stored for this user while no device was online.
     /// Called once the connection is registered (so nothing falls between).
     /// At most a quarter of the outbound queue (up to 100) goes out at once,

@@ -67,6 +67,15 @@ pub async fn read(
         .mark_notification_read(&me.user_id, &id)
         .await?
         .ok_or(AppError::NotFound("notification"))?;
+    if let Some(read_at) = notification.read_at {
+        // The user's other devices update their badges.
+        state.signaling.notifications_read(
+            &me.user_id,
+            vec![notification.id.clone()],
+            false,
+            read_at,
+        );
+    }
     Ok(Json(NotificationResponse { notification }))
 }
 
@@ -83,10 +92,15 @@ pub async fn read_all(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
 ) -> Result<Json<ReadAllResponse>, AppError> {
-    let updated = state
+    let (updated, read_at) = state
         .signaling
         .store
         .mark_all_notifications_read(&me.user_id)
         .await?;
+    if updated > 0 {
+        state
+            .signaling
+            .notifications_read(&me.user_id, Vec::new(), true, read_at);
+    }
     Ok(Json(ReadAllResponse { updated }))
 }

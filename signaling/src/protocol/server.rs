@@ -191,6 +191,15 @@ pub enum ServerMessage {
     Notification {
         notification: NotificationView,
     },
+    /// The user marked notifications read (on any device): `ids` for one,
+    /// `all` for every unread one. Sent to all their devices so badges agree.
+    NotificationsRead {
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        ids: Vec<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        all: bool,
+        read_at: i64,
+    },
     /// A custom event published by the product backend.
     Event {
         name: String,

@@ -162,16 +162,18 @@ impl Store {
         Ok(row.as_ref().map(view_from_row))
     }
 
-    /// Mark every unread notification of the user read; how many there were.
-    pub async fn mark_all_notifications_read(&self, user_id: &str) -> Result<u64> {
+    /// Mark every unread notification of the user read: how many there
+    /// were, and the time they were marked.
+    pub async fn mark_all_notifications_read(&self, user_id: &str) -> Result<(u64, i64)> {
+        let now = now_ms();
         let done = sqlx::query(
             "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
         )
-        .bind(now_ms())
+        .bind(now)
         .bind(user_id)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        Ok((done.rows_affected(), now))
     }
 
     /// Every user who has ever connected.
