@@ -321,6 +321,8 @@ export interface EarshotEvents {
   /** The assistant answered; the message is also a `message` event (it has a seq in the room). */
   ai_response: (message: Message) => void;
   notification: (notification: Notification) => void;
+  /** Notifications were marked read on one of your devices (this one included): `ids`, or `all` unread ones. */
+  notifications_read: (change: { ids: string[]; all: boolean; read_at: number }) => void;
   /** A custom event published by the backend; also emitted as `event:<name>` with `(payload, event)`. */
   event: (event: CustomEvent) => void;
   /** A call started (`ringing`: someone else's start, the ring) in one of your rooms. */

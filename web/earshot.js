@@ -265,6 +265,10 @@ export class EarshotClient extends Emitter {
       case "notification":
         this.emit("notification", frame.notification);
         break;
+      case "notifications_read":
+        // Marked read on one of this user's devices (this one included).
+        this.emit("notifications_read", { ids: Array.isArray(frame.ids) ? frame.ids : [], all: frame.all === true, read_at: frame.read_at });
+        break;
       case "event": {
         const ev = { name: frame.name, payload: frame.payload, ...(frame.room_id !== undefined ? { room_id: frame.room_id } : {}) };
         this.emit("event", ev);

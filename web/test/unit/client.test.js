@@ -315,6 +315,15 @@ test("notifications and custom events become events", async (t) => {
     { name: "app_ping", payload: 1 },
   ]);
   assert.deepEqual(named, [[{ customer: "c-7" }, "visa-123"]]);
+  const reads = [];
+  client.on("notifications_read", (r) => reads.push(r));
+  server.pushAll({ type: "notifications_read", ids: ["n1"], read_at: 5 });
+  server.pushAll({ type: "notifications_read", all: true, read_at: 6 });
+  await waitFor(() => reads.length === 2, "notifications_read");
+  assert.deepEqual(reads, [
+    { ids: ["n1"], all: false, read_at: 5 },
+    { ids: [], all: true, read_at: 6 },
+  ]);
 });
 
 test("monitoring: the snapshot resolves, a reconnect subscribes again; a refused subscription is not retried", async (t) => {
