@@ -43,11 +43,14 @@ export function toast(text, o = {}) {
       h("button", { type: "button", class: `toast-btn${a.primary ? " primary" : ""}`, onclick: () => { close(); a.onClick?.(); } }, a.label),
     );
   }
+  // Native append would print a null as the text "null": leave it out.
   el.append(
-    h("span", { class: "toast-icon", "aria-hidden": "true" }, icon(KIND_ICON[kind] ?? "bell")),
-    body,
-    (o.actions ?? []).length ? actions : null,
-    h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: close }, icon("close")),
+    ...[
+      h("span", { class: "toast-icon", "aria-hidden": "true" }, icon(KIND_ICON[kind] ?? "bell")),
+      body,
+      (o.actions ?? []).length ? actions : null,
+      h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: close }, icon("close")),
+    ].filter(Boolean),
   );
   host.append(el);
   const timeout = o.timeoutMs ?? (kind === "error" ? 6000 : 5000);
