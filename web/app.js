@@ -1,7 +1,8 @@
 // earshot demo app: dev-mode sign-in, conversations with unread badges,
 // previews and presence, a chat pane with history, typing, receipts,
 // replies, attachments, edit/delete and optimistic sending, calls (sfu and
-// p2p) with a call dock, and notifications as toasts. Everything goes
+// p2p) with a call dock, and notifications as toasts and in a notification
+// centre (unread count, mark read, synced across devices). Everything goes
 // through the SDK (earshot.js); the UI lives in ui/.
 
 import { EarshotClient, devConfig } from "./earshot.js";
@@ -12,6 +13,7 @@ import { RoomList } from "./ui/rooms.js";
 import { CallView } from "./ui/call.js";
 import { Banner } from "./ui/banner.js";
 import { toast } from "./ui/toasts.js";
+import { NotificationCenter } from "./ui/notifications.js";
 import { setupSignInForm, savedIdentity, saveIdentity, forgetIdentity, devTokenProvider } from "./ui/signin.js";
 
 const TYPING_TTL_MS = 6000;
@@ -213,9 +215,19 @@ function setTyping(f) {
 function wire(client) {
   client.on("state", (state, info) => app.banner.update(state, info));
   client.on("reconnecting", (info) => app.banner.reconnecting(info));
+  // Sign-out reloads the page: one notification centre per client.
+  app.notifications = new NotificationCenter(client, {
+    button: $("#notif-btn"),
+    count: $("#notif-count"),
+    panel: $("#notif-panel"),
+    list: $("#notif-list"),
+    empty: $("#notif-empty"),
+    readAll: $("#notif-read-all"),
+  });
   client.on("connected", ({ resumed }) => {
     if (resumed) app.banner.backOnline();
     refreshRooms();
+    app.notifications.load();
   });
   client.on("reconnect_failed", () => app.banner.failed());
   client.on("message", (m) => {

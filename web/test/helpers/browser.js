@@ -160,7 +160,7 @@ export async function assertFits(page, what = "page") {
     const out = [];
     const width = window.innerWidth;
     if (document.documentElement.scrollWidth > width) out.push(`scrollWidth ${document.documentElement.scrollWidth} > ${width}`);
-    const demo = ".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .signin-card";
+    const demo = ".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .signin-card, .notif-panel, .notif";
     const monitor = ".mon-head, .mon-section, .call-card, .prow, .calls-table, .filters, .tile, .report-people, .chart, .chart svg";
     for (const el of document.querySelectorAll(`${demo}, ${monitor}`)) {
       const r = el.getBoundingClientRect();
