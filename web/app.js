@@ -1,9 +1,10 @@
 // earshot demo app: dev-mode sign-in, conversations with unread badges,
 // previews and presence, a chat pane with history, typing, receipts,
-// replies, attachments, edit/delete and optimistic sending, calls (sfu and
-// p2p) with a call dock, and notifications as toasts and in a notification
-// centre (unread count, mark read, synced across devices). Everything goes
-// through the SDK (earshot.js); the UI lives in ui/.
+// replies, attachments and voice messages, edit/delete and optimistic
+// sending, calls (sfu and p2p) with a call dock, and notifications as
+// toasts and in a notification centre (unread count, mark read, synced
+// across devices). Everything goes through the SDK (earshot.js); the UI
+// lives in ui/.
 
 import { EarshotClient, devConfig } from "./earshot.js";
 import { h, $, icon } from "./ui/dom.js";
@@ -127,9 +128,9 @@ const app = {
     this.client.markRead(roomId).catch(() => {});
   },
 
-  send(roomId, text, replyTo, attachments = []) {
-    // Without text the server types the message from its first file (image, voice or file).
-    const local = this.client.sendMessage(roomId, { text, replyTo, attachments });
+  send(roomId, text, replyTo, attachments = [], messageType = undefined) {
+    // Without text or a type the server types the message from its first file (image, voice or file).
+    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, ...(messageType ? { messageType } : {}) });
     this.storeFor(roomId).addLocal(local);
     this.notePreview(local);
     this.chat.render("bottom");

@@ -17,6 +17,12 @@ export function isImage(a) {
   return typeof a?.mime_type === "string" && a.mime_type.startsWith("image/");
 }
 
+/** Audio, or in a voice message the WebM/MP4 container browsers record audio in. */
+export function isAudio(a, messageType) {
+  const t = typeof a?.mime_type === "string" ? a.mime_type : "";
+  return t.startsWith("audio/") || (messageType === "voice" && (t === "video/webm" || t === "video/mp4"));
+}
+
 /** The composer's pending uploads. */
 export class Composer {
   constructor(app) {
@@ -90,11 +96,23 @@ export class Composer {
   }
 }
 
-/** The attachments of a message, for its bubble; `onLoad` runs when an image has loaded. */
-export function renderAttachments(client, attachments, onLoad = () => {}) {
+/**
+ * The attachments of a message, for its bubble; `onLoad` runs when an image
+ * has loaded. Audio (voice messages) gets a player.
+ */
+export function renderAttachments(client, attachments, onLoad = () => {}, messageType = undefined) {
   const wrap = h("div", { class: "attachments" });
   for (const a of attachments) {
-    if (isImage(a) && (a.thumbnail_url || a.url)) {
+    if (isAudio(a, messageType) && a.url) {
+      const audio = h("audio", { class: "att-audio", controls: true, preload: "metadata" });
+      audio.addEventListener("loadedmetadata", onLoad);
+      const box = h("div", { class: "att-voice", title: a.name ?? "voice message" }, h("span", { class: "att-voice-icon", "aria-hidden": "true" }, icon("mic")), audio);
+      client.attachmentUrl(a.url).then(
+        (u) => (audio.src = u),
+        () => box.replaceWith(h("span", { class: "att-broken" }, a.name ?? "voice message")),
+      );
+      wrap.append(box);
+    } else if (isImage(a) && (a.thumbnail_url || a.url)) {
       const img = h("img", { class: "att-img", alt: a.name ?? "image" });
       img.addEventListener("load", onLoad);
       const link = h("a", { class: "att-image", href: "#", title: a.name ?? "" }, img);

@@ -3,6 +3,7 @@
 
 import { h, $, avatar, icon, fmtTime, fmtDay, sameDay, joinNames } from "./dom.js";
 import { Composer, renderAttachments } from "./attachments.js";
+import { VoiceRecorder } from "./voice.js";
 import { toast } from "./toasts.js";
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -19,6 +20,7 @@ export class ChatView {
     this.text = $("#text");
     this.context = null; // {kind: "reply" | "edit", message}
     this.composer = new Composer(app);
+    this.voice = new VoiceRecorder(app, () => this.roomId);
     /** Rendered attachments by message: reused across renders so images do not reload and flicker. */
     this.attachmentNodes = new Map();
     $("#back").append(icon("back"));
@@ -268,7 +270,7 @@ export class ChatView {
     let node = this.attachmentNodes.get(key);
     if (!node) {
       // Images load after the render: keep following the end if we were there.
-      node = renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom());
+      node = renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom(), m.message_type);
       this.attachmentNodes.set(key, node);
       if (this.attachmentNodes.size > 300) this.attachmentNodes.delete(this.attachmentNodes.keys().next().value);
     }

@@ -2,7 +2,8 @@
 // in the composer are uploaded and sent with the message; the other page
 // shows the image (its thumbnail, fetched with the Authorization header and
 // shown through a blob: URL) and downloads the PDF; a file type the server
-// does not take is refused with a visible error.
+// does not take is refused with a visible error. Voice messages recorded
+// from the (fake) microphone arrive as `voice` messages with a player.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, REPO_ROOT } from "../helpers/server.js";
@@ -108,5 +109,63 @@ test("attachments: upload, send, show through blob: URLs, download; refused type
 
   // The browser logs the refused upload (415); nothing else may be logged.
   assert.deepEqual(amira.errors.filter((e) => !/status of 415/.test(e)), []);
+  assert.deepEqual(omar.errors, []);
+});
+
+test("voice message: recorded from the microphone, sent as a voice message, playable on the other page; a discarded one is not sent", { timeout: 120000 }, async () => {
+  const amira = await newPage(browser);
+  await signIn(amira, server.url, { user: "amira", name: "Amira Haddad", role: "applicant" });
+  await createRoom(amira, { title: "Voice notes", participants: ["omar"] });
+  const omar = await newPage(browser);
+  await signIn(omar, server.url, { user: "omar", name: "Omar Said", role: "professional" });
+  await openRoom(omar, "Voice notes");
+
+  // Record about two seconds from the (fake) microphone, then stop: it is sent.
+  await amira.click("#record");
+  await amira.locator('#record[aria-pressed="true"]').waitFor();
+  await amira.locator('#record-status[data-state="recording"] .record-time', { hasText: "0:01" }).waitFor({ timeout: 10000 });
+  assert.equal(await amira.locator("#text").isVisible(), false, "the recording replaces the text box");
+  await amira.waitForTimeout(1000);
+  await amira.click("#record");
+  await amira.locator('#record[aria-pressed="false"]').waitFor();
+  await amira.locator('#messages .msg-row.mine[data-status="sent"] .att-voice').waitFor({ timeout: 15000 });
+  await amira.locator("#record-status").waitFor({ state: "hidden" });
+
+  // Omar gets a voice message with a player whose source is the recording.
+  const player = omar.locator("#messages .msg-row .att-voice audio");
+  await player.waitFor();
+  const stored = await omar.evaluate(async () => (await window.earshot.getMessages(decodeURIComponent(location.hash.slice(1)), { limit: 1 })).messages[0]);
+  assert.equal(stored.message_type, "voice");
+  assert.equal(stored.attachments.length, 1);
+  assert.match(stored.attachments[0].mime_type, /^(audio\/(webm|ogg|mp4)|video\/webm)$/);
+  assert.match(stored.attachments[0].name, /^voice-message-.*\.(webm|ogg|m4a)$/);
+  await omar.waitForFunction(() => {
+    const a = document.querySelector("#messages .msg-row .att-voice audio");
+    return a?.src.startsWith("blob:") && a.readyState >= 1;
+  });
+  // The recording decodes as audio of about the recorded length.
+  const seconds = await omar.evaluate(async () => {
+    const a = document.querySelector("#messages .msg-row .att-voice audio");
+    const bytes = await (await fetch(a.src)).arrayBuffer();
+    const ctx = new OfflineAudioContext(1, 48000, 48000);
+    const decoded = await ctx.decodeAudioData(bytes);
+    return decoded.duration;
+  });
+  assert.ok(seconds > 1.5 && seconds < 6, `decoded ${seconds} s of audio`);
+  // The room list previews it as a voice message.
+  await amira.locator(".room-item", { hasText: "Voice notes" }).locator(".preview", { hasText: "Voice message" }).waitFor();
+
+  // A recording discarded with the cancel button is not sent.
+  await amira.click("#record");
+  await amira.locator('#record-status[data-state="recording"]').waitFor();
+  await amira.click("#record-status .record-cancel");
+  await amira.locator("#record-status").waitFor({ state: "hidden" });
+  await amira.waitForTimeout(1000);
+  assert.equal(await omar.locator("#messages .msg-row .att-voice").count(), 1);
+  assert.equal(await amira.locator("#messages .msg-row .att-voice").count(), 1);
+
+  await mkdir(join(REPO_ROOT, "test-artifacts"), { recursive: true });
+  await omar.screenshot({ path: join(REPO_ROOT, "test-artifacts", "demo-voice-message.png") });
+  assert.deepEqual(amira.errors, []);
   assert.deepEqual(omar.errors, []);
 });
