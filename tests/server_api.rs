@@ -430,6 +430,14 @@ async fn openapi_describes_the_server_api() {
     let doc: Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
+        "/api/rooms",
+        "/api/rooms/{id}",
+        "/api/rooms/{id}/members",
+        "/api/rooms/{id}/members/{user_id}",
+        "/api/rooms/{id}/messages",
+        "/api/rooms/{id}/calls",
+        "/api/dev/token",
+        "/api/dev/config",
         "/api/server/notify/user/{user_id}",
         "/api/server/notify/room/{room_id}",
         "/api/server/notify/all",
@@ -452,6 +460,26 @@ async fn openapi_describes_the_server_api() {
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
     assert!(doc["components"]["schemas"]["NotifyRequest"].is_object());
+    // Each route under its methods, with its body's schema.
+    assert!(doc["paths"]["/api/rooms"]["get"].is_object());
+    assert!(doc["paths"]["/api/rooms"]["post"].is_object());
+    assert!(doc["paths"]["/api/rooms/{id}/members/{user_id}"]["delete"].is_object());
+    let create = &doc["components"]["schemas"]["CreateRoom"];
+    let mut required: Vec<&str> = create["required"]
+        .as_array()
+        .expect("CreateRoom lists its required fields")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    required.sort();
+    assert_eq!(required, ["title", "type"], "{create}");
+    let paging: Vec<&str> = doc["paths"]["/api/rooms/{id}/messages"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(paging, ["id", "before", "after", "limit"]);
     let filters: Vec<&str> = doc["paths"]["/api/calls"]["get"]["parameters"]
         .as_array()
         .unwrap()

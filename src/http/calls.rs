@@ -162,6 +162,10 @@ pub async fn show(
     Ok(Json(json!({ "call": call, "active": active })))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/calls", tag = "calls", params(("id" = String, Path)),
+    responses((status = 200, description = "`{room_id, calls: [call], active}`: the last 100, newest first, and the ongoing call's id"),
+              (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 /// `GET /api/rooms/{id}/calls`: the room's calls, newest first.
 pub async fn for_room(
     State(state): State<AppState>,

@@ -4,14 +4,16 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::ApiJson;
 use crate::auth::{now_secs, Claims};
 use crate::error::AppError;
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
+    /// The user id (`sub`), 1-128 bytes.
     user: String,
     #[serde(default)]
     name: Option<String>,
@@ -26,6 +28,9 @@ pub struct TokenRequest {
     ttl_secs: Option<u64>,
 }
 
+#[utoipa::path(post, path = "/api/dev/token", tag = "dev", request_body = TokenRequest,
+    responses((status = 200, description = "`{token, claims}`"), (status = 400),
+              (status = 404, description = "not in dev mode")))]
 /// `POST /api/dev/token`: 404 unless the server runs in dev mode.
 pub async fn token(
     State(state): State<AppState>,
@@ -56,6 +61,8 @@ pub async fn token(
     Ok(Json(json!({ "token": token, "claims": claims })))
 }
 
+#[utoipa::path(get, path = "/api/dev/config", tag = "dev",
+    responses((status = 200, description = "`{dev, staff_roles, monitor_roles}`")))]
 /// `GET /api/dev/config`: tells the demo app whether it may mint tokens.
 pub async fn config(State(state): State<AppState>) -> Json<Value> {
     Json(json!({

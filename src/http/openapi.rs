@@ -1,11 +1,12 @@
-//! The OpenAPI description of the server API, notifications, uploads, the
-//! assistant and call reports, served at `/api/openapi.json`.
+//! The OpenAPI description of every REST endpoint (rooms, the server API,
+//! notifications, uploads, the assistant, calls and their reports, dev
+//! mode), served at `/api/openapi.json`.
 
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assistant, calls, notifications, server_api, uploads};
+use super::{assistant, calls, dev, notifications, rooms, server_api, uploads};
 
 struct Security;
 
@@ -30,8 +31,10 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "earshot", description = "Server API for product backends, notifications, uploads, the assistant, and call records with their quality reports. The socket protocol and the other REST endpoints are in docs/PROTOCOL.md."),
+    info(title = "earshot", description = "Rooms and history, the server API for product backends, notifications, uploads, the assistant, and call records with their quality reports. The socket protocol is in docs/PROTOCOL.md, with examples of every body."),
     paths(
+        rooms::create, rooms::list, rooms::show, rooms::add_member, rooms::remove_member, rooms::messages,
+        calls::for_room,
         calls::status,
         calls::list, calls::show, calls::report, calls::monitor,
         server_api::notify_user, server_api::notify_room, server_api::notify_all,
@@ -40,11 +43,14 @@ impl Modify for Security {
         notifications::list, notifications::read, notifications::read_all,
         uploads::upload, uploads::download, uploads::thumbnail,
         assistant::show, assistant::set,
+        dev::token, dev::config,
     ),
     modifiers(&Security),
-    tags((name = "server", description = "For product backends: API key or a token with an `api_roles` role"),
+    tags((name = "rooms", description = "Conversations, their members and history, for any user's token"),
+         (name = "server", description = "For product backends: API key or a token with an `api_roles` role"),
          (name = "notifications"), (name = "uploads"), (name = "assistant"),
-         (name = "calls", description = "Call records, quality reports and the live view of ongoing calls"))
+         (name = "calls", description = "Call records, quality reports and the live view of ongoing calls"),
+         (name = "dev", description = "Dev mode only: tokens minted by the server for the demo and local testing"))
 )]
 pub struct ApiDoc;
 

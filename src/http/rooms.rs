@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::AuthUser;
@@ -14,18 +15,24 @@ use earshot_signaling::protocol::{MemberView, RoomInfo};
 use earshot_signaling::room::RoomCmd;
 use earshot_signaling::store::{NewRoom, PageQuery};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoom {
-    /// Your own id for the room (an application or ticket id); generated if absent.
+    /// Your own id for the room (an application or ticket id), 1-128 of
+    /// `A-Z a-z 0-9 - _ . : @`; generated if absent.
     #[serde(default)]
     id: Option<String>,
+    /// Free-form kind, 1-64 bytes: `application`, `ticket`, `support`, ...
     #[serde(rename = "type")]
     room_type: String,
+    /// 1-200 bytes.
     title: String,
+    /// Other members' user ids (the creator is always one).
     #[serde(default)]
     participants: Vec<String>,
+    /// Any JSON, up to 16 KiB.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
 }
 
@@ -37,6 +44,10 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'))
 }
 
+#[utoipa::path(post, path = "/api/rooms", tag = "rooms", request_body = CreateRoom,
+    responses((status = 201, description = "the room (`RoomInfo`)"), (status = 400), (status = 401),
+              (status = 409, description = "the id is taken")),
+    security(("bearer" = [])))]
 /// `POST /api/rooms`: the creator is always a member.
 pub async fn create(
     State(state): State<AppState>,
@@ -90,6 +101,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms",
+    responses((status = 200, description = "`{rooms: [summary]}`: unread count, last message, members online"), (status = 401)),
+    security(("bearer" = [])))]
 /// `GET /api/rooms`: the caller's rooms with unread counts, last message and who is online.
 pub async fn list(
     State(state): State<AppState>,
@@ -99,6 +113,10 @@ pub async fn list(
     Ok(Json(json!({ "rooms": rooms })))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = String, Path)),
+    responses((status = 200, description = "`{room, members: [member with presence and last_read_seq], last_seq}`"),
+              (status = 403, description = "not a member"), (status = 404)),
+    security(("bearer" = [])))]
 /// `GET /api/rooms/{id}`: the room and its members with presence.
 pub async fn show(
     State(state): State<AppState>,
@@ -128,11 +146,17 @@ pub async fn show(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct AddMember {
+    /// 1-128 bytes.
     user_id: String,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "rooms", params(("id" = String, Path)),
+    request_body = AddMember,
+    responses((status = 201, description = "added"), (status = 200, description = "already a member"),
+              (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 /// `POST /api/rooms/{id}/members`: any member (or staff in scope) may add someone.
 pub async fn add_member(
     State(state): State<AppState>,
@@ -158,6 +182,11 @@ pub async fn add_member(
     })
 }
 
+#[utoipa::path(delete, path = "/api/rooms/{id}/members/{user_id}", tag = "rooms",
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204, description = "removed"), (status = 403, description = "not staff, and not yourself"),
+              (status = 404, description = "no such room or member")),
+    security(("bearer" = [])))]
 /// `DELETE /api/rooms/{id}/members/{user_id}`: staff in scope, or users removing themselves.
 pub async fn remove_member(
     State(state): State<AppState>,
@@ -185,13 +214,20 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub struct PageParams {
+    /// Messages with a lower `seq` (default: the newest).
     before: Option<i64>,
+    /// Messages with a higher `seq` (not with `before`).
     after: Option<i64>,
+    /// Page size (default 50, at most the server's `max_page`, 200 by default).
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "rooms", params(("id" = String, Path), PageParams),
+    responses((status = 200, description = "`{room_id, messages: [message], has_more}`, in ascending `seq`"),
+              (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 /// `GET /api/rooms/{id}/messages?before=&after=&limit=`: newest page first,
 /// each page in ascending `seq`.
 pub async fn messages(
