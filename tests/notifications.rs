@@ -15,6 +15,27 @@ async fn server() -> TestServer {
     TestServer::with(|c| c.api_keys = vec![API_KEY.into()]).await
 }
 
+/// Notifications with these titles for amira, from the server API: their ids.
+async fn notify_amira(server: &TestServer, titles: &[&str]) -> Vec<String> {
+    let mut ids = vec![];
+    for title in titles {
+        let (_, body) = server
+            .api(
+                Method::POST,
+                "/api/server/notify/user/amira",
+                Some(json!({ "title": title })),
+            )
+            .await;
+        ids.push(body["notification"]["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+/// A body-less POST with a user's token.
+async fn post(server: &TestServer, token: &str, path: &str) -> (u16, Value) {
+    server.call(Method::POST, Some(token), path, None).await
+}
+
 fn notifications(msgs: &[Value]) -> Vec<Value> {
     msgs.iter()
         .filter(|m| m["type"] == "notification")
@@ -137,17 +158,7 @@ async fn offline_users_get_stored_notifications_on_connect_once() {
 async fn notifications_are_listed_and_marked_read() {
     let server = server().await;
     let token = server.token("amira", "applicant");
-    let mut ids = vec![];
-    for title in ["a", "b", "c"] {
-        let (_, body) = server
-            .api(
-                Method::POST,
-                "/api/server/notify/user/amira",
-                Some(json!({"title": title})),
-            )
-            .await;
-        ids.push(body["notification"]["id"].as_str().unwrap().to_string());
-    }
+    let ids = notify_amira(&server, &["a", "b", "c"]).await;
     server
         .api(
             Method::POST,
@@ -156,27 +167,23 @@ async fn notifications_are_listed_and_marked_read() {
         )
         .await;
 
-    let (status, read) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            &format!("/api/notifications/{}/read", ids[0]),
-            None,
-        )
-        .await;
+    let (status, read) = post(
+        &server,
+        &token,
+        &format!("/api/notifications/{}/read", ids[0]),
+    )
+    .await;
     assert_eq!(status, 200);
     let read_at = read["notification"]["read_at"]
         .as_i64()
         .expect("read_at set");
     // Marking again keeps the first time.
-    let (_, again) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            &format!("/api/notifications/{}/read", ids[0]),
-            None,
-        )
-        .await;
+    let (_, again) = post(
+        &server,
+        &token,
+        &format!("/api/notifications/{}/read", ids[0]),
+    )
+    .await;
     assert_eq!(again["notification"]["read_at"], read_at);
 
     let (_, unread) = server.get(&token, "/api/notifications?unread=true").await;
@@ -190,28 +197,19 @@ async fn notifications_are_listed_and_marked_read() {
     let (_, all) = server.get(&token, "/api/notifications?limit=2").await;
     assert_eq!(all["notifications"].as_array().unwrap().len(), 2);
 
-    let (status, body) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            "/api/notifications/read-all",
-            None,
-        )
-        .await;
+    let (status, body) = post(&server, &token, "/api/notifications/read-all").await;
     assert_eq!((status, body["updated"].as_u64()), (200, Some(2)));
     let (_, unread) = server.get(&token, "/api/notifications?unread=true").await;
     assert!(unread["notifications"].as_array().unwrap().is_empty());
 
     // Someone else's notification, an unknown id, no token, bad query.
     let omar = server.token("omar", "applicant");
-    let (status, err) = server
-        .call(
-            Method::POST,
-            Some(&omar),
-            &format!("/api/notifications/{}/read", ids[1]),
-            None,
-        )
-        .await;
+    let (status, err) = post(
+        &server,
+        &omar,
+        &format!("/api/notifications/{}/read", ids[1]),
+    )
+    .await;
     assert_eq!((status, err["code"].as_str()), (404, Some("NOT_FOUND")));
     let (status, _) = server
         .call(Method::GET, None, "/api/notifications", None)
@@ -292,27 +290,15 @@ async fn marking_read_tells_every_device_of_the_user() {
     let mut phone = server.client("amira", "applicant").await;
     let mut laptop = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "applicant").await;
-    let mut ids = vec![];
-    for title in ["a", "b", "c"] {
-        let (_, body) = server
-            .api(
-                Method::POST,
-                "/api/server/notify/user/amira",
-                Some(json!({"title": title})),
-            )
-            .await;
-        ids.push(body["notification"]["id"].as_str().unwrap().to_string());
-    }
+    let ids = notify_amira(&server, &["a", "b", "c"]).await;
 
     // One read on the laptop: both devices hear which one, and when.
-    let (status, read) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            &format!("/api/notifications/{}/read", ids[1]),
-            None,
-        )
-        .await;
+    let (status, read) = post(
+        &server,
+        &token,
+        &format!("/api/notifications/{}/read", ids[1]),
+    )
+    .await;
     assert_eq!(status, 200, "{read}");
     for c in [&mut phone, &mut laptop] {
         let m = c.recv_type("notifications_read").await;
@@ -322,14 +308,7 @@ async fn marking_read_tells_every_device_of_the_user() {
     }
 
     // Read all: the two left unread, announced as `all`.
-    let (_, body) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            "/api/notifications/read-all",
-            None,
-        )
-        .await;
+    let (_, body) = post(&server, &token, "/api/notifications/read-all").await;
     assert_eq!(body["updated"].as_u64(), Some(2), "{body}");
     for c in [&mut phone, &mut laptop] {
         let m = c.recv_type("notifications_read").await;
@@ -343,14 +322,7 @@ async fn marking_read_tells_every_device_of_the_user() {
     assert!(unread["notifications"].as_array().unwrap().is_empty());
 
     // Nothing left to mark: no event. Someone else hears nothing at all.
-    let (_, body) = server
-        .call(
-            Method::POST,
-            Some(&token),
-            "/api/notifications/read-all",
-            None,
-        )
-        .await;
+    let (_, body) = post(&server, &token, "/api/notifications/read-all").await;
     assert_eq!(body["updated"].as_u64(), Some(0), "{body}");
     let late = phone
         .collect_type("notifications_read", Duration::from_millis(300))
