@@ -370,3 +370,88 @@ async fn a_device_that_leaves_and_comes_back_has_a_record_per_stay() {
     let (_, list) = server.get(&amira.token, "/api/calls").await;
     assert_eq!(list["calls"][0]["participants"], 2, "{list}");
 }
+
+#[tokio::test]
+async fn a_device_back_from_a_dropped_connection_replaces_its_old_participant() {
+    let server = TestServer::start().await;
+    server.room("phone", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    let started = amira
+        .request(json!({"type": "start_call", "room_id": "phone", "mode": "p2p"}))
+        .await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    let first = amira
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    let old = first["participant_id"].as_str().unwrap().to_string();
+    let o = omar
+        .request(json!({"type": "join_call", "call_id": call_id}))
+        .await;
+    let omar_pid = o["participant_id"].as_str().unwrap().to_string();
+
+    // Amira's phone changes networks: its old socket is half-open (still
+    // connected as far as the server knows) and a new one joins again.
+    let mut back = server.client("amira", "applicant").await;
+
+    // Naming someone else's participant is refused, and changes nothing.
+    let denied = back
+        .request(json!({"type": "join_call", "call_id": call_id, "replaces": omar_pid}))
+        .await;
+    assert_eq!(denied["code"], "ACCESS_DENIED", "{denied}");
+    let bad = back
+        .request(json!({"type": "join_call", "call_id": call_id, "replaces": ""}))
+        .await;
+    assert_eq!(bad["code"], "BAD_REQUEST", "{bad}");
+
+    let rejoined = back
+        .request(json!({"type": "join_call", "call_id": call_id, "replaces": old}))
+        .await;
+    assert_eq!(rejoined["type"], "call_joined", "{rejoined}");
+    let new = rejoined["participant_id"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    let mut present: Vec<&str> = rejoined["call"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["participant_id"].as_str().unwrap())
+        .collect();
+    present.sort();
+    let mut want = vec![new.as_str(), omar_pid.as_str()];
+    want.sort();
+    assert_eq!(present, want, "the old participant is gone: {rejoined}");
+    // Omar sees the old one leave and the new one join, once each.
+    let left = omar.recv_type("call_participant_left").await;
+    assert_eq!(left["participant_id"], old.as_str(), "{left}");
+    let joined = omar.recv_type("call_participant_joined").await;
+    assert_eq!(joined["participant"]["participant_id"], new.as_str());
+    // The old socket (if anyone still reads it) is told why.
+    let gone = amira
+        .recv_where("call_left", |m| m["type"] == "call_left")
+        .await;
+    assert_eq!(gone["reason"], "replaced", "{gone}");
+    // The record closes the old stay.
+    let (_, record) = server
+        .get(&back.token, &format!("/api/calls/{call_id}"))
+        .await;
+    let stay = record["call"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["participant_id"] == old.as_str())
+        .cloned()
+        .expect("the old stay is recorded");
+    assert!(stay["left_at"].is_i64(), "{stay}");
+
+    // A participant id already gone is ignored: a second rejoin just joins.
+    let mut again = server.client("amira", "applicant").await;
+    let third = again
+        .request(json!({"type": "join_call", "call_id": call_id, "replaces": old}))
+        .await;
+    assert_eq!(third["type"], "call_joined", "{third}");
+    assert_eq!(
+        third["call"]["participants"].as_array().unwrap().len(),
+        3,
+        "{third}"
+    );
+}

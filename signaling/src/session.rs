@@ -280,9 +280,12 @@ impl Session {
                     .await?;
                 Ok(())
             }
-            ClientMessage::JoinCall { call_id } => {
+            ClientMessage::JoinCall { call_id, replaces } => {
+                if let Some(old) = &replaces {
+                    check_id("replaces", old)?;
+                }
                 self.sig
-                    .join_call(&self.identity, &self.conn, &call_id, request_id)
+                    .join_call(&self.identity, &self.conn, &call_id, replaces, request_id)
                     .await?;
                 self.calls.insert(call_id);
                 Ok(())

@@ -31,6 +31,8 @@ pub enum CallCmd {
     Join {
         identity: Identity,
         conn: ConnHandle,
+        /// The participant id this device had before a reconnect.
+        replaces: Option<String>,
         request_id: Option<String>,
         reply: oneshot::Sender<Result<()>>,
     },
@@ -271,10 +273,11 @@ impl Call {
             CallCmd::Join {
                 identity,
                 conn,
+                replaces,
                 request_id,
                 reply,
             } => {
-                let result = self.join(identity, conn, request_id).await;
+                let result = self.join(identity, conn, replaces, request_id).await;
                 let _ = reply.send(result);
             }
             CallCmd::Leave { conn, request_id } => {
@@ -360,6 +363,7 @@ impl Call {
         &mut self,
         identity: Identity,
         conn: ConnHandle,
+        replaces: Option<String>,
         request_id: Option<String>,
     ) -> Result<()> {
         let room = self
@@ -377,6 +381,27 @@ impl Call {
             return Err(SignalError::AccessDenied);
         }
         let id = conn.id();
+        // A device back from a reconnect: its old participant goes now
+        // rather than when its dead socket is noticed. One that already
+        // left is fine; someone else's is refused.
+        let old = replaces
+            .and_then(|p| p.parse::<u64>().ok())
+            .filter(|old| *old != id && self.participants.contains_key(old));
+        if let Some(old) = old {
+            if self.participants[&old].view.user.id != identity.user_id {
+                return Err(SignalError::AccessDenied);
+            }
+            let gone = self.participants[&old].conn.clone();
+            self.leave(old).await;
+            gone.send(
+                ServerMessage::CallLeft {
+                    request_id: None,
+                    call_id: self.info.id.clone(),
+                    reason: Some("replaced".into()),
+                }
+                .to_frame(),
+            );
+        }
         if !self.participants.contains_key(&id) {
             if let Some(media) = self.media.as_mut() {
                 media.add_peer(id).await.map_err(media_error)?;

@@ -181,12 +181,14 @@ impl Signaling {
         identity: &Identity,
         conn: &ConnHandle,
         call_id: &str,
+        replaces: Option<String>,
         request_id: Option<String>,
     ) -> Result<()> {
         let (reply, rx) = oneshot::channel();
         let cmd = CallCmd::Join {
             identity: identity.clone(),
             conn: conn.clone(),
+            replaces,
             request_id,
             reply,
         };

@@ -83,6 +83,11 @@ pub enum ClientMessage {
     },
     JoinCall {
         call_id: String,
+        /// This device's participant id from before a reconnect: that
+        /// participant (the same user's, its socket maybe not yet found dead)
+        /// leaves as this one joins.
+        #[serde(default)]
+        replaces: Option<String>,
     },
     LeaveCall {
         call_id: String,
