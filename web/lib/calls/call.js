@@ -123,7 +123,10 @@ export class Call extends Emitter {
     this._teardownMedia();
     this._setState("reconnecting", { reason });
     try {
-      const joined = await this.client.request("join_call", { call_id: this.id });
+      // `replaces`: our participant from before, which the server may still
+      // hold (a half-open socket); it leaves as we join.
+      const replaces = this.participantId ? { replaces: this.participantId } : {};
+      const joined = await this.client.request("join_call", { call_id: this.id, ...replaces });
       await this._joined(joined);
       this.emit("rejoined", { participant_id: this.participantId, reason });
     } catch (err) {
@@ -189,6 +192,9 @@ export class Call extends Emitter {
         // connection failed. Join again with a fresh one (unless already).
         if (f.request_id === undefined && f.reason === "media_failed" && this.state !== "reconnecting") {
           this._rejoin("media failed");
+        } else if (f.request_id === undefined && f.reason === "replaced") {
+          // Another connection of ours joined in this one's place.
+          this._finish("left", { reason: "replaced" });
         }
         break;
       default:

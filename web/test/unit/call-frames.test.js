@@ -1,6 +1,8 @@
 // How a Call reacts to being removed by the server: a `call_left` it did not
 // ask for, saying its media failed, makes it join again; a reply to its own
-// leave_call, or one while it is already rejoining, does not.
+// leave_call, or one while it is already rejoining, does not; `replaced`
+// (another connection took its place) ends it here. A rejoin names the
+// participant it replaces.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Call } from "../../lib/calls/call.js";
@@ -28,6 +30,37 @@ test("our own leave's reply, other reasons, or a rejoin under way change nothing
   const busy = call("reconnecting");
   busy._onFrame({ type: "call_left", call_id: "c1", reason: "media_failed" });
   assert.deepEqual(busy.rejoins, []);
+});
+
+test("replaced: the call is left on this connection, with that reason", () => {
+  const c = call();
+  const left = [];
+  c.on("left", (info) => left.push(info.reason));
+  c._onFrame({ type: "call_left", call_id: "c1", reason: "replaced" });
+  assert.equal(c.state, "left");
+  assert.deepEqual(left, ["replaced"]);
+  assert.deepEqual(c.rejoins, []);
+});
+
+test("a rejoin after a reconnect sends the old participant id as `replaces`", async () => {
+  const sent = [];
+  const client = {
+    request: async (type, body) => {
+      sent.push({ type, ...body });
+      return { type: "call_joined", participant_id: "77", call: { id: "c1", room_id: "r", mode: "p2p", participants: [] }, ice_servers: [] };
+    },
+  };
+  const c = new Call(client, { id: "c1", room_id: "r", mode: "p2p", participants: [] });
+  c.state = "connected";
+  c.participantId = "42";
+  // Media set-up is not what this test is about.
+  c._joined = async (f) => {
+    c.participantId = String(f.participant_id);
+  };
+  const rejoined = new Promise((resolve) => c.on("rejoined", resolve));
+  c._rejoin("reconnected");
+  assert.deepEqual(await rejoined, { participant_id: "77", reason: "reconnected" });
+  assert.deepEqual(sent, [{ type: "join_call", call_id: "c1", replaces: "42" }]);
 });
 
 test("the call manager routes call_left to its call", () => {
