@@ -491,3 +491,113 @@ async fn openapi_describes_the_server_api() {
         ["room_id", "user_id", "since", "until", "worst", "limit"]
     );
 }
+
+#[tokio::test]
+async fn the_backend_sends_files_into_a_room() {
+    let server = server().await;
+    server.room("visa-8", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    amira.join("visa-8").await;
+
+    // A document from the CRM, sent under a named sender, with text.
+    let (status, doc) = server
+        .api_upload(
+            "/api/server/uploads?sender_id=crm",
+            "approval.pdf",
+            &common::api::pdf(),
+        )
+        .await;
+    assert_eq!(status, 201, "{doc}");
+    assert_eq!(doc["mime_type"], "application/pdf");
+    let (status, body) = server
+        .api(
+            Method::POST,
+            "/api/server/rooms/visa-8/messages",
+            Some(
+                json!({"text": "Your approval letter", "attachments": [doc["id"]],
+                        "sender": {"id": "crm", "name": "Visa office"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let live = amira.recv_type("message").await;
+    assert_eq!(live["message"]["text"], "Your approval letter");
+    assert_eq!(live["message"]["sender"]["id"], "crm");
+    assert_eq!(live["message"]["attachments"][0]["id"], doc["id"]);
+    assert_eq!(live["message"]["attachments"][0]["name"], "approval.pdf");
+    // A member downloads exactly that file; a stranger may not.
+    let url = doc["url"].as_str().unwrap();
+    let (status, _, bytes) = server.fetch(Some(&amira.token), url).await;
+    assert_eq!((status, bytes), (200, common::api::pdf()));
+    let stranger = server.token("eve", "applicant");
+    let (status, _, _) = server.fetch(Some(&stranger), url).await;
+    assert_eq!(status, 403);
+
+    // A file alone as a system message (the default sender).
+    let (_, scan) = server
+        .api_upload("/api/server/uploads", "receipt.pdf", &common::api::pdf())
+        .await;
+    let (status, body) = server
+        .api(
+            Method::POST,
+            "/api/server/rooms/visa-8/messages",
+            Some(json!({"attachments": [scan["id"]]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["message_type"], "system");
+    assert_eq!(body["message"]["text"], "");
+    assert_eq!(body["message"]["attachments"][0]["name"], "receipt.pdf");
+
+    // Refused: a file uploaded for another sender, a user's own upload,
+    // no text and no files, no API key, a bad or reserved sender id.
+    let (_, mine) = server
+        .upload(Some(&amira.token), "passport.png", &common::api::pdf())
+        .await;
+    for (what, body, want) in [
+        (
+            "another sender's file",
+            json!({"attachments": [doc["id"]]}),
+            403,
+        ),
+        ("a user's upload", json!({"attachments": [mine["id"]]}), 403),
+        (
+            "nothing at all",
+            json!({"text": "", "attachments": []}),
+            400,
+        ),
+    ] {
+        let (status, err) = server
+            .api(
+                Method::POST,
+                "/api/server/rooms/visa-8/messages",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, want, "{what}: {err}");
+        assert!(err["code"].is_string(), "{what}: {err}");
+    }
+    let res = reqwest::Client::new()
+        .post(server.http("/api/server/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    for bad in ["sender_id=", "sender_id=assistant"] {
+        let (status, err) = server
+            .api_upload(
+                &format!("/api/server/uploads?{bad}"),
+                "x.pdf",
+                &common::api::pdf(),
+            )
+            .await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (400, Some("BAD_REQUEST")),
+            "{bad}"
+        );
+    }
+    // Only the two accepted messages are in the room.
+    let (_, page) = server.get(&amira.token, "/api/rooms/visa-8/messages").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2, "{page}");
+}

@@ -109,6 +109,12 @@ pub fn router(state: AppState) -> Router {
             "/api/server/rooms/{room_id}/messages",
             post(server_api::post_message),
         )
+        .route(
+            "/api/server/uploads",
+            post(server_api::upload).layer(axum::extract::DefaultBodyLimit::max(
+                (state.config.upload_max_bytes + uploads::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
         .route("/api/server/clients", get(server_api::clients))
         .route("/api/server/users/{user_id}", get(server_api::user_status))
         .route("/api/notifications", get(notifications::list))

@@ -39,7 +39,7 @@ impl Modify for Security {
         calls::list, calls::show, calls::report, calls::monitor,
         server_api::notify_user, server_api::notify_room, server_api::notify_all,
         server_api::event_user, server_api::event_room, server_api::event_all,
-        server_api::post_message, server_api::clients, server_api::user_status,
+        server_api::post_message, server_api::upload, server_api::clients, server_api::user_status,
         notifications::list, notifications::read, notifications::read_all,
         uploads::upload, uploads::download, uploads::thumbnail,
         assistant::show, assistant::set,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
-use super::{ApiJson, ApiPath};
+use super::{uploads, ApiJson, ApiPath, ApiQuery};
 use crate::auth::ServiceCaller;
 use crate::error::AppError;
 use crate::AppState;
@@ -298,7 +298,13 @@ pub struct SenderRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
+    /// May be empty when `attachments` are given.
+    #[serde(default)]
     pub text: String,
+    /// Upload ids from `POST /api/server/uploads?sender_id=` with this
+    /// message's sender id (`system` without `sender`).
+    #[serde(default)]
+    pub attachments: Vec<String>,
     /// Default: `{"id": "system", "name": "System", "role": "system"}`.
     #[serde(default)]
     pub sender: Option<SenderRequest>,
@@ -339,8 +345,10 @@ pub async fn post_message(
 ) -> Result<(StatusCode, Json<PostMessageResponse>), AppError> {
     check_id("room_id", &room_id)?;
     let max = state.config.max_text_chars;
-    if req.text.trim().is_empty() {
-        return Err(AppError::BadRequest("`text` must not be empty".into()));
+    if req.text.trim().is_empty() && req.attachments.is_empty() {
+        return Err(AppError::BadRequest(
+            "a message needs `text` or `attachments`".into(),
+        ));
     }
     if req.text.chars().count() > max {
         return Err(earshot_signaling::SignalError::TooLarge(format!(
@@ -406,7 +414,7 @@ pub async fn post_message(
         refs: None,
         metadata: req.metadata,
         lang: req.lang,
-        attachments: vec![],
+        attachments: req.attachments,
         ai: false,
     };
     let (reply, rx) = oneshot::channel();
@@ -420,6 +428,40 @@ pub async fn post_message(
         .unwrap_or(Err(earshot_signaling::SignalError::Unavailable))?;
     tracing::info!(by = %caller.label(), room = %room_id, seq = message.seq, "server message stored");
     Ok((StatusCode::CREATED, Json(PostMessageResponse { message })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UploadParams {
+    /// Who will send the file: the `sender.id` of the message it goes in
+    /// (default `system`, the sender of messages without one).
+    #[serde(default)]
+    sender_id: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/server/uploads", tag = "server", params(UploadParams),
+    request_body(content_type = "multipart/form-data", description = "one field `file`"),
+    responses((status = 201, body = uploads::UploadResponse), (status = 401), (status = 403),
+              (status = 413, description = "over `upload_max_bytes`"),
+              (status = 415, description = "type outside `upload_mime_types`")),
+    security(("api_key" = []), ("bearer" = [])))]
+/// `POST /api/server/uploads?sender_id=crm`: a file for the backend to send
+/// in a message (`POST /api/server/rooms/{room_id}/messages` with
+/// `attachments`), under the same checks as users' uploads.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    ApiQuery(p): ApiQuery<UploadParams>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<uploads::UploadResponse>), AppError> {
+    let sender = p.sender_id.unwrap_or_else(|| "system".into());
+    check_id("sender_id", &sender)?;
+    if sender == "assistant" {
+        return Err(AppError::BadRequest(
+            "the assistant's identity is reserved".into(),
+        ));
+    }
+    tracing::debug!(by = %caller.label(), sender = %sender, "server upload");
+    uploads::receive(&state, &sender, multipart).await
 }
 
 /// One connected device.

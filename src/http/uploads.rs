@@ -101,9 +101,19 @@ pub async fn upload(
     AuthUser(me): AuthUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadResponse>), AppError> {
+    receive(&state, &me.user_id, multipart).await
+}
+
+/// Store the multipart field `file` as an upload of `uploader_id` (who alone
+/// may attach it to a message).
+pub async fn receive(
+    state: &AppState,
+    uploader_id: &str,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<UploadResponse>), AppError> {
     let max = state.config.upload_max_bytes;
     let mut multipart = multipart.map_err(|r| AppError::BadRequest(r.body_text()))?;
-    let dir = dir(&state);
+    let dir = dir(state);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::Internal(format!("uploads dir: {e}")))?;
@@ -148,7 +158,7 @@ pub async fn upload(
         }
         let rec = UploadRecord {
             id: id.clone(),
-            uploader_id: me.user_id.clone(),
+            uploader_id: uploader_id.to_owned(),
             name,
             mime_type: mime.to_string(),
             size: size as i64,
@@ -157,7 +167,7 @@ pub async fn upload(
         };
         state.signaling.store.insert_upload(&rec).await?;
         cleanup.0.clear();
-        tracing::info!(upload = %id, user = %me.user_id, mime, size, "file uploaded");
+        tracing::info!(upload = %id, user = %uploader_id, mime, size, "file uploaded");
         let view = rec.view();
         return Ok((
             StatusCode::CREATED,

@@ -29,6 +29,29 @@ impl TestServer {
     /// `POST /api/uploads` with one multipart field `file` built by hand, so
     /// the test controls the raw filename.
     pub async fn upload(&self, token: Option<&str>, filename: &str, bytes: &[u8]) -> (u16, Value) {
+        let token = token.map(str::to_owned);
+        self.post_file("/api/uploads", filename, bytes, move |req| match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        })
+        .await
+    }
+
+    /// The server API's upload (`path` carries the query), with the API key.
+    pub async fn api_upload(&self, path: &str, filename: &str, bytes: &[u8]) -> (u16, Value) {
+        self.post_file(path, filename, bytes, |req| {
+            req.header("x-api-key", API_KEY)
+        })
+        .await
+    }
+
+    async fn post_file(
+        &self,
+        path: &str,
+        filename: &str,
+        bytes: &[u8],
+        auth: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (u16, Value) {
         let boundary = "earshot-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::with_capacity(bytes.len() + 256);
         body.extend_from_slice(
@@ -39,17 +62,14 @@ impl TestServer {
         );
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut req = reqwest::Client::new()
-            .post(self.http("/api/uploads"))
+        let req = reqwest::Client::new()
+            .post(self.http(path))
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        match req.send().await {
+        match auth(req).send().await {
             Ok(res) => {
                 let status = res.status().as_u16();
                 (status, res.json().await.unwrap_or(Value::Null))
