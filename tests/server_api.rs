@@ -443,6 +443,7 @@ async fn openapi_describes_the_server_api() {
         "/api/server/notify/all",
         "/api/server/events/user/{user_id}",
         "/api/server/rooms/{room_id}/messages",
+        "/api/server/uploads",
         "/api/server/clients",
         "/api/server/users/{user_id}",
         "/api/status",
