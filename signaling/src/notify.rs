@@ -91,10 +91,17 @@ impl Signaling {
     }
 
     fn send_notification(&self, user: &str, view: &NotificationView) -> usize {
-        let frame = ServerMessage::Notification {
-            notification: view.clone(),
-        }
-        .to_frame();
+        self.send_to_user(
+            user,
+            ServerMessage::Notification {
+                notification: view.clone(),
+            },
+        )
+    }
+
+    /// Send `msg` to every connected device of `user`; how many took it.
+    fn send_to_user(&self, user: &str, msg: ServerMessage) -> usize {
+        let frame = msg.to_frame();
         self.hub
             .connections(user)
             .iter()
@@ -111,12 +118,7 @@ impl Signaling {
         all: bool,
         read_at: i64,
     ) -> usize {
-        let frame = ServerMessage::NotificationsRead { ids, all, read_at }.to_frame();
-        self.hub
-            .connections(user)
-            .iter()
-            .filter(|c| c.send(frame.clone()))
-            .count()
+        self.send_to_user(user, ServerMessage::NotificationsRead { ids, all, read_at })
     }
 
     /// Deliver what was stored for this user while no device was online.

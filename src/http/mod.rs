@@ -70,6 +70,10 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 /// Every route, with the demo app served from `web_dir` at `/`.
 pub fn router(state: AppState) -> Router {
     let web = state.config.web_dir.clone();
+    // Both upload routes take a file up to `upload_max_bytes`.
+    let upload_limit = axum::extract::DefaultBodyLimit::max(
+        (state.config.upload_max_bytes + uploads::MULTIPART_OVERHEAD) as usize,
+    );
     let api = Router::new()
         .route("/api/rooms", post(rooms::create).get(rooms::list))
         .route("/api/rooms/{id}", get(rooms::show))
@@ -111,21 +115,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/server/uploads",
-            post(server_api::upload).layer(axum::extract::DefaultBodyLimit::max(
-                (state.config.upload_max_bytes + uploads::MULTIPART_OVERHEAD) as usize,
-            )),
+            post(server_api::upload).layer(upload_limit),
         )
         .route("/api/server/clients", get(server_api::clients))
         .route("/api/server/users/{user_id}", get(server_api::user_status))
         .route("/api/notifications", get(notifications::list))
         .route("/api/notifications/read-all", post(notifications::read_all))
         .route("/api/notifications/{id}/read", post(notifications::read))
-        .route(
-            "/api/uploads",
-            post(uploads::upload).layer(axum::extract::DefaultBodyLimit::max(
-                (state.config.upload_max_bytes + uploads::MULTIPART_OVERHEAD) as usize,
-            )),
-        )
+        .route("/api/uploads", post(uploads::upload).layer(upload_limit))
         .route("/api/uploads/{id}", get(uploads::download))
         .route("/api/uploads/{id}/thumbnail", get(uploads::thumbnail))
         .route(

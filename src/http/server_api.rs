@@ -23,6 +23,19 @@ use earshot_signaling::ConnHandle;
 const MAX_JSON: usize = 16 * 1024;
 const MAX_EVENT_PAYLOAD: usize = 32 * 1024;
 
+/// A sender id the backend may use: a valid id that is not the assistant's.
+fn check_sender(what: &str, id: &str) -> Result<(), AppError> {
+    check_id(what, id)?;
+    if id == "assistant" {
+        return Err(reserved());
+    }
+    Ok(())
+}
+
+fn reserved() -> AppError {
+    AppError::BadRequest("the assistant's identity is reserved".into())
+}
+
 fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 128 {
         return Err(AppError::BadRequest(format!(
@@ -363,11 +376,9 @@ pub async fn post_message(
             role: Some("system".into()),
         },
         Some(s) => {
-            check_id("sender.id", &s.id)?;
-            if s.id == "assistant" || s.role.as_deref() == Some("assistant") {
-                return Err(AppError::BadRequest(
-                    "the assistant's identity is reserved".into(),
-                ));
+            check_sender("sender.id", &s.id)?;
+            if s.role.as_deref() == Some("assistant") {
+                return Err(reserved());
             }
             UserRef {
                 id: s.id.clone(),
@@ -454,12 +465,7 @@ pub async fn upload(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<uploads::UploadResponse>), AppError> {
     let sender = p.sender_id.unwrap_or_else(|| "system".into());
-    check_id("sender_id", &sender)?;
-    if sender == "assistant" {
-        return Err(AppError::BadRequest(
-            "the assistant's identity is reserved".into(),
-        ));
-    }
+    check_sender("sender_id", &sender)?;
     tracing::debug!(by = %caller.label(), sender = %sender, "server upload");
     uploads::receive(&state, &sender, multipart).await
 }

@@ -386,13 +386,14 @@ impl Call {
         // left is fine; someone else's is refused.
         let old = replaces
             .and_then(|p| p.parse::<u64>().ok())
-            .filter(|old| *old != id && self.participants.contains_key(old));
-        if let Some(old) = old {
-            if self.participants[&old].view.user.id != identity.user_id {
+            .filter(|old| *old != id)
+            .and_then(|old| self.participants.get(&old));
+        if let Some(p) = old {
+            if p.view.user.id != identity.user_id {
                 return Err(SignalError::AccessDenied);
             }
-            let gone = self.participants[&old].conn.clone();
-            self.leave(old).await;
+            let gone = p.conn.clone();
+            self.leave(gone.id()).await;
             gone.send(
                 ServerMessage::CallLeft {
                     request_id: None,
