@@ -130,7 +130,7 @@ const app = {
 
   send(roomId, text, replyTo, attachments = [], messageType = undefined) {
     // Without text or a type the server types the message from its first file (image, voice or file).
-    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, ...(messageType ? { messageType } : {}) });
+    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, messageType });
     this.storeFor(roomId).addLocal(local);
     this.notePreview(local);
     this.chat.render("bottom");

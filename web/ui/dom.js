@@ -29,6 +29,11 @@ function append(el, children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** `url` if it is a web link (http(s) or same-origin path), else null: never a javascript: URL. */
+export function webLink(url) {
+  return typeof url === "string" && /^(https?:\/\/|\/(?!\/))/i.test(url) ? url : null;
+}
+
 /** Up to two initials from a name or id. */
 export function initials(name) {
   const parts = String(name || "?").trim().split(/[\s._-]+/).filter(Boolean);

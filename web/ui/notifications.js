@@ -4,9 +4,10 @@
 // `notifications_read` events (marks made on the user's other devices show
 // here too). Opening one marks it read; "Mark all read" marks the rest.
 
-import { h, icon, fmtTime } from "./dom.js";
+import { h, icon, fmtTime, webLink } from "./dom.js";
+import { KIND_ICON } from "./toasts.js";
 
-const KIND_ICON = { info: "bell", success: "check", warning: "alert", error: "alert" };
+const KINDS = ["info", "success", "warning", "error"];
 const MAX_KEPT = 50;
 
 export class NotificationCenter {
@@ -110,9 +111,8 @@ export class NotificationCenter {
   }
 
   row(n) {
-    const kind = KIND_ICON[n.kind] ? n.kind : "info";
-    // Only web links (never a javascript: URL).
-    const link = n.link && /^(https?:\/\/|\/(?!\/))/i.test(n.link) ? n.link : null;
+    const kind = KINDS.includes(n.kind) ? n.kind : "info";
+    const link = webLink(n.link);
     const li = h(
       "li",
       { class: `notif notif-${kind}${n.read_at === null ? " unread" : ""}`, dataset: { id: n.id, kind, read: String(n.read_at !== null) } },

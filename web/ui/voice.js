@@ -35,10 +35,6 @@ export class VoiceRecorder {
     this.button.hidden = typeof MediaRecorder === "undefined" || !navigator.mediaDevices?.getUserMedia;
   }
 
-  get recording() {
-    return this.recorder !== null;
-  }
-
   async start() {
     const roomId = this.roomIdOf();
     if (!roomId || this.recorder) return;
