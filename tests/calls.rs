@@ -20,9 +20,7 @@ async fn start_rings_every_member_device_and_join_lists_participants() {
     let mut omar_phone = server.client("omar", "professional").await;
     let mut stranger = server.client("eve", "applicant").await;
 
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "visa-9", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("visa-9", "p2p").await;
     assert_eq!(started["type"], "call_started", "{started}");
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
     assert_eq!(started["call"]["initiator"]["id"], "amira");
@@ -45,22 +43,16 @@ async fn start_rings_every_member_device_and_join_lists_participants() {
         .await;
     assert_eq!(again["code"], "CONFLICT");
 
-    let a = amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let a = amira.join_call(&call_id).await;
     assert_eq!(a["type"], "call_joined");
-    let o = omar_laptop
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let o = omar_laptop.join_call(&call_id).await;
     assert_eq!(o["call"]["participants"].as_array().unwrap().len(), 2);
     let joined = amira.recv_type("call_participant_joined").await;
     assert_eq!(joined["participant"]["user"]["id"], "omar");
     assert_eq!(joined["participant"]["participant_id"], o["participant_id"]);
 
     // A non-member can neither join nor signal.
-    let denied = stranger
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let denied = stranger.join_call(&call_id).await;
     assert_eq!(denied["code"], "ACCESS_DENIED");
     let denied = stranger
         .request(json!({"type": "call_signal", "call_id": call_id, "to": a["participant_id"], "signal": {"type": "offer", "sdp": "x"}}))
@@ -78,16 +70,10 @@ async fn p2p_call_relays_signals_and_media_flows_peer_to_peer() {
     server.room("r", "amira", &["omar"]).await;
     let mut amira = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "professional").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("r", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    let a = amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
-    let o = omar
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let a = amira.join_call(&call_id).await;
+    let o = omar.join_call(&call_id).await;
     let (a_id, o_id) = (a["participant_id"].clone(), o["participant_id"].clone());
 
     // Signals to an unknown participant are refused.
@@ -148,17 +134,11 @@ async fn end_by_professional_tells_the_room_and_is_stored() {
     let mut amira = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "professional").await;
     let mut lina = server.client("lina", "applicant").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("r", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
-    omar.request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
-    lina.request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    amira.join_call(&call_id).await;
+    omar.join_call(&call_id).await;
+    lina.join_call(&call_id).await;
 
     // Another applicant cannot end it.
     let denied = lina
@@ -179,9 +159,7 @@ async fn end_by_professional_tells_the_room_and_is_stored() {
         assert_eq!(ended["reason"], "ended");
         assert_eq!(ended["ended_by"], "omar");
     }
-    let after = amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let after = amira.join_call(&call_id).await;
     assert_eq!(after["code"], "NOT_FOUND");
 
     let (status, record) = server
@@ -208,9 +186,7 @@ async fn end_by_professional_tells_the_room_and_is_stored() {
     let (status, _) = server.get(&eve, &format!("/api/calls/{call_id}")).await;
     assert_eq!(status, 403, "non-members cannot read the record");
     // A new call may start now.
-    let again = amira
-        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-        .await;
+    let again = amira.start_call("r", "p2p").await;
     assert_eq!(again["type"], "call_started");
 }
 
@@ -220,13 +196,9 @@ async fn a_call_nobody_is_in_ends_by_itself() {
     server.room("r", "amira", &["omar"]).await;
     let mut amira = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "professional").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("r", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    amira.join_call(&call_id).await;
     // Leaving empties it: it ends after the timeout, for everyone in the room.
     amira
         .request(json!({"type": "leave_call", "call_id": call_id}))
@@ -247,9 +219,7 @@ async fn ice_servers_carry_time_limited_turn_credentials() {
     .await;
     server.room("r", "amira", &[]).await;
     let mut amira = server.client("amira", "applicant").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("r", "p2p").await;
     let joined = amira
         .request(json!({"type": "join_call", "call_id": started["call"]["id"]}))
         .await;
@@ -285,13 +255,9 @@ async fn staff_of_another_tenant_cannot_end_or_moderate_a_call() {
         .unwrap();
     amira.user = "amira".into();
     amira.recv_type("welcome").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "acme-room", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("acme-room", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    let joined = amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let joined = amira.join_call(&call_id).await;
 
     let mut globex_admin = server
         .client_with(earshot::auth::Claims {
@@ -328,23 +294,16 @@ async fn a_device_that_leaves_and_comes_back_has_a_record_per_stay() {
     server.room("back", "amira", &["omar"]).await;
     let mut amira = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "professional").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "back", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("back", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
-    let joined = omar
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    amira.join_call(&call_id).await;
+    let joined = omar.join_call(&call_id).await;
     let pid = joined["participant_id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(30)).await;
     omar.request(json!({"type": "leave_call", "call_id": call_id}))
         .await;
     tokio::time::sleep(Duration::from_millis(30)).await;
-    omar.request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    omar.join_call(&call_id).await;
 
     // While omar is back in the call, his second stay is open.
     let (_, record) = server
@@ -377,17 +336,11 @@ async fn a_device_back_from_a_dropped_connection_replaces_its_old_participant() 
     server.room("phone", "amira", &["omar"]).await;
     let mut amira = server.client("amira", "applicant").await;
     let mut omar = server.client("omar", "professional").await;
-    let started = amira
-        .request(json!({"type": "start_call", "room_id": "phone", "mode": "p2p"}))
-        .await;
+    let started = amira.start_call("phone", "p2p").await;
     let call_id = started["call"]["id"].as_str().unwrap().to_string();
-    let first = amira
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let first = amira.join_call(&call_id).await;
     let old = first["participant_id"].as_str().unwrap().to_string();
-    let o = omar
-        .request(json!({"type": "join_call", "call_id": call_id}))
-        .await;
+    let o = omar.join_call(&call_id).await;
     let omar_pid = o["participant_id"].as_str().unwrap().to_string();
 
     // Amira's phone changes networks: its old socket is half-open (still

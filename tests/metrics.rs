@@ -86,9 +86,7 @@ async fn metrics_expose_what_the_server_does() {
     assert!(value(&m, "process_open_fds") > 0.0);
 
     // A call with media: forwarded packets and quality samples.
-    let started = a
-        .request(json!({"type": "start_call", "room_id": "m-room", "mode": "sfu"}))
-        .await;
+    let started = a.start_call("m-room", "sfu").await;
     let call = started["call"]["id"].as_str().unwrap().to_string();
     let pa = SfuParticipant::join(&server, "amira", "applicant", &call).await;
     let _sa = pa.media.publish(1);

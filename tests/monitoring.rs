@@ -126,8 +126,7 @@ async fn only_monitoring_roles_in_scope_see_calls() {
         )
         .await;
     let mut host = server.client_with(tenant_a).await;
-    host.request(json!({"type": "start_call", "room_id": "a-room", "mode": "p2p"}))
-        .await;
+    host.start_call("a-room", "p2p").await;
 
     // Applicants and professionals are not monitors (by default only admin).
     for role in ["applicant", "professional"] {

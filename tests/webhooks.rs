@@ -214,9 +214,7 @@ async fn an_unreachable_receiver_does_not_hold_up_calls() {
     server.room("r", "amira", &[]).await;
     let mut host = server.client("amira", "applicant").await;
     for _ in 0..3 {
-        let s = host
-            .request(json!({"type": "start_call", "room_id": "r", "mode": "p2p"}))
-            .await;
+        let s = host.start_call("r", "p2p").await;
         let id = s["call"]["id"].as_str().unwrap().to_string();
         let ok = host
             .request(json!({"type": "end_call", "call_id": id}))

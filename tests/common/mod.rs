@@ -267,6 +267,18 @@ impl Client {
         .await
     }
 
+    /// `start_call` in `room` (`mode` p2p or sfu): the reply (`call_started` or an error).
+    pub async fn start_call(&mut self, room: &str, mode: &str) -> Value {
+        self.request(json!({"type": "start_call", "room_id": room, "mode": mode}))
+            .await
+    }
+
+    /// `join_call`: the reply (`call_joined` or an error).
+    pub async fn join_call(&mut self, call_id: &str) -> Value {
+        self.request(json!({"type": "join_call", "call_id": call_id}))
+            .await
+    }
+
     pub async fn join(&mut self, room: &str) -> Value {
         let r = self
             .request(json!({"type": "join_room", "room_id": room}))
