@@ -74,6 +74,9 @@ pub struct Config {
     pub media: bool,
     /// The SFU's single UDP socket (all peers share it).
     pub media_bind: SocketAddr,
+    /// Instead: a UDP port of its own for every participant, from this
+    /// inclusive range (`[first, last]`), on each candidate IP.
+    pub media_port_range: Option<[u16; 2]>,
     /// Only these IPs become host ICE candidates (empty: every interface).
     pub media_candidate_ips: Vec<std::net::IpAddr>,
     /// Offer loopback candidates (local testing).
@@ -193,6 +196,7 @@ impl Default for Config {
             worker_threads: None,
             media: true,
             media_bind: SocketAddr::from(([0, 0, 0, 0], 40000)),
+            media_port_range: None,
             media_candidate_ips: vec![],
             media_include_loopback: false,
             media_public_ips: vec![],
@@ -318,6 +322,11 @@ impl Config {
         {
             return bad("assistant_llm_url must be an http:// or https:// URL");
         }
+        if let Some([first, last]) = self.media_port_range {
+            if first == 0 || first > last {
+                return bad("media_port_range must be [first, last] with 0 < first <= last");
+            }
+        }
         if self.media_failed_timeout < self.media_disconnected_timeout {
             return bad("media_failed_timeout must not be shorter than media_disconnected_timeout");
         }
@@ -349,6 +358,7 @@ impl Config {
     pub fn sfu(&self) -> earshot_sfu::SfuConfig {
         earshot_sfu::SfuConfig {
             bind: self.media_bind,
+            port_range: self.media_port_range.map(|[a, b]| (a, b)),
             candidate_ips: self.media_candidate_ips.clone(),
             include_loopback: self.media_include_loopback,
             public_ips: self.media_public_ips.clone(),
@@ -470,6 +480,25 @@ mod tests {
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.max_text_chars, 20);
             assert_eq!(c.typing_timeout, Duration::from_secs(2));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_media_port_range_is_read_from_the_environment_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("EARSHOT_DEV", "true");
+            jail.set_env("EARSHOT_MEDIA_PORT_RANGE", "[41000, 41999]");
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.media_port_range, Some([41000, 41999]));
+            assert_eq!(c.sfu().port_range, Some((41000, 41999)));
+            for bad in ["[42000, 41000]", "[0, 10]"] {
+                jail.set_env("EARSHOT_MEDIA_PORT_RANGE", bad);
+                let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
+                assert!(err.contains("media_port_range"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

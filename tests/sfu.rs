@@ -344,3 +344,67 @@ async fn a_participant_whose_media_dies_is_removed_and_told() {
     let again = a.next_event("call_joined").await;
     assert_eq!(again["call"]["id"], call.as_str());
 }
+
+/// The port of the server's end of `p`'s selected ICE pair.
+async fn server_port(p: &SfuParticipant) -> u16 {
+    for _ in 0..100 {
+        let pair = p
+            .media
+            .pc
+            .sctp()
+            .transport()
+            .ice_transport()
+            .get_selected_candidate_pair()
+            .await;
+        if let Some(pair) = pair {
+            return pair.remote.port;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never selected a candidate pair", p.participant_id);
+}
+
+#[tokio::test]
+async fn with_a_port_range_every_participant_gets_a_port_of_its_own() {
+    // Pick a free range: the OS's next free port and the 50 above it.
+    let first = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port().min(65_000)
+    };
+    let (lo, hi) = (first, first + 50);
+    let server = TestServer::with(|c| c.media_port_range = Some([lo, hi])).await;
+    let call = sfu_call(&server, "ranged", &["amira", "omar", "lina"]).await;
+    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let _sb = b.media.publish(2);
+    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
+    let _sc = c.media.publish(3);
+    let everyone = [(&a, 1u8), (&b, 2u8), (&c, 3u8)];
+    for (me, _) in everyone {
+        me.wait_for("audio from both others", |m| {
+            everyone
+                .iter()
+                .filter(|(o, _)| o.participant_id != me.participant_id)
+                .all(|(o, _)| m.packets_from(&o.stream()).len() >= 30)
+        })
+        .await;
+        for (other, tag) in everyone
+            .iter()
+            .filter(|(o, _)| o.participant_id != me.participant_id)
+        {
+            check_stream(me, &other.stream(), *tag);
+        }
+    }
+    let mut ports = vec![];
+    for (p, _) in everyone {
+        let port = server_port(p).await;
+        assert!((lo..=hi).contains(&port), "port {port} outside {lo}-{hi}");
+        ports.push(port);
+    }
+    ports.sort();
+    ports.dedup();
+    assert_eq!(ports.len(), 3, "one port per participant: {ports:?}");
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 3, "{s}");
+}

@@ -1,5 +1,7 @@
-//! The SFU engine: one webrtc-rs API shared by every peer, one UDP port
-//! shared by every peer (UDP mux), and counters of live resources.
+//! The SFU engine: the settings every peer connection shares (each gets an
+//! API of its own, whose chain ends in its [`StreamTaps`]), one UDP port
+//! shared by every peer (UDP mux) or a port per peer from a range, and
+//! counters of live resources.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,12 +15,14 @@ use webrtc::api::{APIBuilder, API};
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
 use webrtc::ice::udp_mux::{UDPMux, UDPMuxDefault, UDPMuxParams};
-use webrtc::ice::udp_network::UDPNetwork;
+use webrtc::ice::udp_network::{EphemeralUDP, UDPNetwork};
 use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::interceptor::registry::Registry;
 use webrtc::rtp_transceiver::rtp_codec::{
     RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
 };
+
+use crate::tap::StreamTaps;
 
 /// The RFC 6464 client-to-mixer audio level header extension.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -28,6 +32,12 @@ pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 pub struct SfuConfig {
     /// Address the shared UDP socket binds to (port 0: any free port).
     pub bind: SocketAddr,
+    /// Instead of the shared socket: every peer connection gets a UDP
+    /// socket of its own on a port in this inclusive range, on each
+    /// candidate IP (`bind`'s IP is then unused). Each packet then skips the
+    /// shared socket's demultiplexing, and the range must hold a port per
+    /// concurrent participant; see `docs/BENCHMARKS.md`.
+    pub port_range: Option<(u16, u16)>,
     /// Only offer host candidates on these IPs (empty: every interface IP).
     pub candidate_ips: Vec<IpAddr>,
     /// Offer loopback candidates (tests, or a server used from the same host).
@@ -49,6 +59,7 @@ impl Default for SfuConfig {
     fn default() -> Self {
         SfuConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            port_range: None,
             candidate_ips: vec![],
             include_loopback: false,
             public_ips: vec![],
@@ -66,6 +77,8 @@ pub enum SfuError {
         addr: SocketAddr,
         err: std::io::Error,
     },
+    #[error("bad media port range {0}-{1}")]
+    PortRange(u16, u16),
     #[error("webrtc: {0}")]
     Webrtc(#[from] webrtc::Error),
     #[error("unknown participant")]
@@ -101,10 +114,20 @@ pub struct Sfu {
 }
 
 pub(crate) struct SfuInner {
-    pub(crate) api: API,
-    mux: Arc<UDPMuxDefault>,
-    local: SocketAddr,
+    config: SfuConfig,
+    ports: Ports,
     pub(crate) live: LiveCounters,
+}
+
+/// Where peers' media goes.
+enum Ports {
+    /// One socket for everyone.
+    Muxed {
+        mux: Arc<UDPMuxDefault>,
+        local: SocketAddr,
+    },
+    /// A socket per peer, on a port in this range.
+    Range(EphemeralUDP),
 }
 
 /// The only codec: Opus, 48 kHz stereo signalling as browsers expect.
@@ -121,6 +144,11 @@ pub fn opus_capability() -> RTCRtpCodecCapability {
 /// A webrtc-rs API for audio-only Opus with the audio-level extension, with
 /// ICE restricted as configured. Also used by test peers.
 pub fn build_api(settings: SettingEngine) -> Result<API, SfuError> {
+    build_api_with(settings, None)
+}
+
+/// [`build_api`], with `tap` last in every peer connection's chain.
+fn build_api_with(settings: SettingEngine, tap: Option<&Arc<StreamTaps>>) -> Result<API, SfuError> {
     let mut media = MediaEngine::default();
     media.register_codec(
         RTCRtpCodecParameters {
@@ -140,7 +168,10 @@ pub fn build_api(settings: SettingEngine) -> Result<API, SfuError> {
     // Only RTCP sender/receiver reports: NACK buffers a copy of every sent
     // packet and TWCC stamps every packet, and neither helps Opus audio,
     // which carries its own loss concealment (FEC).
-    let registry = configure_rtcp_reports(Registry::new());
+    let mut registry = configure_rtcp_reports(Registry::new());
+    if let Some(tap) = tap {
+        registry.add(tap.builder());
+    }
     Ok(APIBuilder::new()
         .with_media_engine(media)
         .with_interceptor_registry(registry)
@@ -149,8 +180,24 @@ pub fn build_api(settings: SettingEngine) -> Result<API, SfuError> {
 }
 
 impl Sfu {
-    /// Bind the shared media socket and build the API.
+    /// Bind the shared media socket (none with a port range).
     pub async fn bind(config: SfuConfig) -> Result<Sfu, SfuError> {
+        if let Some((min, max)) = config.port_range {
+            let range = match (min, max) {
+                (1.., _) if min <= max => {
+                    EphemeralUDP::new(min, max).map_err(|_| SfuError::PortRange(min, max))?
+                }
+                _ => return Err(SfuError::PortRange(min, max)),
+            };
+            tracing::info!(min, max, "SFU media on a port per peer");
+            return Ok(Sfu {
+                inner: Arc::new(SfuInner {
+                    config,
+                    ports: Ports::Range(range),
+                    live: LiveCounters::default(),
+                }),
+            });
+        }
         let socket = UdpSocket::bind(config.bind)
             .await
             .map_err(|err| SfuError::Bind {
@@ -176,8 +223,25 @@ impl Sfu {
             tracing::debug!(receive = ?rcv, send = ?snd, "media socket buffers");
         }
         let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
+        tracing::info!(addr = %local, "SFU media socket bound");
+        Ok(Sfu {
+            inner: Arc::new(SfuInner {
+                config,
+                ports: Ports::Muxed { mux, local },
+                live: LiveCounters::default(),
+            }),
+        })
+    }
+
+    /// The settings every peer connection shares: the UDP mux, the ICE
+    /// filters and timeouts.
+    fn settings(&self) -> SettingEngine {
+        let config = &self.inner.config;
         let mut settings = SettingEngine::default();
-        settings.set_udp_network(UDPNetwork::Muxed(mux.clone()));
+        settings.set_udp_network(match &self.inner.ports {
+            Ports::Muxed { mux, .. } => UDPNetwork::Muxed(mux.clone()),
+            Ports::Range(range) => UDPNetwork::Ephemeral(range.clone()),
+        });
         settings.set_network_types(vec![NetworkType::Udp4]);
         settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
         settings.set_include_loopback_candidate(config.include_loopback);
@@ -197,21 +261,21 @@ impl Sfu {
         if !config.public_ips.is_empty() {
             settings.set_nat_1to1_ips(config.public_ips.clone(), RTCIceCandidateType::Host);
         }
-        let api = build_api(settings)?;
-        tracing::info!(addr = %local, "SFU media socket bound");
-        Ok(Sfu {
-            inner: Arc::new(SfuInner {
-                api,
-                mux,
-                local,
-                live: LiveCounters::default(),
-            }),
-        })
+        settings
     }
 
-    /// The shared UDP socket's address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.local
+    /// The API of one peer connection: the shared settings, and `taps`
+    /// recording its streams (see [`crate::tap`]).
+    pub(crate) fn peer_api(&self, taps: &Arc<StreamTaps>) -> Result<API, SfuError> {
+        build_api_with(self.settings(), Some(taps))
+    }
+
+    /// The shared UDP socket's address (none with a port per peer).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.inner.ports {
+            Ports::Muxed { local, .. } => Some(*local),
+            Ports::Range(_) => None,
+        }
     }
 
     pub fn stats(&self) -> SfuStats {
@@ -227,8 +291,10 @@ impl Sfu {
 
     /// Stop the shared socket (at shutdown, after every room closed).
     pub async fn close(&self) {
-        if let Err(err) = self.inner.mux.close().await {
-            tracing::warn!(%err, "closing the media socket");
+        if let Ports::Muxed { mux, .. } = &self.inner.ports {
+            if let Err(err) = mux.close().await {
+                tracing::warn!(%err, "closing the media socket");
+            }
         }
     }
 }

@@ -16,24 +16,28 @@
 //! by several subscribers writes to them in turn (we give each subscriber
 //! its own [`track::ForwardTrack`]), and every peer connection's interceptor
 //! chain ends with a stats recorder that messages a stats task per packet
-//! (our outgoing tracks use a [`track::SendChain`] without it). Revisit when
+//! (we read and write each stream under it, through [`tap`]). Revisit when
 //! 0.2x gains UDP mux and ICE filters.
 //!
 //! # Cost per packet
 //! What is left per forwarded packet is webrtc-rs's own path: the UDP mux's
 //! reader task, the ICE agent's, the DTLS/SRTP demux and the SRTP session
 //! each hand every received packet to the next task, and every sent packet
-//! is encrypted and written with its own `sendto`. See `docs/BENCHMARKS.md`.
+//! goes down through SRTP, the demux, the ICE agent and the mux, each an
+//! async call of its own, to its own `sendto`. 0.17 exposes neither the
+//! SRTP keys nor a way under those layers, so they stay; the forwarding
+//! loop skips what it can ([`tap`]). See `docs/BENCHMARKS.md`.
 //!
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
-//! - [`engine`]: [`Sfu`], the shared webrtc-rs API, UDP mux socket, typed [`SfuConfig`], live counters.
+//! - [`engine`]: [`Sfu`], the settings every peer connection shares, the UDP mux socket (or a port per peer from a range), typed [`SfuConfig`], live counters.
 //! - [`room`]: [`SfuRoom`], one call's peers, tracks, renegotiation and packet loops.
 //! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
 //! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with [`forward::SeqRewriter`] keeping each stream gap-free across mutes.
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
 //! - [`meter`]: [`meter::UpstreamMeter`] and [`meter::DownstreamMeter`], each participant's link (loss, jitter, RTT, bitrate, audio level) summed up as a [`meter::LinkSnapshot`] per interval.
 //! - [`stats`]: [`stats::ReceiveStats`], RFC 3550 loss, jitter, duplicates and bitrate of an inbound stream; RTT from receiver reports.
+//! - [`tap`]: [`tap::StreamTaps`], each stream's RTP reader and writer taken from inside the interceptor chain, so forwarding skips the per-packet locks and the stats recorder above them.
 //! - [`track`]: [`track::ForwardTrack`], the lean outgoing track of one (publisher, subscriber) pair, and [`track::SendChain`], the interceptors its sender uses.
 //! - [`quality`]: MOS estimate from loss, jitter and RTT (simplified G.107 E-model) and a [`quality::QualityLevel`] classifier with hysteresis.
 
@@ -48,6 +52,7 @@ pub mod room;
 pub mod rtp;
 pub mod speaker;
 pub mod stats;
+pub mod tap;
 pub mod track;
 
 pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use webrtc::api::API;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::interceptor::Attributes;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
@@ -29,6 +31,7 @@ use crate::meter::{
 use crate::rtp::audio_level;
 use crate::speaker::ActiveSpeaker;
 use crate::stats::ntp_middle32;
+use crate::tap::StreamTaps;
 use crate::track::{ForwardTrack, SendChain};
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
@@ -69,6 +72,8 @@ struct Routes {
 }
 
 struct Peer {
+    /// This connection's own API: its chain ends in `taps`.
+    api: API,
     pc: Arc<RTCPeerConnection>,
     /// The interceptors of this peer's outgoing tracks.
     send_chain: SendChain,
@@ -141,13 +146,9 @@ impl SfuRoom {
         if self.peers.contains_key(&participant) {
             return Ok(());
         }
-        let pc = Arc::new(
-            self.sfu
-                .inner
-                .api
-                .new_peer_connection(RTCConfiguration::default())
-                .await?,
-        );
+        let taps = Arc::new(StreamTaps::default());
+        let api = self.sfu.peer_api(&taps)?;
+        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
         self.sfu.inner.live.peers.fetch_add(1, Ordering::Relaxed);
         let send_chain = SendChain::new(&pc).await?;
         let events = self.events.clone();
@@ -178,10 +179,16 @@ impl SfuRoom {
             })
         }));
         let (routes, sfu, closed) = (self.routes.clone(), self.sfu.clone(), self.closed.clone());
+        let taps = taps.clone();
         let events = self.events.clone();
         pc.on_track(Box::new(move |track, receiver, _| {
-            let (routes, sfu, closed, events) =
-                (routes.clone(), sfu.clone(), closed.clone(), events.clone());
+            let (routes, sfu, closed, events, taps) = (
+                routes.clone(),
+                sfu.clone(),
+                closed.clone(),
+                events.clone(),
+                taps.clone(),
+            );
             Box::pin(async move {
                 let level_id = receiver
                     .get_parameters()
@@ -207,6 +214,7 @@ impl SfuRoom {
                     publish_loop(
                         participant,
                         track,
+                        taps,
                         level_id,
                         routes,
                         sfu.clone(),
@@ -224,6 +232,7 @@ impl SfuRoom {
         self.peers.insert(
             participant,
             Peer {
+                api,
                 pc,
                 send_chain,
                 outgoing: HashMap::new(),
@@ -330,18 +339,19 @@ impl SfuRoom {
     async fn add_outgoing(&mut self, publisher: u64, subscriber: u64) -> Result<(), SfuError> {
         let stay = self.track_stays.entry((publisher, subscriber)).or_insert(0);
         *stay += 1;
-        let track = Arc::new(ForwardTrack::new(
-            opus_capability(),
-            track_id(publisher, *stay),
-            format!("p-{publisher}"),
-        ));
         let peer = self
             .peers
             .get_mut(&subscriber)
             .ok_or(SfuError::UnknownPeer)?;
+        let track = Arc::new(ForwardTrack::new(
+            opus_capability(),
+            track_id(publisher, *stay),
+            format!("p-{publisher}"),
+            peer.send_chain.taps(),
+        ));
         let sender = peer
             .send_chain
-            .add_track(&self.sfu.inner.api, &peer.pc, track.clone())
+            .add_track(&peer.api, &peer.pc, track.clone())
             .await?;
         peer.outgoing.insert(publisher, sender.clone());
         peer.dirty = true;
@@ -588,9 +598,11 @@ fn spawn_counted(sfu: &Sfu, fut: impl std::future::Future<Output = ()> + Send + 
 }
 
 /// Read one participant's audio and write it to every subscriber's track.
+#[allow(clippy::too_many_arguments)]
 async fn publish_loop(
     from: u64,
     track: Arc<TrackRemote>,
+    taps: Arc<StreamTaps>,
     level_id: Option<u8>,
     routes: Arc<Mutex<Routes>>,
     sfu: Sfu,
@@ -605,12 +617,25 @@ async fn publish_loop(
     // One read buffer for the stream (`read_rtp` allocates and zeroes one
     // per packet); the packet copies what it keeps.
     let mut buf = vec![0u8; 1500];
+    // The track's first packet was read before `on_track` and waits in the
+    // track; the rest are read from the stream's tap, under the track's
+    // per-packet locks and the stats recorder (see `crate::tap`).
+    let tapped = taps.remote(track.ssrc());
+    let attrs = Attributes::new();
+    let mut first = true;
     loop {
+        let read = async {
+            match (&tapped, first) {
+                (Some(reader), false) => reader.read(&mut buf, &attrs).await.map_err(drop),
+                _ => track.read(&mut buf).await.map_err(drop),
+            }
+        };
         let (mut pkt, _) = tokio::select! {
             biased;
-            r = track.read(&mut buf) => match r { Ok(p) => p, Err(_) => break },
+            r = read => match r { Ok(p) => p, Err(()) => break },
             _ = &mut stop => break,
         };
+        first = false;
         sfu.inner
             .live
             .received_packets

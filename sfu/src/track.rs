@@ -7,24 +7,26 @@
 //! list of bindings, and builds an extension map. An SFU track has exactly
 //! one binding and the forwarding loop owns the packet it writes, so this
 //! track keeps its binding behind a plain mutex (held to clone one `Arc`)
-//! and rewrites the packet's SSRC and payload type in place.
+//! and rewrites the packet's SSRC and payload type in place. It writes to
+//! the sender's stream under the track writer (see [`crate::tap`]).
 //!
 //! A peer connection's own interceptor chain always ends with webrtc-rs's
 //! stats recorder, which sends a message to a stats task for every packet
 //! (about a tenth of the SFU's CPU). Nothing reads those stats here (the
 //! SFU meters its links itself), so outgoing tracks get senders on a chain
 //! of their own with only the sender-report interceptor (SRs keep the
-//! receivers' round-trip times and our RTT measurement working).
+//! receivers' round-trip times and our RTT measurement working) and a
+//! [`crate::tap::Tap`] recording each sender's stream.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use webrtc::api::API;
 use webrtc::interceptor::registry::Registry;
 use webrtc::interceptor::report::sender::SenderReport;
-use webrtc::interceptor::{Attributes, Interceptor, RTCPWriter};
+use webrtc::interceptor::{Attributes, Interceptor, RTCPWriter, RTPWriter};
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::packet::Packet as RtcpPacket;
 use webrtc::rtp::packet::Packet;
@@ -37,15 +39,19 @@ use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
 
 use crate::engine::SfuError;
+use crate::tap::StreamTaps;
 
 /// Where a bound track writes: the sender's SSRC and payload type, and its
 /// writer (the interceptor chain, then SRTP).
-#[derive(Clone)]
 struct Binding {
     id: String,
     ssrc: u32,
     payload_type: u8,
     writer: Arc<dyn TrackLocalWriter + Send + Sync>,
+    /// The same stream's writer under the track writer's own lock (the
+    /// sender's interceptors, then SRTP): found in the taps on first write,
+    /// since a sender binds its track before its interceptors.
+    direct: OnceLock<Arc<dyn RTPWriter + Send + Sync>>,
 }
 
 /// One subscriber's copy of one publisher's audio.
@@ -55,7 +61,9 @@ pub struct ForwardTrack {
     codec: RTCRtpCodecCapability,
     // A std Mutex on purpose: each write holds it only to clone the binding
     // (one Arc), never across `.await`; bind and unbind are rare.
-    binding: Mutex<Option<Binding>>,
+    binding: Mutex<Option<Arc<Binding>>>,
+    /// The subscriber's sending streams (see [`crate::tap`]).
+    taps: Arc<StreamTaps>,
     /// Packets and payload bytes sent since the last [`ForwardTrack::take_sent`].
     sent_packets: AtomicU64,
     sent_bytes: AtomicU64,
@@ -72,23 +80,36 @@ impl std::fmt::Debug for ForwardTrack {
 }
 
 impl ForwardTrack {
-    pub fn new(codec: RTCRtpCodecCapability, id: String, stream_id: String) -> Self {
+    pub fn new(
+        codec: RTCRtpCodecCapability,
+        id: String,
+        stream_id: String,
+        taps: Arc<StreamTaps>,
+    ) -> Self {
         ForwardTrack {
             id,
             stream_id,
             codec,
             binding: Mutex::new(None),
+            taps,
             sent_packets: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
             created: std::time::Instant::now(),
         }
     }
 
-    fn binding(&self) -> Option<Binding> {
-        self.binding
+    fn binding(&self) -> Option<Arc<Binding>> {
+        let b = self
+            .binding
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone()?;
+        if b.direct.get().is_none() {
+            if let Some(w) = self.taps.local(b.ssrc) {
+                let _ = b.direct.set(w);
+            }
+        }
+        Some(b)
     }
 
     /// Send `pkt` to the subscriber, stamped with this track's SSRC and
@@ -99,10 +120,14 @@ impl ForwardTrack {
         };
         pkt.header.ssrc = b.ssrc;
         pkt.header.payload_type = b.payload_type;
-        let n = b
-            .writer
-            .write_rtp_with_attributes(pkt, &Attributes::new())
-            .await?;
+        let n = match b.direct.get() {
+            Some(direct) => direct.write(pkt, &Attributes::new()).await?,
+            None => {
+                b.writer
+                    .write_rtp_with_attributes(pkt, &Attributes::new())
+                    .await?
+            }
+        };
         if n > 0 {
             self.sent_packets.fetch_add(1, Ordering::Relaxed);
             self.sent_bytes
@@ -148,13 +173,16 @@ impl RTCPWriter for PeerRtcp {
 /// The interceptor chain of one peer connection's outgoing tracks.
 pub struct SendChain {
     chain: Arc<dyn Interceptor + Send + Sync>,
+    taps: Arc<StreamTaps>,
 }
 
 impl SendChain {
     /// A chain sending its sender reports on `pc`.
     pub async fn new(pc: &Arc<RTCPeerConnection>) -> Result<SendChain, SfuError> {
+        let taps = Arc::new(StreamTaps::default());
         let mut registry = Registry::new();
         registry.add(Box::new(SenderReport::builder()));
+        registry.add(taps.builder());
         let chain: Arc<dyn Interceptor + Send + Sync> = Arc::new(
             registry
                 .build_chain("")
@@ -163,7 +191,12 @@ impl SendChain {
         chain
             .bind_rtcp_writer(Arc::new(PeerRtcp(Arc::downgrade(pc))))
             .await;
-        Ok(SendChain { chain })
+        Ok(SendChain { chain, taps })
+    }
+
+    /// The streams of this chain's senders, for [`ForwardTrack::new`].
+    pub fn taps(&self) -> Arc<StreamTaps> {
+        self.taps.clone()
     }
 
     /// Add `track` to `pc` with a sender on this chain; the next offer
@@ -226,12 +259,13 @@ impl TrackLocal for ForwardTrack {
     async fn bind(&self, t: &TrackLocalContext) -> webrtc::error::Result<RTCRtpCodecParameters> {
         let codec = matching_codec(&self.codec, t.codec_parameters())
             .ok_or(webrtc::Error::ErrUnsupportedCodec)?;
-        *self.binding.lock().unwrap_or_else(|p| p.into_inner()) = Some(Binding {
+        *self.binding.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Binding {
             id: t.id(),
             ssrc: t.ssrc(),
             payload_type: codec.payload_type,
             writer: t.write_stream(),
-        });
+            direct: OnceLock::new(),
+        }));
         Ok(codec)
     }
 
