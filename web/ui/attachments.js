@@ -97,6 +97,22 @@ export class Composer {
 }
 
 /**
+ * MediaRecorder's WebM (Chrome's voice messages) has no duration in its
+ * header, so the player would show 0:00 until played through. Seeking far
+ * past the end makes the browser find the real end; then rewind.
+ */
+function findDuration(audio) {
+  if (Number.isFinite(audio.duration)) return;
+  const rewind = () => {
+    if (!Number.isFinite(audio.duration)) return;
+    audio.removeEventListener("durationchange", rewind);
+    audio.currentTime = 0;
+  };
+  audio.addEventListener("durationchange", rewind);
+  audio.currentTime = 1e101;
+}
+
+/**
  * The attachments of a message, for its bubble; `onLoad` runs when an image
  * has loaded. Audio (voice messages) gets a player.
  */
@@ -106,6 +122,7 @@ export function renderAttachments(client, attachments, onLoad = () => {}, messag
     if (isAudio(a, messageType) && a.url) {
       const audio = h("audio", { class: "att-audio", controls: true, preload: "metadata" });
       audio.addEventListener("loadedmetadata", onLoad);
+      audio.addEventListener("loadedmetadata", () => findDuration(audio), { once: true });
       const box = h("div", { class: "att-voice", title: a.name ?? "voice message" }, h("span", { class: "att-voice-icon", "aria-hidden": "true" }, icon("mic")), audio);
       client.attachmentUrl(a.url).then(
         (u) => (audio.src = u),

@@ -152,6 +152,14 @@ test("voice message: recorded from the microphone, sent as a voice message, play
     return decoded.duration;
   });
   assert.ok(seconds > 1.5 && seconds < 6, `decoded ${seconds} s of audio`);
+  // The player knows how long it is before anyone plays it (WebM from
+  // MediaRecorder carries no duration), and is back at the start.
+  await omar.waitForFunction(() => {
+    const a = document.querySelector("#messages .msg-row .att-voice audio");
+    return Number.isFinite(a.duration) && a.duration > 0 && a.currentTime === 0;
+  }, null, { timeout: 10000 });
+  const shown = await omar.evaluate(() => document.querySelector("#messages .msg-row .att-voice audio").duration);
+  assert.ok(Math.abs(shown - seconds) < 1, `player says ${shown} s, the recording is ${seconds} s`);
   // The room list previews it as a voice message.
   await amira.locator(".room-item", { hasText: "Voice notes" }).locator(".preview", { hasText: "Voice message" }).waitFor();
 
