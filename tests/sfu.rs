@@ -44,28 +44,69 @@ async fn status(server: &TestServer) -> Value {
     server.get(&admin, "/api/status").await.1
 }
 
+/// Amira, Omar and Lina in a new SFU call, each publishing audio tagged
+/// 1, 2 and 3 for as long as this lives.
+struct Trio {
+    people: [SfuParticipant; 3],
+    _publishing: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Trio {
+    async fn join(server: &TestServer, room: &str) -> Trio {
+        let call = sfu_call(server, room, &["amira", "omar", "lina"]).await;
+        let mut people = vec![];
+        let mut publishing = vec![];
+        for (tag, (user, role)) in [
+            ("amira", "applicant"),
+            ("omar", "professional"),
+            ("lina", "applicant"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let p = SfuParticipant::join(server, user, role, &call).await;
+            publishing.push(p.media.publish(tag as u8 + 1));
+            people.push(p);
+        }
+        Trio {
+            people: people.try_into().ok().unwrap(),
+            _publishing: publishing,
+        }
+    }
+
+    /// Each participant with the tag of the audio it publishes.
+    fn tagged(&self) -> [(&SfuParticipant, u8); 3] {
+        let [a, b, c] = &self.people;
+        [(a, 1), (b, 2), (c, 3)]
+    }
+
+    /// Wait until everyone has `n` packets from each of the other two, then
+    /// check those streams are gap-free and carry the right audio.
+    async fn hear_each_other(&self, n: usize) {
+        let everyone = self.tagged();
+        for (me, _) in everyone {
+            let others = || {
+                everyone
+                    .into_iter()
+                    .filter(move |(o, _)| o.participant_id != me.participant_id)
+            };
+            me.wait_for("audio from both others", |m| {
+                others().all(|(o, _)| m.packets_from(&o.stream()).len() >= n)
+            })
+            .await;
+            for (other, tag) in others() {
+                check_stream(me, &other.stream(), tag);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn three_party_call_everyone_hears_the_other_two_and_never_themselves() {
     let server = TestServer::start().await;
-    let call = sfu_call(&server, "trio", &["amira", "omar", "lina"]).await;
-    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
-    let _sa = a.media.publish(1);
-    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
-    let _sb = b.media.publish(2);
-    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
-    let _sc = c.media.publish(3);
-
-    let everyone = [(&a, 1u8), (&b, 2u8), (&c, 3u8)];
-    for (me, _) in everyone {
-        me.wait_for("audio from both others", |m| {
-            everyone
-                .iter()
-                .filter(|(o, _)| o.participant_id != me.participant_id)
-                .all(|(o, _)| m.packets_from(&o.stream()).len() >= 50)
-        })
-        .await;
-    }
-    for (me, _) in everyone {
+    let trio = Trio::join(&server, "trio").await;
+    trio.hear_each_other(50).await;
+    for (me, _) in trio.tagged() {
         assert!(
             me.media.packets_from(&me.stream()).is_empty(),
             "{} hears itself",
@@ -76,12 +117,6 @@ async fn three_party_call_everyone_hears_the_other_two_and_never_themselves() {
             2,
             "exactly one track per other participant"
         );
-        for (other, tag) in everyone
-            .iter()
-            .filter(|(o, _)| o.participant_id != me.participant_id)
-        {
-            check_stream(me, &other.stream(), *tag);
-        }
     }
     let s = status(&server).await;
     assert_eq!(s["sfu"]["peers"], 3, "{s}");
@@ -373,31 +408,10 @@ async fn with_a_port_range_every_participant_gets_a_port_of_its_own() {
     };
     let (lo, hi) = (first, first + 50);
     let server = TestServer::with(|c| c.media_port_range = Some([lo, hi])).await;
-    let call = sfu_call(&server, "ranged", &["amira", "omar", "lina"]).await;
-    let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
-    let _sa = a.media.publish(1);
-    let b = SfuParticipant::join(&server, "omar", "professional", &call).await;
-    let _sb = b.media.publish(2);
-    let c = SfuParticipant::join(&server, "lina", "applicant", &call).await;
-    let _sc = c.media.publish(3);
-    let everyone = [(&a, 1u8), (&b, 2u8), (&c, 3u8)];
-    for (me, _) in everyone {
-        me.wait_for("audio from both others", |m| {
-            everyone
-                .iter()
-                .filter(|(o, _)| o.participant_id != me.participant_id)
-                .all(|(o, _)| m.packets_from(&o.stream()).len() >= 30)
-        })
-        .await;
-        for (other, tag) in everyone
-            .iter()
-            .filter(|(o, _)| o.participant_id != me.participant_id)
-        {
-            check_stream(me, &other.stream(), *tag);
-        }
-    }
+    let trio = Trio::join(&server, "ranged").await;
+    trio.hear_each_other(30).await;
     let mut ports = vec![];
-    for (p, _) in everyone {
+    for (p, _) in trio.tagged() {
         let port = server_port(p).await;
         assert!((lo..=hi).contains(&port), "port {port} outside {lo}-{hi}");
         ports.push(port);
