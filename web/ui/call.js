@@ -147,7 +147,10 @@ export class CallView {
     call.on("state", (state) => {
       if (state === "connected" && this.connectedAt === null) this.connectedAt = Date.now();
     });
-    call.on("muted_by_moderator", ({ muted, by }) => toast(muted ? `${by} muted you` : `${by} unmuted you`, { kind: "warning" }));
+    call.on("muted_by_moderator", ({ muted, by }) => {
+      const who = call.participantList().find((p) => p.user?.id === by)?.user?.name || by;
+      toast(muted ? `${who} muted you` : `${who} unmuted you`, { kind: "warning" });
+    });
     call.on("autoplay_blocked", () => {
       toast("The browser blocked call audio.", { kind: "warning", id: "autoplay", timeoutMs: 0, actions: [{ label: "Play audio", primary: true, onClick: () => call.resumeAudio() }] });
     });
@@ -232,10 +235,12 @@ export class CallView {
     const staff = (this.app.staffRoles ?? []).includes(me.role);
     $("#call-end").hidden = !(call.info.initiator?.id === me.id || staff);
     const people = call.participantList().sort((a, b) => (a.isLocal ? -1 : b.isLocal ? 1 : (a.joined_at ?? 0) - (b.joined_at ?? 0)));
-    $("#call-people").replaceChildren(...people.map((p) => this.renderPerson(call, p)));
+    // Staff moderate sfu calls, where the server holds the mute (in p2p it could only announce it).
+    const moderator = staff && call.mode === "sfu";
+    $("#call-people").replaceChildren(...people.map((p) => this.renderPerson(call, p, moderator)));
   }
 
-  renderPerson(call, p) {
+  renderPerson(call, p, moderator = false) {
     const name = p.isLocal ? "You" : p.user?.name || p.user?.id || `Participant ${p.participant_id}`;
     const q = (!p.isLocal && p.serverQuality) || p.quality || p.serverQuality;
     const level = q?.level;
@@ -261,7 +266,28 @@ export class CallView {
       h("span", { class: "person-avatar" }, avatar(p.user?.id ?? p.participant_id, p.user?.name ?? p.user?.id, { size: "sm" })),
       h("span", { class: "person-name" }, name),
       p.muted ? h("span", { class: "person-muted", title: "Muted" }, icon("mic-off")) : null,
+      moderator && !p.isLocal ? this.moderatorMute(call, p, name) : null,
       bars,
+    );
+  }
+
+  /**
+   * A moderator's mute button for someone else. Unmuting lifts only the
+   * moderator's mute: a person who muted themselves stays muted.
+   */
+  moderatorMute(call, p, name) {
+    const label = p.muted ? `Allow ${name} to speak` : `Mute ${name}`;
+    return h(
+      "button",
+      {
+        type: "button",
+        class: `person-mod-mute${p.muted ? " on" : ""}`,
+        title: label,
+        "aria-label": label,
+        "aria-pressed": String(!!p.muted),
+        onclick: () => call.muteParticipant(p.participant_id, !p.muted).catch((err) => toast(err.message, { title: "Could not change their microphone", kind: "error" })),
+      },
+      icon(p.muted ? "mic-off" : "mic"),
     );
   }
 }

@@ -168,8 +168,13 @@ export class Call extends Emitter {
       case "participant_muted": {
         const p = this.participants.get(String(f.participant_id));
         if (p) p.muted = f.muted;
-        if (String(f.participant_id) === this.participantId && f.by && f.muted !== this.muted) {
-          this.emit("muted_by_moderator", { muted: f.muted, by: f.by });
+        if (String(f.participant_id) === this.participantId) {
+          // The server reports the effective state (muted while our own or a
+          // moderator's mute is on): a moderator's frame that changes what
+          // others hear of us is news; one that changes nothing is not.
+          const before = this._heardMuted ?? this.muted;
+          this._heardMuted = f.muted;
+          if (f.by && f.muted !== before) this.emit("muted_by_moderator", { muted: f.muted, by: f.by });
         }
         this.emit("muted", { participant_id: String(f.participant_id), muted: f.muted, by: f.by });
         this.emit("participants", this.participantList());

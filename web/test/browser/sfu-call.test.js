@@ -1,6 +1,7 @@
 // An sfu call through the demo app, against the real server: two people,
 // then three; every page's getStats shows audio arriving from every other
-// participant; mute stops that participant's audio; one leaves and the
+// participant; mute stops that participant's audio, and so does a
+// professional's mute from the dock; one leaves and the
 // others carry on; a dropped socket re-joins the call by itself; screenshots
 // of the app during the call are saved under test-artifacts/.
 import { test, before, after } from "node:test";
@@ -150,6 +151,26 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
   await omar.click("#call-mute");
   await amira.locator(`#call-people .person[data-participant-id="${o}"][data-muted="false"]`).waitFor();
   await waitForAudioFrom(amira, [l, o]);
+
+  // Omar is staff: he mutes Amira from his dock. She is told, everyone sees
+  // it, the others stop getting her audio, and unmuting herself does not lift
+  // it; Omar's second press does. Amira, an applicant, has no such buttons.
+  assert.equal(await amira.locator("#call-people .person-mod-mute").count(), 0);
+  assert.equal(await omar.locator(`#call-people .person[data-participant-id="${o}"] .person-mod-mute`).count(), 0, "no button on himself");
+  await omar.click(`#call-people .person[data-participant-id="${a}"] .person-mod-mute`);
+  await amira.locator('.toast[data-kind="warning"]', { hasText: "Omar Said muted you" }).waitFor();
+  for (const page of [omar, lina]) {
+    await page.locator(`#call-people .person[data-participant-id="${a}"][data-muted="true"]`).waitFor();
+  }
+  await omar.locator(`#call-people .person[data-participant-id="${a}"] .person-mod-mute[aria-pressed="true"]`).waitFor();
+  await waitForAudioFrom(lina, [o], { silent: [a] });
+  await amira.click("#call-mute"); // mutes herself: her own flag on too
+  await amira.click("#call-mute"); // and off again; the moderator's mute holds
+  await waitForAudioFrom(lina, [o], { silent: [a] });
+  await omar.click(`#call-people .person[data-participant-id="${a}"] .person-mod-mute`);
+  await amira.locator('.toast[data-kind="warning"]', { hasText: "Omar Said unmuted you" }).waitFor();
+  await lina.locator(`#call-people .person[data-participant-id="${a}"][data-muted="false"]`).waitFor();
+  await waitForAudioFrom(lina, [o, a]);
 
   // Omar leaves; Amira and Lina carry on.
   await omar.click("#call-leave");

@@ -2,7 +2,8 @@
 // ask for, saying its media failed, makes it join again; a reply to its own
 // leave_call, or one while it is already rejoining, does not; `replaced`
 // (another connection took its place) ends it here. A rejoin names the
-// participant it replaces.
+// participant it replaces. A moderator's mute and unmute are announced to
+// the participant when they change what the others hear.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Call } from "../../lib/calls/call.js";
@@ -71,3 +72,22 @@ test("the call manager routes call_left to its call", () => {
   m.onFrame({ type: "call_left", call_id: "c1", reason: "media_failed" });
   assert.deepEqual(c.rejoins, ["media failed"]);
 });
+
+test("a moderator's mute and unmute are announced; frames that change nothing are not", () => {
+  const c = call();
+  c.participantId = "7";
+  const heard = [];
+  c.on("muted_by_moderator", (e) => heard.push(`${e.by}:${e.muted}`));
+  const muted = (muted, by) => c._onFrame({ type: "participant_muted", call_id: "c1", participant_id: "7", muted, ...(by ? { by } : {}) });
+  muted(true, "omar");
+  // Self-unmute under the moderator's mute: still muted, no news.
+  muted(true);
+  muted(false, "omar");
+  // Our own mute, then a moderator's mute on top of it: nothing changes for the others.
+  muted(true);
+  muted(true, "lina");
+  // Someone else's mute is not about us.
+  c._onFrame({ type: "participant_muted", call_id: "c1", participant_id: "8", muted: true, by: "omar" });
+  assert.deepEqual(heard, ["omar:true", "omar:false"]);
+});
+
