@@ -429,6 +429,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its (large) error type by value; fine in tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
