@@ -31,7 +31,8 @@
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
 //! - [`engine`]: [`Sfu`], the settings every peer connection shares, the UDP mux socket (or a port per peer from a range), typed [`SfuConfig`], live counters.
-//! - [`room`]: [`SfuRoom`], one call's peers, tracks, renegotiation and packet loops.
+//! - [`room`]: [`SfuRoom`], one call's peers, tracks and renegotiation.
+//! - `publish`: the per-packet loop of each publisher, and the routes it shares with the room.
 //! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
 //! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with [`forward::SeqRewriter`] keeping each stream gap-free across mutes.
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
@@ -47,6 +48,7 @@ pub mod client;
 pub mod engine;
 pub mod forward;
 pub mod meter;
+mod publish;
 pub mod quality;
 pub mod room;
 pub mod rtp;

@@ -1,5 +1,6 @@
-//! One call's media: a peer connection per participant, one outgoing track
-//! per (publisher, subscriber) pair, and the per-packet forwarding loop.
+//! One call's media: a peer connection per participant and one outgoing
+//! track per (publisher, subscriber) pair; each publisher's packets are
+//! forwarded by its loop in `crate::publish`.
 //!
 //! [`SfuRoom`] is owned by the call's task, which calls its `&mut self`
 //! methods one at a time: peer set-up, negotiation and tear-down need no
@@ -15,20 +16,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use webrtc::api::API;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
-use webrtc::interceptor::Attributes;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
-use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
 use crate::forward::Forwarder;
 use crate::meter::{
     downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, Uplink, UpstreamMeter,
 };
-use crate::rtp::audio_level;
+use crate::publish::{lock, publish_loop, Routes};
 use crate::speaker::ActiveSpeaker;
 use crate::stats::ntp_middle32;
 use crate::tap::StreamTaps;
@@ -60,17 +59,6 @@ pub enum SfuEvent {
     },
 }
 
-/// State shared with the packet loops.
-struct Routes {
-    forwarder: Forwarder,
-    tracks: HashMap<(u64, u64), Arc<ForwardTrack>>,
-    speaker: ActiveSpeaker,
-    /// Per publisher: what arrives from them.
-    upstream: HashMap<u64, UpstreamMeter>,
-    /// Per (publisher, subscriber) track: the subscriber's receiver reports.
-    downstream: HashMap<(u64, u64), DownstreamMeter>,
-}
-
 struct Peer {
     /// This connection's own API: its chain ends in `taps`.
     api: API,
@@ -99,11 +87,6 @@ pub struct SfuRoom {
     /// subscriber's SDP keeps the old one's m-line (browsers refuse two
     /// m-lines with the same msid).
     track_stays: HashMap<(u64, u64), u32>,
-}
-
-fn lock(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
-    // Routes stay consistent between statements; recover from a poisoned lock.
-    routes.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Sfu {
@@ -595,100 +578,4 @@ fn spawn_counted(sfu: &Sfu, fut: impl std::future::Future<Output = ()> + Send + 
         fut.await;
         sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
     });
-}
-
-/// Read one participant's audio and write it to every subscriber's track.
-#[allow(clippy::too_many_arguments)]
-async fn publish_loop(
-    from: u64,
-    track: Arc<TrackRemote>,
-    taps: Arc<StreamTaps>,
-    level_id: Option<u8>,
-    routes: Arc<Mutex<Routes>>,
-    sfu: Sfu,
-    closed: CancellationToken,
-    events: mpsc::UnboundedSender<SfuEvent>,
-) {
-    let mut targets: Vec<(Arc<ForwardTrack>, u16, u32)> = Vec::new();
-    let mut routed = Vec::new();
-    // Built once: re-registering with the token for every packet shows.
-    let stop = closed.cancelled();
-    tokio::pin!(stop);
-    // One read buffer for the stream (`read_rtp` allocates and zeroes one
-    // per packet); the packet copies what it keeps.
-    let mut buf = vec![0u8; 1500];
-    // The track's first packet was read before `on_track` and waits in the
-    // track; the rest are read from the stream's tap, under the track's
-    // per-packet locks and the stats recorder (see `crate::tap`).
-    let tapped = taps.remote(track.ssrc());
-    let attrs = Attributes::new();
-    let mut first = true;
-    loop {
-        let read = async {
-            match (&tapped, first) {
-                (Some(reader), false) => reader.read(&mut buf, &attrs).await.map_err(drop),
-                _ => track.read(&mut buf).await.map_err(drop),
-            }
-        };
-        let (mut pkt, _) = tokio::select! {
-            biased;
-            r = read => match r { Ok(p) => p, Err(()) => break },
-            _ = &mut stop => break,
-        };
-        first = false;
-        sfu.inner
-            .live
-            .received_packets
-            .fetch_add(1, Ordering::Relaxed);
-        let level = level_id
-            .and_then(|id| pkt.header.get_extension(id))
-            .and_then(|ext| audio_level(&ext));
-        targets.clear();
-        routed.clear();
-        let arrival = Instant::now();
-        let speaker_change = {
-            let mut r = lock(&routes);
-            if let Some(meter) = r.upstream.get_mut(&from) {
-                meter.record(
-                    pkt.header.sequence_number,
-                    pkt.header.timestamp,
-                    pkt.payload.len(),
-                    level,
-                    arrival,
-                );
-            }
-            r.forwarder.route(
-                from,
-                pkt.header.sequence_number,
-                pkt.header.timestamp,
-                &mut routed,
-            );
-            for (to, seq, ts) in &routed {
-                if let Some(t) = r.tracks.get(&(from, *to)) {
-                    targets.push((t.clone(), *seq, *ts));
-                }
-            }
-            let now = arrival;
-            // A muted participant is not heard, so cannot be the speaker.
-            if let (Some((dbov, voice)), false) = (level, r.forwarder.is_muted(from)) {
-                r.speaker.observe(from, dbov, voice, now);
-            }
-            r.speaker.poll(now)
-        };
-        if let Some(change) = speaker_change {
-            let _ = events.send(SfuEvent::ActiveSpeaker {
-                participant: change.speaker,
-            });
-        }
-        for (t, seq, ts) in &targets {
-            pkt.header.sequence_number = *seq;
-            pkt.header.timestamp = *ts;
-            if t.write(&mut pkt).await.is_ok_and(|n| n > 0) {
-                sfu.inner
-                    .live
-                    .forwarded_packets
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
 }
