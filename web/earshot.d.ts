@@ -608,6 +608,11 @@ export class Call extends Emitter<CallEvents> {
   toggleMute(): boolean;
   /** Switch microphones in the call (replaceTrack: no renegotiation). */
   setMicrophone(deviceId: string): Promise<MediaStreamTrack>;
+  /**
+   * Play the other participants on this output device ("" = the system
+   * default). Rejects (e.g. NotFoundError) for a device the browser refuses,
+   * and then changes nothing.
+   */
   setOutputDevice(deviceId: string): Promise<void>;
   resumeAudio(): void;
   restartIce(): void;

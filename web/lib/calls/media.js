@@ -104,10 +104,22 @@ export class RemoteAudio {
     for (const el of this.elements.values()) el.play?.()?.catch?.(() => {});
   }
 
-  /** Route every element to an output device (where the browser allows it). */
+  /**
+   * Route every element to an output device (where the browser allows it;
+   * "" is the system default). A device the browser refuses changes
+   * nothing: elements stay on (and later ones get) the last device that
+   * worked.
+   */
   async setSinkId(sinkId) {
+    const els = [...this.elements.values()].filter((el) => typeof el.setSinkId === "function");
+    const before = els.map((el) => el.sinkId);
+    try {
+      await Promise.all(els.map((el) => el.setSinkId(sinkId)));
+    } catch (err) {
+      await Promise.all(els.map((el, i) => el.setSinkId(before[i]).catch(() => {})));
+      throw err;
+    }
     this.sinkId = sinkId;
-    await Promise.all([...this.elements.values()].map((el) => (typeof el.setSinkId === "function" ? el.setSinkId(sinkId) : undefined)));
   }
 
   detach(pid) {

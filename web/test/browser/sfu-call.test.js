@@ -82,6 +82,23 @@ test("sfu call: two then three people hear each other; mute; one leaves; a dropp
     [o, l].sort().map((pid) => ({ pid, stream: `p-${pid}`, live: "live" })),
   );
 
+  // Output device: an unknown one is refused and changes nothing; the
+  // system default ("") applies to every remote participant's element.
+  const sinks = await amira.evaluate(async () => {
+    const call = window.earshot.currentCall;
+    const ids = () => [...document.querySelectorAll("#call-audio audio")].map((el) => el.sinkId);
+    const refused = await call.setOutputDevice("no-such-output-device").then(
+      () => "accepted",
+      (err) => err.name,
+    );
+    const afterRefusal = ids();
+    await call.setOutputDevice("");
+    return { refused, afterRefusal, afterDefault: ids() };
+  });
+  assert.equal(sinks.refused, "NotFoundError");
+  assert.deepEqual(sinks.afterRefusal, ["", ""]);
+  assert.deepEqual(sinks.afterDefault, ["", ""]);
+
   // Quality: every participant gets a level from getStats; on loopback (no loss) it is good or better.
   await amira.waitForFunction(() => [...document.querySelectorAll("#call-people .person")].every((e) => e.dataset.quality), null, { timeout: 30000 });
   const people = await dockPeople(amira);
