@@ -30,8 +30,8 @@ pub mod close {
 }
 
 /// Bytes read from the socket at a time: most chat frames fit, bigger ones
-/// take a few reads, and an idle socket stays under 10 KiB.
-const READ_CHUNK: usize = 1024;
+/// take a few reads, and an idle socket stays well under 10 KiB.
+const READ_CHUNK: usize = 512;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
