@@ -3,27 +3,15 @@
 // gets 401 asks the provider for a fresh token once and succeeds; with a
 // fixed token, connecting gives up at the first refusal (`reconnect_failed`
 // with UNAUTHENTICATED, and no retry loop).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../helpers/server.js";
-import { launch, newPage } from "../helpers/browser.js";
+import { newPage, serverAndBrowser } from "../helpers/browser.js";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const ctx = serverAndBrowser();
 
 test("a refused token: REST retries once with the provider's fresh token; a fixed token gives up with reconnect_failed", { timeout: 60000 }, async () => {
-  const page = await newPage(browser);
-  await page.goto(`${server.url}/healthz`);
+  const page = await newPage(ctx.browser);
+  await page.goto(`${ctx.server.url}/healthz`);
   const result = await page.evaluate(async () => {
     const { EarshotClient, devToken } = await import("/earshot.js");
     const mint = async () => (await devToken({ user: "amira", name: "Amira Haddad", role: "applicant" })).token;

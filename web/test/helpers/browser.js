@@ -7,7 +7,9 @@
 // anywhere else.
 
 import { networkInterfaces } from "node:os";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
+import { startServer } from "./server.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
@@ -171,3 +173,21 @@ export async function assertFits(page, what = "page") {
   });
   if (problems.length) throw new Error(`${what} does not fit: ${problems.join("; ")}`);
 }
+
+/**
+ * A server and a browser for a test file: started before its tests and
+ * stopped after them. Read `ctx.server` and `ctx.browser` inside the tests.
+ */
+export function serverAndBrowser(serverOptions) {
+  const ctx = { server: null, browser: null };
+  before(async () => {
+    ctx.server = await startServer(serverOptions);
+    ctx.browser = await launch();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.dispose();
+  });
+  return ctx;
+}
+
