@@ -183,12 +183,11 @@ impl Sfu {
     /// Bind the shared media socket (none with a port range).
     pub async fn bind(config: SfuConfig) -> Result<Sfu, SfuError> {
         if let Some((min, max)) = config.port_range {
-            let range = match (min, max) {
-                (1.., _) if min <= max => {
-                    EphemeralUDP::new(min, max).map_err(|_| SfuError::PortRange(min, max))?
-                }
-                _ => return Err(SfuError::PortRange(min, max)),
-            };
+            // EphemeralUDP refuses min > max; port 0 would mean "any port".
+            let range = EphemeralUDP::new(min, max)
+                .ok()
+                .filter(|_| min > 0)
+                .ok_or(SfuError::PortRange(min, max))?;
             tracing::info!(min, max, "SFU media on a port per peer");
             return Ok(Sfu {
                 inner: Arc::new(SfuInner {

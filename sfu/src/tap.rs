@@ -54,7 +54,8 @@ impl StreamTaps {
     }
 
     /// How many streams are bound (remote, local).
-    pub fn len(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn len(&self) -> (usize, usize) {
         (guard(&self.remote).len(), guard(&self.local).len())
     }
 
