@@ -30,6 +30,7 @@
 //!
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
+//! - [`lean`]: [`lean::LeanPeer`], an audio peer on webrtc-rs's ICE, DTLS and SRTP crates without a peer connection, for the load generator.
 //! - [`engine`]: [`Sfu`], the settings every peer connection shares, the UDP mux socket (or a port per peer from a range), typed [`SfuConfig`], live counters.
 //! - [`room`]: [`SfuRoom`], one call's peers, tracks and renegotiation.
 //! - `publish`: the per-packet loop of each publisher, and the routes it shares with the room.
@@ -47,6 +48,7 @@
 pub mod client;
 pub mod engine;
 pub mod forward;
+pub mod lean;
 pub mod meter;
 mod publish;
 pub mod quality;

@@ -106,18 +106,29 @@ fn plan(imp: &Impairment, rng: &Mutex<Rng>) -> Duration {
     imp.delay + Duration::from_micros(extra)
 }
 
+/// How one direction is impaired, and its counters.
+struct Direction {
+    imp: Impairment,
+    rng: Arc<Mutex<Rng>>,
+    dropped: Arc<AtomicU64>,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// One direction: what arrives on `inbound` leaves `outbound` for `dest()`,
 /// impaired; `seen` is told where each datagram came from.
 async fn pump(
     inbound: Arc<UdpSocket>,
     outbound: Arc<UdpSocket>,
-    imp: Impairment,
-    rng: Arc<Mutex<Rng>>,
-    dropped: Arc<AtomicU64>,
-    cut: Arc<std::sync::atomic::AtomicBool>,
+    dir: Direction,
     seen: impl Fn(SocketAddr),
     dest: impl Fn() -> Option<SocketAddr>,
 ) {
+    let Direction {
+        imp,
+        rng,
+        dropped,
+        cut,
+    } = dir;
     let mut buf = vec![0u8; 2048];
     let mut rtp = 0u64;
     while let Ok((n, from)) = inbound.recv_from(&mut buf).await {
@@ -168,10 +179,12 @@ impl Relay {
             tokio::spawn(pump(
                 front.clone(),
                 back.clone(),
-                up,
-                rng.clone(),
-                dropped_up.clone(),
-                cut.clone(),
+                Direction {
+                    imp: up,
+                    rng: rng.clone(),
+                    dropped: dropped_up.clone(),
+                    cut: cut.clone(),
+                },
                 move |from| *peer.lock().unwrap() = Some(from),
                 move || *target.lock().unwrap(),
             ))
@@ -181,10 +194,12 @@ impl Relay {
             tokio::spawn(pump(
                 back,
                 front,
-                down,
-                rng,
-                dropped_down.clone(),
-                cut.clone(),
+                Direction {
+                    imp: down,
+                    rng,
+                    dropped: dropped_down.clone(),
+                    cut: cut.clone(),
+                },
                 |_| {},
                 move || *peer.lock().unwrap(),
             ))

@@ -70,6 +70,9 @@ enum Cmd {
         duration: u64,
         #[arg(long, default_value_t = 5)]
         warmup: u64,
+        /// The participants' peer implementation.
+        #[arg(long, value_enum, default_value_t = sfu::PeerKind::Lean)]
+        peer: sfu::PeerKind,
     },
     /// Idle sockets: memory per connection.
     Idle {
@@ -177,17 +180,16 @@ async fn main() -> Result<()> {
             participants,
             duration,
             warmup,
+            peer,
         } => {
-            sfu::run(
-                &cli.addr,
-                &cli.secret,
-                cli.server_pid,
+            let plan = sfu::Plan {
                 rooms,
-                participants.max(2),
+                participants: participants.max(2),
                 duration,
                 warmup,
-            )
-            .await
+                peer,
+            };
+            sfu::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }
         Cmd::Idle { connections } => {
             idle(&cli.addr, &cli.secret, cli.server_pid, connections).await

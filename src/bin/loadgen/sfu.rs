@@ -11,17 +11,49 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use earshot_sfu::client::AudioPeer;
+use earshot_sfu::client::{AudioPeer, StreamLog};
+use earshot_sfu::lean::LeanPeer;
 
 use super::{mint, proc_usage};
 
+/// Which peer implementation the participants use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeerKind {
+    /// [`LeanPeer`]: ICE, DTLS and SRTP without a peer connection; costs a
+    /// fraction of the server's CPU per packet, so the server saturates first.
+    Lean,
+    /// [`AudioPeer`]: a full webrtc-rs peer connection, as the tests use;
+    /// on one core it saturates at about the load the server does.
+    Webrtc,
+}
+
+enum Peer {
+    Lean(Box<LeanPeer>),
+    Webrtc(Arc<AudioPeer>),
+}
+
+impl Peer {
+    fn logs(&self) -> Vec<StreamLog> {
+        match self {
+            Peer::Lean(p) => p.take_logs(),
+            Peer::Webrtc(p) => p.take_logs().into_values().collect(),
+        }
+    }
+}
+
 /// One participant: its socket pump runs in the background.
 struct Member {
-    peer: Arc<AudioPeer>,
+    peer: Arc<Peer>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn join(addr: &str, secret: &str, user: &str, call_id: &str) -> Result<Member> {
+async fn join(
+    addr: &str,
+    secret: &str,
+    user: &str,
+    call_id: &str,
+    kind: PeerKind,
+) -> Result<Member> {
     let url = format!("ws://{addr}/ws?token={}", mint(secret, user, "applicant")?);
     let (mut ws, _) = tokio_tungstenite::connect_async(&url)
         .await
@@ -30,8 +62,16 @@ async fn join(addr: &str, secret: &str, user: &str, call_id: &str) -> Result<Mem
         json!({"type": "join_call", "call_id": call_id}).to_string(),
     ))
     .await?;
-    let peer = Arc::new(AudioPeer::loopback(false).await?);
-    let offer = peer.full_offer().await?;
+    let peer = Arc::new(match kind {
+        PeerKind::Lean => Peer::Lean(Box::new(
+            LeanPeer::bind(std::net::Ipv4Addr::LOCALHOST.into()).await?,
+        )),
+        PeerKind::Webrtc => Peer::Webrtc(Arc::new(AudioPeer::loopback(false).await?)),
+    });
+    let offer = match peer.as_ref() {
+        Peer::Lean(p) => p.offer(),
+        Peer::Webrtc(p) => p.full_offer().await?,
+    };
     ws.send(Message::text(
         json!({"type": "sfu_offer", "call_id": call_id, "sdp": offer}).to_string(),
     ))
@@ -45,29 +85,49 @@ async fn join(addr: &str, secret: &str, user: &str, call_id: &str) -> Result<Mem
                 continue;
             };
             let sdp = v["sdp"].as_str().unwrap_or_default().to_string();
-            match v["type"].as_str() {
-                Some("sfu_answer") => {
-                    let _ = pump_peer.accept_answer(sdp).await;
-                }
-                Some("sfu_offer") => {
-                    if let Ok(answer) = pump_peer.answer(sdp).await {
-                        let reply = json!({"type": "sfu_answer", "call_id": call, "sdp": answer});
-                        if ws.send(Message::text(reply.to_string())).await.is_err() {
-                            break;
-                        }
+            let reply = match (v["type"].as_str(), pump_peer.as_ref()) {
+                (Some("sfu_answer"), Peer::Lean(p)) => {
+                    if let Err(err) = p.accept_answer(&sdp) {
+                        eprintln!("bad answer: {err}");
                     }
+                    None
                 }
-                Some("ice_candidate") => {
+                (Some("sfu_answer"), Peer::Webrtc(p)) => {
+                    let _ = p.accept_answer(sdp).await;
+                    None
+                }
+                (Some("sfu_offer"), Peer::Lean(p)) => p.answer(&sdp).ok(),
+                (Some("sfu_offer"), Peer::Webrtc(p)) => p.answer(sdp).await.ok(),
+                (Some("ice_candidate"), Peer::Lean(p)) => {
+                    if let Some(c) = v["candidate"]["candidate"].as_str() {
+                        p.add_candidate(c);
+                    }
+                    None
+                }
+                (Some("ice_candidate"), Peer::Webrtc(p)) => {
                     if let Ok(c) = serde_json::from_value(v["candidate"].clone()) {
-                        let _ = pump_peer.pc.add_ice_candidate(c).await;
+                        let _ = p.pc.add_ice_candidate(c).await;
                     }
+                    None
                 }
-                Some("error") => eprintln!("server error: {text}"),
-                _ => {}
+                (Some("error"), _) => {
+                    eprintln!("server error: {text}");
+                    None
+                }
+                _ => None,
+            };
+            if let Some(answer) = reply {
+                let reply = json!({"type": "sfu_answer", "call_id": call, "sdp": answer});
+                if ws.send(Message::text(reply.to_string())).await.is_err() {
+                    break;
+                }
             }
         }
     });
-    let stop = peer.publish(1);
+    let stop = match peer.as_ref() {
+        Peer::Lean(p) => p.publish(1),
+        Peer::Webrtc(p) => p.publish(1),
+    };
     Ok(Member { peer, _stop: stop })
 }
 
@@ -75,7 +135,7 @@ async fn join(addr: &str, secret: &str, user: &str, call_id: &str) -> Result<Mem
 fn totals(members: &[Member], delays: &mut Histogram<u64>) -> (u64, u64) {
     let (mut got, mut expected) = (0, 0);
     for m in members {
-        for log in m.peer.take_logs().values() {
+        for log in &m.peer.logs() {
             got += log.count;
             expected += log.expected();
             for d in &log.delays_us {
@@ -99,15 +159,23 @@ async fn forwarded(http: &reqwest::Client, addr: &str, admin: &str) -> Result<u6
         .context("status has no sfu figures")
 }
 
-pub async fn run(
-    addr: &str,
-    secret: &str,
-    pid: Option<u32>,
-    rooms: usize,
-    participants: usize,
-    duration: u64,
-    warmup: u64,
-) -> Result<()> {
+/// What to run: calls, their size, the timing and the peers.
+pub struct Plan {
+    pub rooms: usize,
+    pub participants: usize,
+    pub duration: u64,
+    pub warmup: u64,
+    pub peer: PeerKind,
+}
+
+pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Result<()> {
+    let Plan {
+        rooms,
+        participants,
+        duration,
+        warmup,
+        peer: kind,
+    } = plan;
     let http = reqwest::Client::new();
     let admin = mint(secret, "lg-admin", "admin")?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -145,7 +213,7 @@ pub async fn run(
             }
         };
         for u in &users {
-            members.push(join(addr, secret, u, &call_id).await?);
+            members.push(join(addr, secret, u, &call_id, kind).await?);
         }
     }
     let streams = rooms * participants * (participants - 1);
@@ -156,11 +224,13 @@ pub async fn run(
     delays.reset();
     let fwd0 = forwarded(&http, addr, &admin).await?;
     let cpu0 = pid.and_then(proc_usage);
+    let own0 = proc_usage(std::process::id());
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(duration)).await;
     let secs = t0.elapsed().as_secs_f64();
     let fwd1 = forwarded(&http, addr, &admin).await?;
     let cpu1 = pid.and_then(proc_usage);
+    let own1 = proc_usage(std::process::id());
     let (got1, exp1) = totals(&members, &mut delays);
     let (got, expected) = (got1 - got0, exp1 - exp0);
     let fwd = fwd1 - fwd0;
@@ -191,6 +261,11 @@ pub async fn run(
             cpu * 1e6 / fwd.max(1) as f64,
             rss as f64 / 1048576.0
         );
+    }
+    // The generator's own peers do the work of every participant: near 1.0
+    // cores (on its one core), loss may be its own rather than the server's.
+    if let (Some((a, _)), Some((b, _))) = (own0, own1) {
+        println!("load generator CPU {:.2} cores", (b - a) / secs);
     }
     Ok(())
 }

@@ -1,0 +1,397 @@
+//! [`LeanPeer`]: an audio peer for the load generator, built straight on
+//! webrtc-rs's ICE, DTLS and SRTP crates instead of a peer connection.
+//!
+//! A peer connection's receive path hands every packet through four tasks
+//! (UDP mux, ICE agent, DTLS/SRTP demux, SRTP session) and its send path
+//! through as many async layers, so a load generator built on it costs
+//! about as much CPU per packet as the server it measures, and on a
+//! two-core machine it saturates its own core before the server does. A
+//! lean peer reads its socket in one task that answers ICE checks, passes
+//! DTLS records to the handshake and decrypts SRTP in place, and publishes
+//! from one timer task.
+//!
+//! What it implements is what a call through the SFU needs: the offerer's
+//! side of one BUNDLEd Opus session (controlling ICE agent with aggressive
+//! nomination, one host candidate, DTLS client), answers to the server's
+//! renegotiation offers, and no RTCP of its own (it sends no receiver
+//! reports, so the server has no RTT for it).
+//!
+//! # Layout
+//! - this file: [`LeanPeer`], its socket reader and its publisher.
+//! - `sdp`: its offer, its answers, and what it reads from the server's descriptions.
+//! - `stun`: the nominating binding request and answers to the server's checks.
+//! - `dtls`: the DTLS client over the peer's socket and the SRTP contexts it keys.
+
+mod dtls;
+mod sdp;
+mod stun;
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+use webrtc::dtls::crypto::Certificate;
+use webrtc::peer_connection::certificate::RTCCertificate;
+use webrtc::rtp::header::Header;
+use webrtc::rtp::packet::Packet;
+use webrtc::srtp::context::Context;
+use webrtc::util::Marshal;
+
+use crate::client::StreamLog;
+use crate::engine::SfuError;
+
+fn random_u64() -> u64 {
+    RandomState::new().build_hasher().finish()
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// One inbound stream: its log and the state that extends its sequence numbers.
+#[derive(Default)]
+struct Inbound {
+    log: StreamLog,
+    last: Option<u16>,
+    cycles: u64,
+}
+
+impl Inbound {
+    fn record(&mut self, seq: u16, payload: &[u8]) {
+        if let Some(l) = self.last {
+            if seq < l && l - seq > u16::MAX / 2 {
+                self.cycles += 1 << 16;
+            }
+        }
+        self.last = Some(seq);
+        let ext = self.cycles + u64::from(seq);
+        let log = &mut self.log;
+        log.count += 1;
+        log.first_seq.get_or_insert(ext);
+        log.highest_seq = log.highest_seq.max(ext);
+        if let Some(sent) = payload.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            log.delays_us
+                .push(now_us().saturating_sub(u64::from_be_bytes(sent)));
+        }
+    }
+}
+
+/// What the signaling side has learnt of the server so far.
+#[derive(Default)]
+struct Pending {
+    remote: Option<sdp::Remote>,
+    candidate: Option<SocketAddr>,
+    started: bool,
+}
+
+// std mutexes: each guards a few fields for a moment and none is held
+// across an await.
+struct Shared {
+    received: Mutex<HashMap<u32, Inbound>>,
+    pending: Mutex<Pending>,
+    /// The publisher's SRTP context and the server's address, once keyed.
+    outbound: Mutex<Option<oneshot::Receiver<(Context, SocketAddr)>>>,
+    /// Kept for as long as the peer lives (dropping it closes DTLS).
+    dtls: Mutex<Option<webrtc::dtls::conn::DTLSConn>>,
+    ice_ok: Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lean audio peer on one UDP socket. Dropping it stops its tasks.
+pub struct LeanPeer {
+    local: sdp::Local,
+    socket: Arc<UdpSocket>,
+    certificate: Certificate,
+    shared: Arc<Shared>,
+    outbound_tx: Mutex<Option<oneshot::Sender<(Context, SocketAddr)>>>,
+    stop: CancellationToken,
+}
+
+impl Drop for LeanPeer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl LeanPeer {
+    /// A peer on a fresh UDP socket of `ip`.
+    pub async fn bind(ip: IpAddr) -> Result<LeanPeer, SfuError> {
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
+            .await
+            .map_err(|err| SfuError::Bind {
+                addr: SocketAddr::new(ip, 0),
+                err,
+            })?;
+        let addr = socket.local_addr().map_err(|err| SfuError::Bind {
+            addr: SocketAddr::new(ip, 0),
+            err,
+        })?;
+        let certificate = Certificate::generate_self_signed(vec!["earshot-lean".to_string()])
+            .map_err(|e| SfuError::BadSdp(format!("certificate: {e}")))?;
+        let fingerprint = RTCCertificate::from_existing(
+            certificate.clone(),
+            SystemTime::now() + Duration::from_secs(86_400),
+        )
+        .get_fingerprints()
+        .into_iter()
+        .find(|f| f.algorithm == "sha-256")
+        .map(|f| f.value)
+        .ok_or_else(|| SfuError::BadSdp("no sha-256 fingerprint".into()))?;
+        let local = sdp::Local {
+            ufrag: webrtc::ice::rand::generate_ufrag(),
+            pwd: webrtc::ice::rand::generate_pwd(),
+            fingerprint,
+            ssrc: (random_u64() as u32).max(1),
+            addr,
+        };
+        let (outbound_tx, outbound_rx) = oneshot::channel();
+        Ok(LeanPeer {
+            local,
+            socket: Arc::new(socket),
+            certificate,
+            shared: Arc::new(Shared {
+                received: Mutex::default(),
+                pending: Mutex::default(),
+                outbound: Mutex::new(Some(outbound_rx)),
+                dtls: Mutex::default(),
+                ice_ok: Notify::new(),
+            }),
+            outbound_tx: Mutex::new(Some(outbound_tx)),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    /// The first offer (carries this peer's only candidate).
+    pub fn offer(&self) -> String {
+        sdp::offer(&self.local)
+    }
+
+    /// Take the server's answer to [`LeanPeer::offer`].
+    pub fn accept_answer(&self, answer: &str) -> Result<(), SfuError> {
+        let remote = sdp::remote(answer).map_err(SfuError::BadSdp)?;
+        let mut p = lock(&self.shared.pending);
+        if p.candidate.is_none() {
+            p.candidate = remote.candidates.first().copied();
+        }
+        p.remote = Some(remote);
+        self.maybe_start(p);
+        Ok(())
+    }
+
+    /// Take a trickled server candidate (`a=candidate` value).
+    pub fn add_candidate(&self, candidate: &str) {
+        let Some(addr) = sdp::candidate_addr(candidate) else {
+            return;
+        };
+        let mut p = lock(&self.shared.pending);
+        if p.candidate.is_none() {
+            p.candidate = Some(addr);
+        }
+        self.maybe_start(p);
+    }
+
+    /// Answer a server renegotiation offer.
+    pub fn answer(&self, offer: &str) -> Result<String, SfuError> {
+        sdp::answer(&self.local, offer).map_err(SfuError::BadSdp)
+    }
+
+    fn maybe_start(&self, mut p: MutexGuard<'_, Pending>) {
+        let (Some(remote), Some(addr), false) = (p.remote.clone(), p.candidate, p.started) else {
+            return;
+        };
+        p.started = true;
+        drop(p);
+        let creds = stun::Credentials {
+            local_ufrag: self.local.ufrag.clone(),
+            local_pwd: self.local.pwd.clone(),
+            remote_ufrag: remote.ufrag,
+            remote_pwd: remote.pwd,
+        };
+        let (link, records) = dtls::DtlsLink::new(self.socket.clone(), addr);
+        let (inbound_tx, inbound_rx) = oneshot::channel();
+        tokio::spawn(read_loop(
+            self.socket.clone(),
+            self.shared.clone(),
+            creds.clone(),
+            records,
+            inbound_rx,
+            self.stop.clone(),
+        ));
+        let outbound_tx = lock(&self.outbound_tx).take();
+        let (socket, shared, certificate, stop) = (
+            self.socket.clone(),
+            self.shared.clone(),
+            self.certificate.clone(),
+            self.stop.clone(),
+        );
+        tokio::spawn(async move {
+            let connect = async {
+                connect_ice(&socket, &shared, &creds, addr).await?;
+                dtls::handshake(link, certificate).await
+            };
+            let keyed = tokio::select! {
+                _ = stop.cancelled() => return,
+                keyed = connect => keyed,
+            };
+            match keyed {
+                Ok(k) => {
+                    let _ = inbound_tx.send(k.inbound);
+                    if let Some(tx) = outbound_tx {
+                        let _ = tx.send((k.outbound, addr));
+                    }
+                    *lock(&shared.dtls) = Some(k.conn);
+                }
+                Err(err) => tracing::warn!(%err, "lean peer could not connect"),
+            }
+        });
+    }
+
+    /// Publish fake Opus at 50 packets/s (the payload layout of
+    /// [`crate::client`]) once connected, until the returned sender drops.
+    pub fn publish(&self, tag: u8) -> oneshot::Sender<()> {
+        let (stop_tx, mut stopped) = oneshot::channel::<()>();
+        let keyed = lock(&self.shared.outbound).take();
+        let (socket, ssrc, stop) = (self.socket.clone(), self.local.ssrc, self.stop.clone());
+        tokio::spawn(async move {
+            let Some(keyed) = keyed else { return };
+            let (mut ctx, to) = tokio::select! {
+                _ = stop.cancelled() => return,
+                k = keyed => match k { Ok(k) => k, Err(_) => return },
+            };
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let (mut seq, mut ts) = (1000u16, 0u32);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let mut payload = [0u8; 60];
+                payload[0] = tag;
+                payload[1..3].copy_from_slice(&seq.to_be_bytes());
+                payload[3..11].copy_from_slice(&now_us().to_be_bytes());
+                let packet = Packet {
+                    header: Header {
+                        version: 2,
+                        payload_type: 111,
+                        sequence_number: seq,
+                        timestamp: ts,
+                        ssrc,
+                        ..Default::default()
+                    },
+                    payload: Bytes::copy_from_slice(&payload),
+                };
+                if let Ok(plain) = packet.marshal() {
+                    if let Ok(sealed) = ctx.encrypt_rtp(&plain) {
+                        let _ = socket.send_to(&sealed, to).await;
+                    }
+                }
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(960);
+            }
+        });
+        stop_tx
+    }
+
+    /// Every inbound stream's log so far, with the delays drained.
+    pub fn take_logs(&self) -> Vec<StreamLog> {
+        lock(&self.shared.received)
+            .values_mut()
+            .map(|s| StreamLog {
+                delays_us: std::mem::take(&mut s.log.delays_us),
+                packets: vec![],
+                ..s.log.clone()
+            })
+            .collect()
+    }
+}
+
+/// Nominate the pair until the server answers a check (10 s at most).
+async fn connect_ice(
+    socket: &UdpSocket,
+    shared: &Shared,
+    creds: &stun::Credentials,
+    to: SocketAddr,
+) -> Result<(), String> {
+    let tie_breaker = random_u64();
+    for _ in 0..200 {
+        let request = stun::nominating_request(creds, tie_breaker)?;
+        let _ = socket.send_to(&request, to).await;
+        if tokio::time::timeout(Duration::from_millis(50), shared.ice_ok.notified())
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+    }
+    Err("no answer to ICE checks".into())
+}
+
+/// The socket reader: ICE checks answered, DTLS records passed on, SRTP
+/// decrypted and logged; RTCP from the server is ignored.
+async fn read_loop(
+    socket: Arc<UdpSocket>,
+    shared: Arc<Shared>,
+    creds: stun::Credentials,
+    records: mpsc::Sender<Vec<u8>>,
+    mut inbound_rx: oneshot::Receiver<Context>,
+    stop: CancellationToken,
+) {
+    let mut inbound: Option<Context> = None;
+    let mut buf = vec![0u8; 1500];
+    loop {
+        let (n, from) = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(r) => r,
+                Err(_) => continue,
+            },
+        };
+        let bytes = &buf[..n];
+        match bytes.first().copied().unwrap_or(255) {
+            0..=3 => match stun::handle(bytes, from, &creds) {
+                stun::Inbound::Request(response) => {
+                    let _ = socket.send_to(&response, from).await;
+                }
+                stun::Inbound::Success => shared.ice_ok.notify_one(),
+                stun::Inbound::Other => {}
+            },
+            20..=63 => {
+                let _ = records.try_send(bytes.to_vec());
+            }
+            // RTCP (RFC 5761: packet types 192-223) is not read.
+            128..=191 if !(192..=223).contains(&bytes.get(1).copied().unwrap_or(0)) => {
+                if inbound.is_none() {
+                    inbound = inbound_rx.try_recv().ok();
+                }
+                let Some(ctx) = inbound.as_mut() else {
+                    continue;
+                };
+                let Ok(plain) = ctx.decrypt_rtp(bytes) else {
+                    continue;
+                };
+                let Ok(h) = crate::rtp::RtpHeader::parse(&plain) else {
+                    continue;
+                };
+                lock(&shared.received)
+                    .entry(h.ssrc())
+                    .or_default()
+                    .record(h.sequence_number(), h.payload());
+            }
+            _ => {}
+        }
+    }
+}
