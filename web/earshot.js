@@ -403,7 +403,10 @@ export class EarshotClient extends Emitter {
     clearTimeout(this._flushTimer);
     this._flushTimer = null;
     if (this.socket.state !== "connected") return;
-    for (const e of this.outbox.take((roomId) => this.book.isJoined(roomId))) {
+    // One instant for both: an entry that take() found not yet due must
+    // get a timer even if it falls due before nextDueAt() looks.
+    const now = this.outbox.now();
+    for (const e of this.outbox.take((roomId) => this.book.isJoined(roomId), now)) {
       const rid = `m${++this._sendCounter}`;
       this._sendRequests.set(rid, e.clientMsgId);
       if (!this.socket.send({ ...e.frame, request_id: rid })) {
@@ -412,7 +415,7 @@ export class EarshotClient extends Emitter {
         return;
       }
     }
-    const due = this.outbox.nextDueAt();
+    const due = this.outbox.nextDueAt(now);
     if (due !== null) this._flushTimer = setTimeout(() => this._flush(), Math.max(0, due - Date.now()));
   }
 

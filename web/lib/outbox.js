@@ -70,10 +70,10 @@ export class Outbox {
    * The entries to put on the wire now, marked in flight. `ready(roomId)`
    * says whether a room can take messages (connected and joined).
    * @param {(roomId: string) => boolean} ready
+   * @param {number} [now] the time to judge "due" by (pass the same to `nextDueAt`)
    * @returns {OutboxEntry[]}
    */
-  take(ready) {
-    const now = this.now();
+  take(ready, now = this.now()) {
     const inflight = new Map();
     const blocked = new Set();
     const out = [];
@@ -177,11 +177,15 @@ export class Outbox {
     return failed;
   }
 
-  /** When the earliest deferred entry becomes due, or null. */
-  nextDueAt() {
+  /**
+   * When the earliest entry deferred past `since` becomes due, or null.
+   * Pass the time `take` judged by: an entry it found not yet due still
+   * counts here if it has fallen due since (a timer firing a moment early).
+   */
+  nextDueAt(since = this.now()) {
     let t = null;
     for (const e of this.active.values()) {
-      if (e.state === "queued" && e.notBefore > this.now()) t = t === null ? e.notBefore : Math.min(t, e.notBefore);
+      if (e.state === "queued" && e.notBefore > since) t = t === null ? e.notBefore : Math.min(t, e.notBefore);
     }
     return t;
   }

@@ -174,3 +174,17 @@ test("enqueue requires a client message id", () => {
   const box = new Outbox();
   assert.throws(() => box.enqueue("r", { type: "send_message" }, {}), TypeError);
 });
+
+test("an entry that falls due between take and nextDueAt still gets its timer", () => {
+  const now = clock();
+  const box = new Outbox({ now });
+  add(box, "r", "a");
+  box.take(all);
+  box.defer("a", 30); // due at 1030
+  now.t = 1029; // a timer fired a millisecond early
+  const at = now();
+  assert.deepEqual(box.take(all, at), [], "not due yet");
+  now.t = 1030; // the clock ticks before the next timer is set
+  assert.equal(box.nextDueAt(at), 1030, "still waiting for a timer");
+  assert.equal(box.nextDueAt(), null, "judged by the new time it is due, not deferred");
+});
