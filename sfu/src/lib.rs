@@ -24,9 +24,14 @@
 //! reader task, the ICE agent's, the DTLS/SRTP demux and the SRTP session
 //! each hand every received packet to the next task, and every sent packet
 //! goes down through SRTP, the demux, the ICE agent and the mux, each an
-//! async call of its own, to its own `sendto`. 0.17 exposes neither the
-//! SRTP keys nor a way under those layers, so they stay; the forwarding
-//! loop skips what it can ([`tap`]). See `docs/BENCHMARKS.md`.
+//! async call of its own, to its own `sendto`. A peer connection exposes
+//! neither its SRTP keys nor a way under those layers, so while the SFU is
+//! built on peer connections they stay; the forwarding loop skips what it
+//! can ([`tap`]). The ICE, DTLS and SRTP crates under the peer connection
+//! are public, though: [`lean`] builds a whole audio peer on them in one
+//! socket task, and the same in the server (one busy socket, decrypt ->
+//! route -> encrypt where it is read) is the way to a few microseconds per
+//! packet. See `docs/BENCHMARKS.md`.
 //!
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
