@@ -12,7 +12,8 @@
 //!
 //! What it implements is what a call through the SFU needs: the offerer's
 //! side of one BUNDLEd Opus session (controlling ICE agent with aggressive
-//! nomination, one host candidate, DTLS client), answers to the server's
+//! nomination from one host candidate to each of the server's, DTLS
+//! client on the first pair that answers), answers to the server's
 //! renegotiation offers, and no RTCP of its own (it sends no receiver
 //! reports, so the server has no RTT for it).
 //!
@@ -29,6 +30,7 @@ mod stun;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
+use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -90,7 +92,8 @@ impl Inbound {
 #[derive(Default)]
 struct Pending {
     remote: Option<sdp::Remote>,
-    candidate: Option<SocketAddr>,
+    /// The server's candidates, in the order they arrived.
+    candidates: Vec<SocketAddr>,
     started: bool,
 }
 
@@ -103,7 +106,11 @@ struct Shared {
     outbound: Mutex<Option<oneshot::Receiver<(Context, SocketAddr)>>>,
     /// Kept for as long as the peer lives (dropping it closes DTLS).
     dtls: Mutex<Option<webrtc::dtls::conn::DTLSConn>>,
+    /// The server address that first answered a check.
+    selected: Mutex<Option<SocketAddr>>,
     ice_ok: Notify,
+    /// Where the reader passes DTLS records, once the handshake starts.
+    records: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,7 +174,9 @@ impl LeanPeer {
                 pending: Mutex::default(),
                 outbound: Mutex::new(Some(outbound_rx)),
                 dtls: Mutex::default(),
+                selected: Mutex::default(),
                 ice_ok: Notify::new(),
+                records: Mutex::default(),
             }),
             outbound_tx: Mutex::new(Some(outbound_tx)),
             stop: CancellationToken::new(),
@@ -183,8 +192,10 @@ impl LeanPeer {
     pub fn accept_answer(&self, answer: &str) -> Result<(), SfuError> {
         let remote = sdp::remote(answer).map_err(SfuError::BadSdp)?;
         let mut p = lock(&self.shared.pending);
-        if p.candidate.is_none() {
-            p.candidate = remote.candidates.first().copied();
+        for c in &remote.candidates {
+            if !p.candidates.contains(c) {
+                p.candidates.push(*c);
+            }
         }
         p.remote = Some(remote);
         self.maybe_start(p);
@@ -197,8 +208,8 @@ impl LeanPeer {
             return;
         };
         let mut p = lock(&self.shared.pending);
-        if p.candidate.is_none() {
-            p.candidate = Some(addr);
+        if !p.candidates.contains(&addr) {
+            p.candidates.push(addr);
         }
         self.maybe_start(p);
     }
@@ -209,7 +220,8 @@ impl LeanPeer {
     }
 
     fn maybe_start(&self, mut p: MutexGuard<'_, Pending>) {
-        let (Some(remote), Some(addr), false) = (p.remote.clone(), p.candidate, p.started) else {
+        let (Some(remote), false, false) = (p.remote.clone(), p.candidates.is_empty(), p.started)
+        else {
             return;
         };
         p.started = true;
@@ -220,13 +232,11 @@ impl LeanPeer {
             remote_ufrag: remote.ufrag,
             remote_pwd: remote.pwd,
         };
-        let (link, records) = dtls::DtlsLink::new(self.socket.clone(), addr);
         let (inbound_tx, inbound_rx) = oneshot::channel();
         tokio::spawn(read_loop(
             self.socket.clone(),
             self.shared.clone(),
             creds.clone(),
-            records,
             inbound_rx,
             self.stop.clone(),
         ));
@@ -239,15 +249,17 @@ impl LeanPeer {
         );
         tokio::spawn(async move {
             let connect = async {
-                connect_ice(&socket, &shared, &creds, addr).await?;
-                dtls::handshake(link, certificate).await
+                let addr = connect_ice(&socket, &shared, &creds).await?;
+                let (link, records) = dtls::DtlsLink::new(socket.clone(), addr);
+                *lock(&shared.records) = Some(records);
+                dtls::handshake(link, certificate).await.map(|k| (k, addr))
             };
             let keyed = tokio::select! {
                 _ = stop.cancelled() => return,
                 keyed = connect => keyed,
             };
             match keyed {
-                Ok(k) => {
+                Ok((k, addr)) => {
                     let _ = inbound_tx.send(k.inbound);
                     if let Some(tx) = outbound_tx {
                         let _ = tx.send((k.outbound, addr));
@@ -319,22 +331,25 @@ impl LeanPeer {
     }
 }
 
-/// Nominate the pair until the server answers a check (10 s at most).
+/// Check (and nominate) every server candidate known, candidates trickled
+/// meanwhile included, until one answers (10 s at most); that one is the
+/// server's address from then on.
 async fn connect_ice(
     socket: &UdpSocket,
     shared: &Shared,
     creds: &stun::Credentials,
-    to: SocketAddr,
-) -> Result<(), String> {
+) -> Result<SocketAddr, String> {
     let tie_breaker = random_u64();
     for _ in 0..200 {
-        let request = stun::nominating_request(creds, tie_breaker)?;
-        let _ = socket.send_to(&request, to).await;
-        if tokio::time::timeout(Duration::from_millis(50), shared.ice_ok.notified())
-            .await
-            .is_ok()
-        {
-            return Ok(());
+        let candidates = lock(&shared.pending).candidates.clone();
+        for to in candidates {
+            let request = stun::nominating_request(creds, tie_breaker)?;
+            // A candidate this socket cannot reach fails here; others may not.
+            let _ = socket.send_to(&request, to).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(50), shared.ice_ok.notified()).await;
+        if let Some(addr) = *lock(&shared.selected) {
+            return Ok(addr);
         }
     }
     Err("no answer to ICE checks".into())
@@ -346,18 +361,24 @@ async fn read_loop(
     socket: Arc<UdpSocket>,
     shared: Arc<Shared>,
     creds: stun::Credentials,
-    records: mpsc::Sender<Vec<u8>>,
     mut inbound_rx: oneshot::Receiver<Context>,
     stop: CancellationToken,
 ) {
     let mut inbound: Option<Context> = None;
+    let mut records: Option<mpsc::Sender<Vec<u8>>> = None;
     let mut buf = vec![0u8; 1500];
     loop {
         let (n, from) = tokio::select! {
             _ = stop.cancelled() => return,
             r = socket.recv_from(&mut buf) => match r {
                 Ok(r) => r,
-                Err(_) => continue,
+                // An ICMP error for an earlier send (a candidate that was
+                // not there): the socket itself is fine.
+                Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => continue,
+                Err(err) => {
+                    tracing::warn!(%err, "lean peer socket failed");
+                    return;
+                }
             },
         };
         let bytes = &buf[..n];
@@ -366,11 +387,19 @@ async fn read_loop(
                 stun::Inbound::Request(response) => {
                     let _ = socket.send_to(&response, from).await;
                 }
-                stun::Inbound::Success => shared.ice_ok.notify_one(),
-                stun::Inbound::Other => {}
+                stun::Inbound::Success if lock(&shared.pending).candidates.contains(&from) => {
+                    lock(&shared.selected).get_or_insert(from);
+                    shared.ice_ok.notify_one();
+                }
+                stun::Inbound::Success | stun::Inbound::Other => {}
             },
             20..=63 => {
-                let _ = records.try_send(bytes.to_vec());
+                if records.is_none() {
+                    records = lock(&shared.records).clone();
+                }
+                if let Some(tx) = &records {
+                    let _ = tx.try_send(bytes.to_vec());
+                }
             }
             // RTCP (RFC 5761: packet types 192-223) is not read.
             128..=191 if !(192..=223).contains(&bytes.get(1).copied().unwrap_or(0)) => {
