@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -124,6 +125,8 @@ pub struct LeanPeer {
     certificate: Certificate,
     shared: Arc<Shared>,
     outbound_tx: Mutex<Option<oneshot::Sender<(Context, SocketAddr)>>>,
+    /// Loss injection: every k-th packet is not sent (0: none).
+    drop_every: Arc<AtomicU16>,
     stop: CancellationToken,
 }
 
@@ -179,6 +182,7 @@ impl LeanPeer {
                 records: Mutex::default(),
             }),
             outbound_tx: Mutex::new(Some(outbound_tx)),
+            drop_every: Arc::default(),
             stop: CancellationToken::new(),
         })
     }
@@ -271,12 +275,20 @@ impl LeanPeer {
         });
     }
 
+    /// Inject loss on what this peer publishes: from now on every `k`-th
+    /// packet is not sent (its sequence number is still used, so the server
+    /// sees a hole); 0 turns it off.
+    pub fn set_drop_every(&self, k: u16) {
+        self.drop_every.store(k, Ordering::Relaxed);
+    }
+
     /// Publish fake Opus at 50 packets/s (the payload layout of
     /// [`crate::client`]) once connected, until the returned sender drops.
     pub fn publish(&self, tag: u8) -> oneshot::Sender<()> {
         let (stop_tx, mut stopped) = oneshot::channel::<()>();
         let keyed = lock(&self.shared.outbound).take();
         let (socket, ssrc, stop) = (self.socket.clone(), self.local.ssrc, self.stop.clone());
+        let drop_every = self.drop_every.clone();
         tokio::spawn(async move {
             let Some(keyed) = keyed else { return };
             let (mut ctx, to) = tokio::select! {
@@ -306,7 +318,9 @@ impl LeanPeer {
                     },
                     payload: Bytes::copy_from_slice(&payload),
                 };
-                if let Ok(plain) = packet.marshal() {
+                let k = drop_every.load(Ordering::Relaxed);
+                let skip = k > 0 && seq % k == 0;
+                if let (false, Ok(plain)) = (skip, packet.marshal()) {
                     if let Ok(sealed) = ctx.encrypt_rtp(&plain) {
                         let _ = socket.send_to(&sealed, to).await;
                     }

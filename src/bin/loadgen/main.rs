@@ -73,6 +73,10 @@ enum Cmd {
         /// The participants' peer implementation.
         #[arg(long, value_enum, default_value_t = sfu::PeerKind::Lean)]
         peer: sfu::PeerKind,
+        /// The first participant of every call leaves out every K-th packet
+        /// it publishes (4: 25 % loss on its uplink); 0: none.
+        #[arg(long, default_value_t = 0)]
+        lossy_every: u16,
     },
     /// Idle sockets: memory per connection.
     Idle {
@@ -181,6 +185,7 @@ async fn main() -> Result<()> {
             duration,
             warmup,
             peer,
+            lossy_every,
         } => {
             let plan = sfu::Plan {
                 rooms,
@@ -188,6 +193,7 @@ async fn main() -> Result<()> {
                 duration,
                 warmup,
                 peer,
+                lossy_every,
             };
             sfu::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }

@@ -47,12 +47,14 @@ struct Member {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// `drop_every`: leave out every k-th packet published (0: none).
 async fn join(
     addr: &str,
     secret: &str,
     user: &str,
     call_id: &str,
     kind: PeerKind,
+    drop_every: u16,
 ) -> Result<Member> {
     let url = format!("ws://{addr}/ws?token={}", mint(secret, user, "applicant")?);
     let (mut ws, _) = tokio_tungstenite::connect_async(&url)
@@ -125,8 +127,14 @@ async fn join(
         }
     });
     let stop = match peer.as_ref() {
-        Peer::Lean(p) => p.publish(1),
-        Peer::Webrtc(p) => p.publish(1),
+        Peer::Lean(p) => {
+            p.set_drop_every(drop_every);
+            p.publish(1)
+        }
+        Peer::Webrtc(p) => {
+            p.set_drop_every(drop_every);
+            p.publish(1)
+        }
     };
     Ok(Member { peer, _stop: stop })
 }
@@ -166,6 +174,9 @@ pub struct Plan {
     pub duration: u64,
     pub warmup: u64,
     pub peer: PeerKind,
+    /// The first participant of every call leaves out every k-th packet it
+    /// publishes (0: none).
+    pub lossy_every: u16,
 }
 
 pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Result<()> {
@@ -175,6 +186,7 @@ pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Resu
         duration,
         warmup,
         peer: kind,
+        lossy_every,
     } = plan;
     let http = reqwest::Client::new();
     let admin = mint(secret, "lg-admin", "admin")?;
@@ -212,8 +224,9 @@ pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Resu
                 bail!("start_call: {t}");
             }
         };
-        for u in &users {
-            members.push(join(addr, secret, u, &call_id, kind).await?);
+        for (i, u) in users.iter().enumerate() {
+            let drop_every = if i == 0 { lossy_every } else { 0 };
+            members.push(join(addr, secret, u, &call_id, kind, drop_every).await?);
         }
     }
     let streams = rooms * participants * (participants - 1);

@@ -5,23 +5,28 @@
 // refused while HTTP works); after the call ends, its report has a
 // chart line per participant for MOS, loss, jitter and RTT, and the history
 // lists it under its filters. A role without monitoring gets a clear
-// message. Screenshots go to test-artifacts/.
+// message. A call of load-generator peers, one of them losing a quarter of
+// what it sends, shows that one as Poor and the others not. Screenshots go
+// to test-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { startServer, REPO_ROOT } from "../helpers/server.js";
+import { spawn } from "node:child_process";
+import { startServer, loadgenBin, REPO_ROOT } from "../helpers/server.js";
 import { launch, newPage, signIn, createRoom, openRoom, waitForAudioFrom, participantId, assertFits } from "../helpers/browser.js";
 
 const OUT = join(REPO_ROOT, "test-artifacts");
 const ROOM = "Visa application 31";
+// The load generator mints its tokens with the server's secret.
+const SECRET = "monitor-test-secret-0123456789abcdef";
 let server;
 let browser;
 
 before(async () => {
   await mkdir(OUT, { recursive: true });
   // A sample a second, so a short call has a timeline.
-  server = await startServer({ env: { EARSHOT_QUALITY_INTERVAL: "1s" } });
+  server = await startServer({ env: { EARSHOT_QUALITY_INTERVAL: "1s", EARSHOT_JWT_SECRET: SECRET } });
   browser = await launch();
 });
 
@@ -367,4 +372,37 @@ test("call monitor: a role without monitoring is told so, and can sign in as som
   await page.click('.persona[data-user="lina"]');
   await page.locator('#live[data-state="live"]').waitFor();
   assert.deepEqual(page.errors, []);
+});
+
+test("call monitor: of three load-generator peers, the one losing a quarter of its packets shows as Poor", { timeout: 120000 }, async (t) => {
+  // One call of 3 ("bench" rooms); its first participant, lgs-0-0, leaves
+  // out every 4th packet it publishes.
+  const args = ["--addr", server.addr, "--secret", SECRET, "sfu", "--rooms", "1", "--participants", "3", "--duration", "60", "--warmup", "1", "--lossy-every", "4"];
+  const gen = spawn(loadgenBin(), args, { stdio: ["ignore", "ignore", "pipe"] });
+  let genErr = "";
+  gen.stderr.on("data", (d) => (genErr += d));
+  t.after(() => gen.kill("SIGKILL"));
+
+  const page = await newPage(browser);
+  await signInMonitor(page, { user: "mona", name: "Mona", role: "admin" });
+  let rows;
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    rows = await page.evaluate(() => {
+      const card = [...document.querySelectorAll("#live-calls .call-card")].find((c) => c.querySelector(".call-room")?.textContent === "bench");
+      return card ? [...card.querySelectorAll(".prow:not(.phead)")].map((r) => ({ user: r.dataset.userId, level: r.querySelector(".level")?.textContent, loss: r.querySelector('[data-field="loss"]')?.innerText.trim() })) : null;
+    });
+    const lossy = rows?.find((r) => r.user === "lgs-0-0");
+    if (rows?.length === 3 && lossy?.level === "Poor" && rows.every((r) => r.level !== "Measuring…")) break;
+    await page.waitForTimeout(250);
+  }
+  assert.equal(rows?.length, 3, `three participants on the monitor: ${JSON.stringify(rows)}\n${genErr}`);
+  const lossy = rows.find((r) => r.user === "lgs-0-0");
+  assert.equal(lossy?.level, "Poor", JSON.stringify(rows));
+  assert.ok(num(lossy.loss) >= 20 && num(lossy.loss) <= 30, `about 25 % uplink loss shown: ${lossy.loss}`);
+  for (const r of rows.filter((r) => r !== lossy)) {
+    assert.ok(["Excellent", "Good"].includes(r.level), `a clean uplink is not marked down: ${JSON.stringify(r)}`);
+  }
+  await shot(page, "monitor-lossy-participant.png");
+  await page.close();
 });

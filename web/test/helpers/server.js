@@ -30,6 +30,13 @@ export function earshotBin() {
   return found[0];
 }
 
+/** The load generator built beside the server binary (`cargo build --bins`). */
+export function loadgenBin() {
+  const bin = join(dirname(earshotBin()), "earshot-loadgen");
+  if (!existsSync(bin)) throw new Error(`no ${bin}: run \`cargo build --bin earshot-loadgen\``);
+  return bin;
+}
+
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
