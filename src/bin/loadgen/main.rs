@@ -73,10 +73,11 @@ enum Cmd {
         /// The participants' peer implementation.
         #[arg(long, value_enum, default_value_t = sfu::PeerKind::Lean)]
         peer: sfu::PeerKind,
-        /// The first participant of every call leaves out every K-th packet
-        /// it publishes (4: 25 % loss on its uplink); 0: none.
-        #[arg(long, default_value_t = 0)]
-        lossy_every: u16,
+        /// Loss on the participants' uplinks, by their order in each call:
+        /// `4,50` makes the first leave out every 4th packet it publishes
+        /// (25 % loss), the second every 50th (2 %); 0 or none: no loss.
+        #[arg(long, value_delimiter = ',')]
+        lossy_every: Vec<u16>,
     },
     /// Idle sockets: memory per connection.
     Idle {

@@ -174,9 +174,9 @@ pub struct Plan {
     pub duration: u64,
     pub warmup: u64,
     pub peer: PeerKind,
-    /// The first participant of every call leaves out every k-th packet it
-    /// publishes (0: none).
-    pub lossy_every: u16,
+    /// The i-th participant of every call leaves out every `lossy_every[i]`-th
+    /// packet it publishes (0 or missing: none).
+    pub lossy_every: Vec<u16>,
 }
 
 pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Result<()> {
@@ -225,7 +225,7 @@ pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Resu
             }
         };
         for (i, u) in users.iter().enumerate() {
-            let drop_every = if i == 0 { lossy_every } else { 0 };
+            let drop_every = lossy_every.get(i).copied().unwrap_or(0);
             members.push(join(addr, secret, u, &call_id, kind, drop_every).await?);
         }
     }
