@@ -30,6 +30,9 @@ export function chartSvg(m, o) {
     height: m.height,
     viewBox: `0 0 ${m.width} ${m.height}`,
     role: "img",
+    // The value axis's ends (its labels are ticks, which need not include them).
+    "data-y-min": m.y.min,
+    "data-y-max": m.y.max,
     "aria-label": `${o.title} over time${o.unit ? ` (${o.unit})` : ""}: ${m.lines.filter((l) => l.dots.length).map((l) => l.label).join(", ") || "no samples"}`,
   });
   const bands = s("g", { class: "bands" });

@@ -14,8 +14,9 @@
 //! side of one BUNDLEd Opus session (controlling ICE agent with aggressive
 //! nomination from one host candidate to each of the server's, DTLS
 //! client on the first pair that answers), answers to the server's
-//! renegotiation offers, and no RTCP of its own (it sends no receiver
-//! reports, so the server has no RTT for it).
+//! renegotiation offers, and a receiver report a second about what it
+//! receives (loss, jitter, the server's sender reports echoed, so the
+//! server measures its RTT); it sends no sender reports.
 //!
 //! # Layout
 //! - this file: [`LeanPeer`], its socket reader and its publisher.
@@ -24,6 +25,7 @@
 //! - `dtls`: the DTLS client over the peer's socket and the SRTP contexts it keys.
 
 mod dtls;
+mod report;
 mod sdp;
 mod stun;
 
@@ -34,7 +36,7 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::net::UdpSocket;
@@ -46,6 +48,10 @@ use webrtc::rtp::header::Header;
 use webrtc::rtp::packet::Packet;
 use webrtc::srtp::context::Context;
 use webrtc::util::Marshal;
+
+use report::Inbound;
+use webrtc::rtcp::receiver_report::ReceiverReport;
+use webrtc::rtcp::sender_report::SenderReport;
 
 use crate::client::StreamLog;
 use crate::engine::SfuError;
@@ -61,34 +67,6 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// One inbound stream: its log and the state that extends its sequence numbers.
-#[derive(Default)]
-struct Inbound {
-    log: StreamLog,
-    last: Option<u16>,
-    cycles: u64,
-}
-
-impl Inbound {
-    fn record(&mut self, seq: u16, payload: &[u8]) {
-        if let Some(l) = self.last {
-            if seq < l && l - seq > u16::MAX / 2 {
-                self.cycles += 1 << 16;
-            }
-        }
-        self.last = Some(seq);
-        let ext = self.cycles + u64::from(seq);
-        let log = &mut self.log;
-        log.count += 1;
-        log.first_seq.get_or_insert(ext);
-        log.highest_seq = log.highest_seq.max(ext);
-        if let Some(sent) = payload.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-            log.delays_us
-                .push(now_us().saturating_sub(u64::from_be_bytes(sent)));
-        }
-    }
-}
-
 /// What the signaling side has learnt of the server so far.
 #[derive(Default)]
 struct Pending {
@@ -102,6 +80,8 @@ struct Pending {
 // across an await.
 struct Shared {
     received: Mutex<HashMap<u32, Inbound>>,
+    /// The reference instant of the streams' jitter.
+    epoch: Instant,
     pending: Mutex<Pending>,
     /// The publisher's SRTP context and the server's address, once keyed.
     outbound: Mutex<Option<oneshot::Receiver<(Context, SocketAddr)>>>,
@@ -174,6 +154,7 @@ impl LeanPeer {
             certificate,
             shared: Arc::new(Shared {
                 received: Mutex::default(),
+                epoch: Instant::now(),
                 pending: Mutex::default(),
                 outbound: Mutex::new(Some(outbound_rx)),
                 dtls: Mutex::default(),
@@ -289,6 +270,7 @@ impl LeanPeer {
         let keyed = lock(&self.shared.outbound).take();
         let (socket, ssrc, stop) = (self.socket.clone(), self.local.ssrc, self.stop.clone());
         let drop_every = self.drop_every.clone();
+        let shared = self.shared.clone();
         tokio::spawn(async move {
             let Some(keyed) = keyed else { return };
             let (mut ctx, to) = tokio::select! {
@@ -297,6 +279,7 @@ impl LeanPeer {
             };
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             let (mut seq, mut ts) = (1000u16, 0u32);
+            let mut ticks = 0u64;
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
@@ -327,6 +310,18 @@ impl LeanPeer {
                 }
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
+                ticks += 1;
+                if ticks % 50 == 0 {
+                    for report in receiver_reports(&shared, ssrc) {
+                        let sealed = report
+                            .marshal()
+                            .ok()
+                            .and_then(|b| ctx.encrypt_rtcp(&b).ok());
+                        if let Some(sealed) = sealed {
+                            let _ = socket.send_to(&sealed, to).await;
+                        }
+                    }
+                }
             }
         });
         stop_tx
@@ -343,6 +338,23 @@ impl LeanPeer {
             })
             .collect()
     }
+}
+
+/// Receiver reports about every inbound stream (31 blocks at most each).
+fn receiver_reports(shared: &Shared, ssrc: u32) -> Vec<ReceiverReport> {
+    let now = Instant::now();
+    let blocks: Vec<_> = lock(&shared.received)
+        .iter_mut()
+        .map(|(from, s)| s.reception_report(*from, now))
+        .collect();
+    blocks
+        .chunks(31)
+        .map(|c| ReceiverReport {
+            ssrc,
+            reports: c.to_vec(),
+            profile_extensions: Bytes::new(),
+        })
+        .collect()
 }
 
 /// Check (and nominate) every server candidate known, candidates trickled
@@ -370,7 +382,7 @@ async fn connect_ice(
 }
 
 /// The socket reader: ICE checks answered, DTLS records passed on, SRTP
-/// decrypted and logged; RTCP from the server is ignored.
+/// decrypted and logged; of the server's RTCP, sender reports are noted.
 async fn read_loop(
     socket: Arc<UdpSocket>,
     shared: Arc<Shared>,
@@ -415,24 +427,47 @@ async fn read_loop(
                     let _ = tx.try_send(bytes.to_vec());
                 }
             }
-            // RTCP (RFC 5761: packet types 192-223) is not read.
-            128..=191 if !(192..=223).contains(&bytes.get(1).copied().unwrap_or(0)) => {
+            128..=191 => {
                 if inbound.is_none() {
                     inbound = inbound_rx.try_recv().ok();
                 }
                 let Some(ctx) = inbound.as_mut() else {
                     continue;
                 };
+                let now = Instant::now();
+                // RFC 5761: packet types 192-223 are RTCP.
+                if (192..=223).contains(&bytes.get(1).copied().unwrap_or(0)) {
+                    let Ok(plain) = ctx.decrypt_rtcp(bytes) else {
+                        continue;
+                    };
+                    let Ok(packets) = webrtc::rtcp::packet::unmarshal(&mut &plain[..]) else {
+                        continue;
+                    };
+                    let mut received = lock(&shared.received);
+                    for sr in packets
+                        .iter()
+                        .filter_map(|p| p.as_any().downcast_ref::<SenderReport>())
+                    {
+                        received
+                            .entry(sr.ssrc)
+                            .or_default()
+                            .sender_report(sr.ntp_time, now);
+                    }
+                    continue;
+                }
                 let Ok(plain) = ctx.decrypt_rtp(bytes) else {
                     continue;
                 };
                 let Ok(h) = crate::rtp::RtpHeader::parse(&plain) else {
                     continue;
                 };
-                lock(&shared.received)
-                    .entry(h.ssrc())
-                    .or_default()
-                    .record(h.sequence_number(), h.payload());
+                lock(&shared.received).entry(h.ssrc()).or_default().record(
+                    h.sequence_number(),
+                    h.timestamp(),
+                    h.payload(),
+                    now,
+                    shared.epoch,
+                );
             }
             _ => {}
         }

@@ -1,0 +1,150 @@
+//! What a lean peer keeps of each inbound stream: the log the load generator
+//! reads, and what its receiver reports say (RFC 3550 §6.4.2): loss since
+//! the last report, interarrival jitter, and the server's last sender report
+//! echoed with the delay since, from which the server measures RTT.
+
+use std::time::Instant;
+
+use webrtc::rtcp::reception_report::ReceptionReport;
+
+use crate::client::StreamLog;
+
+/// Opus's RTP clock.
+const CLOCK_RATE: f64 = 48_000.0;
+
+/// One inbound stream.
+#[derive(Debug, Default)]
+pub struct Inbound {
+    pub log: StreamLog,
+    last: Option<u16>,
+    cycles: u64,
+    /// Expected and received packets at the last report.
+    expected_prior: u64,
+    received_prior: u64,
+    /// RFC 3550 interarrival jitter, in RTP clock units.
+    jitter: f64,
+    /// Arrival minus RTP time of the previous packet, in RTP clock units.
+    transit: Option<f64>,
+    /// The middle 32 bits of the last sender report's NTP time, and when it came.
+    sender_report: Option<(u32, Instant)>,
+}
+
+impl Inbound {
+    /// One packet: `epoch` is any fixed instant (jitter only needs differences).
+    pub fn record(&mut self, seq: u16, rtp_ts: u32, payload: &[u8], now: Instant, epoch: Instant) {
+        if let Some(l) = self.last {
+            if seq < l && l - seq > u16::MAX / 2 {
+                self.cycles += 1 << 16;
+            }
+        }
+        self.last = Some(seq);
+        let ext = self.cycles + u64::from(seq);
+        let log = &mut self.log;
+        log.count += 1;
+        log.first_seq.get_or_insert(ext);
+        log.highest_seq = log.highest_seq.max(ext);
+        if let Some(sent) = payload.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            log.delays_us
+                .push(super::now_us().saturating_sub(u64::from_be_bytes(sent)));
+        }
+        let arrival = now.saturating_duration_since(epoch).as_secs_f64() * CLOCK_RATE;
+        let transit = arrival - f64::from(rtp_ts);
+        if let Some(prev) = self.transit {
+            let d = (transit - prev).abs();
+            // A timestamp wrap or jump is not jitter.
+            if d < CLOCK_RATE {
+                self.jitter += (d - self.jitter) / 16.0;
+            }
+        }
+        self.transit = Some(transit);
+    }
+
+    /// A sender report about this stream arrived.
+    pub fn sender_report(&mut self, ntp_time: u64, now: Instant) {
+        self.sender_report = Some(((ntp_time >> 16) as u32, now));
+    }
+
+    /// The report block for this stream, as of `now`; starts the next interval.
+    pub fn reception_report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
+        let expected = self.log.expected();
+        let received = self.log.count;
+        let interval_expected = expected.saturating_sub(self.expected_prior);
+        let interval_lost =
+            interval_expected.saturating_sub(received.saturating_sub(self.received_prior));
+        self.expected_prior = expected;
+        self.received_prior = received;
+        let fraction_lost = (interval_lost << 8)
+            .checked_div(interval_expected)
+            .map_or(0, |f| f.min(255) as u8);
+        let (last_sender_report, delay) = match self.sender_report {
+            Some((lsr, at)) => {
+                let since = now.saturating_duration_since(at).as_secs_f64();
+                (lsr, (since * 65_536.0) as u32)
+            }
+            None => (0, 0),
+        };
+        ReceptionReport {
+            ssrc,
+            fraction_lost,
+            total_lost: expected.saturating_sub(received).min(0x7F_FFFF) as u32,
+            last_sequence_number: self.log.highest_seq as u32,
+            jitter: self.jitter as u32,
+            last_sender_report,
+            delay,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_report_counts_the_interval_loss_and_the_total() {
+        let (epoch, mut s) = (Instant::now(), Inbound::default());
+        // Ten packets sent, the 5th lost.
+        for seq in (1000u16..1010).filter(|s| *s != 1004) {
+            let ts = u32::from(seq) * 960;
+            let at = epoch + Duration::from_millis(20 * u64::from(seq));
+            s.record(seq, ts, &[], at, epoch);
+        }
+        let r = s.reception_report(7, epoch);
+        assert_eq!((r.ssrc, r.total_lost, r.last_sequence_number), (7, 1, 1009));
+        assert_eq!(r.fraction_lost, 25, "1 of 10: 25/256");
+        assert_eq!(r.jitter, 0, "packets on time have no jitter");
+        // Nothing lost since: the fraction starts over, the total stays.
+        s.record(
+            1010,
+            1010 * 960,
+            &[],
+            epoch + Duration::from_millis(20_200),
+            epoch,
+        );
+        let r = s.reception_report(7, epoch);
+        assert_eq!((r.fraction_lost, r.total_lost), (0, 1));
+    }
+
+    #[test]
+    fn late_packets_show_as_jitter() {
+        let (epoch, mut s) = (Instant::now(), Inbound::default());
+        for i in 0..100u32 {
+            // Every other packet 10 ms late: 480 clock units.
+            let late = if i % 2 == 1 { 10 } else { 0 };
+            let at = epoch + Duration::from_millis(u64::from(20 * i + late));
+            s.record(i as u16, i * 960, &[], at, epoch);
+        }
+        let r = s.reception_report(1, epoch);
+        assert!((400..=480).contains(&r.jitter), "jitter {}", r.jitter);
+    }
+
+    #[test]
+    fn the_last_sender_report_is_echoed_with_the_delay_since() {
+        let (now, mut s) = (Instant::now(), Inbound::default());
+        assert_eq!(s.reception_report(1, now).last_sender_report, 0);
+        s.sender_report(0x1122_3344_5566_7788, now);
+        let r = s.reception_report(1, now + Duration::from_millis(500));
+        assert_eq!(r.last_sender_report, 0x3344_5566);
+        assert_eq!(r.delay, 32_768, "half a second in 1/65536 s");
+    }
+}
