@@ -42,9 +42,44 @@ impl StreamLog {
     pub fn expected(&self) -> u64 {
         self.first_seq.map_or(0, |f| self.highest_seq - f + 1)
     }
+
+    /// Log one packet: its sequence number extended by `cycles`, the delay
+    /// from the send time in its payload, and the payload itself if `keep`.
+    pub(crate) fn record(&mut self, cycles: &mut SeqCycles, seq: u16, payload: &[u8], keep: bool) {
+        let ext = cycles.extend(seq);
+        self.count += 1;
+        self.first_seq.get_or_insert(ext);
+        self.highest_seq = self.highest_seq.max(ext);
+        if let Some(sent) = payload.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            self.delays_us
+                .push(now_us().saturating_sub(u64::from_be_bytes(sent)));
+        }
+        if keep {
+            self.packets.push((seq, payload.to_vec()));
+        }
+    }
 }
 
-fn now_us() -> u64 {
+/// Extends a stream's 16-bit sequence numbers across wraparounds.
+#[derive(Debug, Default)]
+pub(crate) struct SeqCycles {
+    last: Option<u16>,
+    cycles: u64,
+}
+
+impl SeqCycles {
+    fn extend(&mut self, seq: u16) -> u64 {
+        if let Some(l) = self.last {
+            if seq < l && l - seq > u16::MAX / 2 {
+                self.cycles += 1 << 16;
+            }
+        }
+        self.last = Some(seq);
+        self.cycles + u64::from(seq)
+    }
+}
+
+pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
@@ -120,34 +155,16 @@ impl AudioPeer {
                 tokio::spawn(async move { while receiver.read_rtcp().await.is_ok() {} });
                 let stream = remote.stream_id();
                 tokio::spawn(async move {
-                    let mut cycles = 0u64;
-                    let mut last: Option<u16> = None;
+                    let mut cycles = SeqCycles::default();
                     let mut buf = vec![0u8; 1500];
                     while let Ok((pkt, _)) = remote.read(&mut buf).await {
-                        let seq = pkt.header.sequence_number;
-                        if let Some(l) = last {
-                            if seq < l && l - seq > u16::MAX / 2 {
-                                cycles += 1 << 16;
-                            }
-                        }
-                        last = Some(seq);
-                        let ext = cycles + u64::from(seq);
-                        let sent = pkt
-                            .payload
-                            .get(3..11)
-                            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                            .map(u64::from_be_bytes);
                         let mut map = sink.lock().unwrap_or_else(|p| p.into_inner());
-                        let log = map.entry(stream.clone()).or_default();
-                        log.count += 1;
-                        log.first_seq.get_or_insert(ext);
-                        log.highest_seq = log.highest_seq.max(ext);
-                        if let Some(sent) = sent {
-                            log.delays_us.push(now_us().saturating_sub(sent));
-                        }
-                        if keep_packets {
-                            log.packets.push((seq, pkt.payload.to_vec()));
-                        }
+                        map.entry(stream.clone()).or_default().record(
+                            &mut cycles,
+                            pkt.header.sequence_number,
+                            &pkt.payload,
+                            keep_packets,
+                        );
                     }
                 });
             })

@@ -53,18 +53,11 @@ use report::Inbound;
 use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtcp::sender_report::SenderReport;
 
-use crate::client::StreamLog;
+use crate::client::{now_us, StreamLog};
 use crate::engine::SfuError;
 
 fn random_u64() -> u64 {
     RandomState::new().build_hasher().finish()
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
 }
 
 /// What the signaling side has learnt of the server so far.
@@ -80,8 +73,6 @@ struct Pending {
 // across an await.
 struct Shared {
     received: Mutex<HashMap<u32, Inbound>>,
-    /// The reference instant of the streams' jitter.
-    epoch: Instant,
     pending: Mutex<Pending>,
     /// The publisher's SRTP context and the server's address, once keyed.
     outbound: Mutex<Option<oneshot::Receiver<(Context, SocketAddr)>>>,
@@ -130,7 +121,7 @@ impl LeanPeer {
             err,
         })?;
         let certificate = Certificate::generate_self_signed(vec!["earshot-lean".to_string()])
-            .map_err(|e| SfuError::BadSdp(format!("certificate: {e}")))?;
+            .map_err(webrtc::Error::from)?;
         let fingerprint = RTCCertificate::from_existing(
             certificate.clone(),
             SystemTime::now() + Duration::from_secs(86_400),
@@ -154,7 +145,6 @@ impl LeanPeer {
             certificate,
             shared: Arc::new(Shared {
                 received: Mutex::default(),
-                epoch: Instant::now(),
                 pending: Mutex::default(),
                 outbound: Mutex::new(Some(outbound_rx)),
                 dtls: Mutex::default(),
@@ -466,7 +456,6 @@ async fn read_loop(
                     h.timestamp(),
                     h.payload(),
                     now,
-                    shared.epoch,
                 );
             }
             _ => {}

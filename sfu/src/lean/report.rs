@@ -1,62 +1,45 @@
 //! What a lean peer keeps of each inbound stream: the log the load generator
-//! reads, and what its receiver reports say (RFC 3550 §6.4.2): loss since
-//! the last report, interarrival jitter, and the server's last sender report
-//! echoed with the delay since, from which the server measures RTT.
+//! reads, and what its receiver reports say (RFC 3550 §6.4.2): loss and
+//! jitter from [`ReceiveStats`], and the server's last sender report echoed
+//! with the delay since, from which the server measures RTT.
 
 use std::time::Instant;
 
 use webrtc::rtcp::reception_report::ReceptionReport;
 
-use crate::client::StreamLog;
+use crate::client::{SeqCycles, StreamLog};
+use crate::stats::ReceiveStats;
 
 /// Opus's RTP clock.
-const CLOCK_RATE: f64 = 48_000.0;
+const CLOCK_RATE: u32 = 48_000;
 
 /// One inbound stream.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inbound {
     pub log: StreamLog,
-    last: Option<u16>,
-    cycles: u64,
-    /// Expected and received packets at the last report.
-    expected_prior: u64,
-    received_prior: u64,
-    /// RFC 3550 interarrival jitter, in RTP clock units.
-    jitter: f64,
-    /// Arrival minus RTP time of the previous packet, in RTP clock units.
-    transit: Option<f64>,
+    cycles: SeqCycles,
+    /// RFC 3550 sequence, loss and jitter tracking.
+    stats: ReceiveStats,
     /// The middle 32 bits of the last sender report's NTP time, and when it came.
     sender_report: Option<(u32, Instant)>,
 }
 
+impl Default for Inbound {
+    fn default() -> Self {
+        Inbound {
+            log: StreamLog::default(),
+            cycles: SeqCycles::default(),
+            stats: ReceiveStats::new(CLOCK_RATE),
+            sender_report: None,
+        }
+    }
+}
+
 impl Inbound {
-    /// One packet: `epoch` is any fixed instant (jitter only needs differences).
-    pub fn record(&mut self, seq: u16, rtp_ts: u32, payload: &[u8], now: Instant, epoch: Instant) {
-        if let Some(l) = self.last {
-            if seq < l && l - seq > u16::MAX / 2 {
-                self.cycles += 1 << 16;
-            }
-        }
-        self.last = Some(seq);
-        let ext = self.cycles + u64::from(seq);
-        let log = &mut self.log;
-        log.count += 1;
-        log.first_seq.get_or_insert(ext);
-        log.highest_seq = log.highest_seq.max(ext);
-        if let Some(sent) = payload.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-            log.delays_us
-                .push(super::now_us().saturating_sub(u64::from_be_bytes(sent)));
-        }
-        let arrival = now.saturating_duration_since(epoch).as_secs_f64() * CLOCK_RATE;
-        let transit = arrival - f64::from(rtp_ts);
-        if let Some(prev) = self.transit {
-            let d = (transit - prev).abs();
-            // A timestamp wrap or jump is not jitter.
-            if d < CLOCK_RATE {
-                self.jitter += (d - self.jitter) / 16.0;
-            }
-        }
-        self.transit = Some(transit);
+    /// One packet, arrived `now`.
+    pub fn record(&mut self, seq: u16, rtp_ts: u32, payload: &[u8], now: Instant) {
+        self.log.record(&mut self.cycles, seq, payload, false);
+        self.stats.record(seq, rtp_ts, payload.len(), now);
     }
 
     /// A sender report about this stream arrived.
@@ -66,16 +49,6 @@ impl Inbound {
 
     /// The report block for this stream, as of `now`; starts the next interval.
     pub fn reception_report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
-        let expected = self.log.expected();
-        let received = self.log.count;
-        let interval_expected = expected.saturating_sub(self.expected_prior);
-        let interval_lost =
-            interval_expected.saturating_sub(received.saturating_sub(self.received_prior));
-        self.expected_prior = expected;
-        self.received_prior = received;
-        let fraction_lost = (interval_lost << 8)
-            .checked_div(interval_expected)
-            .map_or(0, |f| f.min(255) as u8);
         let (last_sender_report, delay) = match self.sender_report {
             Some((lsr, at)) => {
                 let since = now.saturating_duration_since(at).as_secs_f64();
@@ -85,10 +58,10 @@ impl Inbound {
         };
         ReceptionReport {
             ssrc,
-            fraction_lost,
-            total_lost: expected.saturating_sub(received).min(0x7F_FFFF) as u32,
-            last_sequence_number: self.log.highest_seq as u32,
-            jitter: self.jitter as u32,
+            fraction_lost: self.stats.interval_loss().fraction_lost,
+            total_lost: self.stats.cumulative_lost().min(0x7F_FFFF) as u32,
+            last_sequence_number: self.stats.extended_highest_seq(),
+            jitter: self.stats.jitter() as u32,
             last_sender_report,
             delay,
         }
@@ -107,20 +80,14 @@ mod tests {
         for seq in (1000u16..1010).filter(|s| *s != 1004) {
             let ts = u32::from(seq) * 960;
             let at = epoch + Duration::from_millis(20 * u64::from(seq));
-            s.record(seq, ts, &[], at, epoch);
+            s.record(seq, ts, &[], at);
         }
         let r = s.reception_report(7, epoch);
         assert_eq!((r.ssrc, r.total_lost, r.last_sequence_number), (7, 1, 1009));
         assert_eq!(r.fraction_lost, 25, "1 of 10: 25/256");
         assert_eq!(r.jitter, 0, "packets on time have no jitter");
         // Nothing lost since: the fraction starts over, the total stays.
-        s.record(
-            1010,
-            1010 * 960,
-            &[],
-            epoch + Duration::from_millis(20_200),
-            epoch,
-        );
+        s.record(1010, 1010 * 960, &[], epoch + Duration::from_millis(20_200));
         let r = s.reception_report(7, epoch);
         assert_eq!((r.fraction_lost, r.total_lost), (0, 1));
     }
@@ -132,7 +99,7 @@ mod tests {
             // Every other packet 10 ms late: 480 clock units.
             let late = if i % 2 == 1 { 10 } else { 0 };
             let at = epoch + Duration::from_millis(u64::from(20 * i + late));
-            s.record(i as u16, i * 960, &[], at, epoch);
+            s.record(i as u16, i * 960, &[], at);
         }
         let r = s.reception_report(1, epoch);
         assert!((400..=480).contains(&r.jitter), "jitter {}", r.jitter);
