@@ -246,6 +246,81 @@ impl<'a> Iterator for Extensions<'a> {
     }
 }
 
+/// How a forwarded packet's header changes for one subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewrite {
+    pub payload_type: u8,
+    pub sequence_number: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+    /// The publisher's audio-level extension id and the subscriber's: the
+    /// element is renumbered (dropped when the subscriber has none).
+    pub level_id: Option<(u8, Option<u8>)>,
+}
+
+/// Rewrite a plain RTP packet in place for one subscriber. Of its RFC 8285
+/// extension elements only the audio level survives, renumbered: the
+/// others (the publisher's mid, transport-wide sequence numbers, ...) mean
+/// nothing, or something else, in the subscriber's session, so they are
+/// overwritten with padding bytes (id 0), which every parser skips. The
+/// packet keeps its length. Returns the parse error for bytes that are not
+/// RTP (then nothing is written).
+pub fn rewrite(buf: &mut [u8], r: &Rewrite) -> Result<(), RtpError> {
+    let h = RtpHeader::parse(buf)?;
+    let (header_len, ext) = (h.header_len(), h.extension_block());
+    let ext = ext.map(|(profile, data)| (profile, header_len - data.len()));
+    buf[1] = (buf[1] & 0x80) | (r.payload_type & 0x7f);
+    buf[2..4].copy_from_slice(&r.sequence_number.to_be_bytes());
+    buf[4..8].copy_from_slice(&r.timestamp.to_be_bytes());
+    buf[8..12].copy_from_slice(&r.ssrc.to_be_bytes());
+    let Some((profile, start)) = ext else {
+        return Ok(());
+    };
+    let data = &mut buf[start..header_len];
+    let two_byte = match profile {
+        ONE_BYTE_PROFILE => false,
+        p if p & 0xfff0 == TWO_BYTE_PROFILE => true,
+        // An unknown profile: blank it all (its bytes are skipped as a block).
+        _ => {
+            data.fill(0);
+            return Ok(());
+        }
+    };
+    let mut at = 0;
+    while at < data.len() {
+        let first = data[at];
+        if first == 0 {
+            at += 1; // padding
+            continue;
+        }
+        let (id, head, len) = if two_byte {
+            match data.get(at + 1) {
+                Some(&len) => (first, 2, usize::from(len)),
+                None => (first, 1, 0),
+            }
+        } else {
+            (first >> 4, 1, usize::from(first & 0x0f) + 1)
+        };
+        let end = (at + head + len).min(data.len());
+        let keep = match r.level_id {
+            Some((from, Some(to))) if id == from && (1..=14).contains(&to) && id != 15 => Some(to),
+            _ => None,
+        };
+        match keep {
+            Some(to) if two_byte => data[at] = to,
+            Some(to) => data[at] = (to << 4) | (first & 0x0f),
+            None => data[at..end].fill(0),
+        }
+        if !two_byte && id == 15 {
+            // Reserved: the rest is not parsed (RFC 8285 §4.2); blank it.
+            data[at..].fill(0);
+            break;
+        }
+        at = end;
+    }
+    Ok(())
+}
+
 /// The RFC 6464 audio level extension body: (level in -dBov 0..=127, voice flag).
 pub fn audio_level(ext: &[u8]) -> Option<(u8, bool)> {
     let b = *ext.first()?;

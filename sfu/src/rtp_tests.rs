@@ -253,7 +253,91 @@ fn read_all(h: &RtpHeader<'_>) -> usize {
     n + (0..=255u8).filter_map(|id| h.extension(id)).count()
 }
 
+fn rewrite_to(level_id: Option<(u8, Option<u8>)>) -> Rewrite {
+    Rewrite {
+        payload_type: 109,
+        sequence_number: 7,
+        timestamp: 9600,
+        ssrc: 0xCAFE,
+        level_id,
+    }
+}
+
+#[test]
+fn a_forwarded_packet_gets_the_subscribers_numbers_and_only_its_audio_level() {
+    let mut p = Packet::audio(1, 1);
+    p.marker = true;
+    // The publisher's level is id 1; id 3 is its mid, id 5 something else.
+    p.ext = Ext::OneByte(vec![
+        (3, b"0".to_vec()),
+        (1, vec![0x80 | 30]),
+        (5, vec![1, 2]),
+    ]);
+    let mut bytes = p.bytes();
+    rewrite(&mut bytes, &rewrite_to(Some((1, Some(4))))).unwrap();
+    let h = RtpHeader::parse(&bytes).unwrap();
+    assert_eq!(bytes.len(), p.bytes().len(), "the packet keeps its length");
+    assert_eq!(
+        (
+            h.marker(),
+            h.payload_type(),
+            h.sequence_number(),
+            h.timestamp(),
+            h.ssrc()
+        ),
+        (true, 109, 7, 9600, 0xCAFE)
+    );
+    let ext: Vec<(u8, Vec<u8>)> = h.extensions().map(|(i, d)| (i, d.to_vec())).collect();
+    assert_eq!(ext, vec![(4, vec![0x80 | 30])]);
+    assert_eq!(h.payload(), &p.payload[..]);
+}
+
+#[test]
+fn a_subscriber_without_the_level_extension_gets_none_and_two_byte_elements_are_renumbered() {
+    let mut p = Packet::audio(1, 1);
+    p.ext = Ext::OneByte(vec![(1, vec![42])]);
+    let mut bytes = p.bytes();
+    rewrite(&mut bytes, &rewrite_to(Some((1, None)))).unwrap();
+    assert_eq!(RtpHeader::parse(&bytes).unwrap().extensions().count(), 0);
+
+    p.ext = Ext::TwoByte(vec![(20, vec![1, 2, 3]), (1, vec![42])]);
+    let mut bytes = p.bytes();
+    rewrite(&mut bytes, &rewrite_to(Some((1, Some(2))))).unwrap();
+    let h = RtpHeader::parse(&bytes).unwrap();
+    let ext: Vec<(u8, Vec<u8>)> = h.extensions().map(|(i, d)| (i, d.to_vec())).collect();
+    assert_eq!(ext, vec![(2, vec![42])]);
+}
+
+#[test]
+fn bytes_that_are_not_rtp_are_left_alone() {
+    let mut bytes = vec![0x40; 20];
+    assert_eq!(
+        rewrite(&mut bytes, &rewrite_to(None)),
+        Err(RtpError::BadVersion(1))
+    );
+    assert_eq!(bytes, vec![0x40; 20]);
+}
+
 proptest! {
+    #[test]
+    fn rewriting_never_panics_and_keeps_a_parseable_packet(p in packet(), at in any::<usize>(), byte in any::<u8>(), from in 0u8..16, to in proptest::option::of(0u8..16)) {
+        let mut bytes = p.bytes();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        let before = bytes.clone();
+        let r = rewrite_to(Some((from, to)));
+        if rewrite(&mut bytes, &r).is_ok() {
+            let h = RtpHeader::parse(&bytes).unwrap();
+            prop_assert_eq!(h.header_len(), RtpHeader::parse(&before).unwrap().header_len());
+            prop_assert_eq!(h.ssrc(), 0xCAFE);
+            for (id, _) in h.extensions() {
+                prop_assert_eq!(Some(id), to);
+            }
+        } else {
+            prop_assert_eq!(bytes, before);
+        }
+    }
+
     #[test]
     fn never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(h) = RtpHeader::parse(&bytes) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Mutex};
-use webrtc::dtls::config::{Config, ExtendedMasterSecretType};
+use webrtc::dtls::config::{ClientAuthType, Config, ExtendedMasterSecretType};
 use webrtc::dtls::conn::DTLSConn;
 use webrtc::dtls::crypto::Certificate;
 use webrtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
@@ -112,26 +112,73 @@ fn srtp_profile(p: SrtpProtectionProfile) -> Option<ProtectionProfile> {
 /// The server's certificate is not checked against its SDP fingerprint:
 /// this peer drives load on loopback, it is not a client to trust.
 pub async fn handshake(link: DtlsLink, certificate: Certificate) -> Result<Keyed, String> {
-    let config = Config {
+    let conn = DTLSConn::new(Arc::new(link), config(certificate, true), true, None)
+        .await
+        .map_err(|e| format!("DTLS handshake: {e}"))?;
+    keyed(conn, true).await
+}
+
+/// Run the DTLS handshake as the server over `conn`, check the client's
+/// certificate against the `sha-256` fingerprint its SDP gave (upper-case
+/// hex pairs, as SDP writes them), and derive the SRTP contexts.
+pub async fn accept(
+    conn: Arc<dyn Conn + Send + Sync>,
+    certificate: Certificate,
+    fingerprint: &str,
+) -> Result<Keyed, String> {
+    let conn = DTLSConn::new(conn, config(certificate, false), false, None)
+        .await
+        .map_err(|e| format!("DTLS handshake: {e}"))?;
+    let state = conn.connection_state().await;
+    let presented = state
+        .peer_certificates
+        .first()
+        .map(|der| sha256_fingerprint(der))
+        .ok_or("the client sent no certificate")?;
+    if !presented.eq_ignore_ascii_case(fingerprint) {
+        let _ = conn.close().await;
+        return Err("the client's certificate does not match its fingerprint".into());
+    }
+    keyed(conn, false).await
+}
+
+/// A certificate's SDP fingerprint: SHA-256 of its DER, as `AB:CD:...`.
+pub fn sha256_fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(der);
+    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
+}
+
+fn config(certificate: Certificate, is_client: bool) -> Config {
+    Config {
         certificates: vec![certificate],
         srtp_protection_profiles: vec![
             SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
             SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
         ],
         extended_master_secret: ExtendedMasterSecretType::Require,
+        // Certificates are self-signed: each side checks the other's
+        // against the fingerprint its SDP gave, not against a CA.
         insecure_skip_verify: true,
+        client_auth: if is_client {
+            ClientAuthType::NoClientCert
+        } else {
+            ClientAuthType::RequireAnyClientCert
+        },
         ..Default::default()
-    };
-    let conn = DTLSConn::new(Arc::new(link), config, true, None)
-        .await
-        .map_err(|e| format!("DTLS handshake: {e}"))?;
+    }
+}
+
+/// The SRTP contexts keyed from a finished handshake (RFC 5764 §4.2).
+async fn keyed(conn: DTLSConn, is_client: bool) -> Result<Keyed, String> {
     let profile =
         srtp_profile(conn.selected_srtpprotection_profile()).ok_or("no SRTP profile negotiated")?;
     let mut srtp = SrtpConfig {
         profile,
         ..Default::default()
     };
-    srtp.extract_session_keys_from_dtls(conn.connection_state().await, true)
+    srtp.extract_session_keys_from_dtls(conn.connection_state().await, is_client)
         .await
         .map_err(|e| format!("SRTP keys: {e}"))?;
     let k = &srtp.keys;

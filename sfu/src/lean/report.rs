@@ -14,32 +14,53 @@ use crate::stats::ReceiveStats;
 const CLOCK_RATE: u32 = 48_000;
 
 /// One inbound stream.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Inbound {
     pub log: StreamLog,
     cycles: SeqCycles,
-    /// RFC 3550 sequence, loss and jitter tracking.
-    stats: ReceiveStats,
-    /// The middle 32 bits of the last sender report's NTP time, and when it came.
-    sender_report: Option<(u32, Instant)>,
-}
-
-impl Default for Inbound {
-    fn default() -> Self {
-        Inbound {
-            log: StreamLog::default(),
-            cycles: SeqCycles::default(),
-            stats: ReceiveStats::new(CLOCK_RATE),
-            sender_report: None,
-        }
-    }
+    reception: Reception,
 }
 
 impl Inbound {
     /// One packet, arrived `now`.
     pub fn record(&mut self, seq: u16, rtp_ts: u32, payload: &[u8], now: Instant) {
         self.log.record(&mut self.cycles, seq, payload, false);
-        self.stats.record(seq, rtp_ts, payload.len(), now);
+        self.reception.record(seq, rtp_ts, payload.len(), now);
+    }
+
+    /// A sender report about this stream arrived.
+    pub fn sender_report(&mut self, ntp_time: u64, now: Instant) {
+        self.reception.sender_report(ntp_time, now);
+    }
+
+    /// The report block for this stream, as of `now`; starts the next interval.
+    pub fn reception_report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
+        self.reception.report(ssrc, now)
+    }
+}
+
+/// What a receiver report says of one inbound Opus stream.
+#[derive(Debug)]
+pub struct Reception {
+    /// RFC 3550 sequence, loss and jitter tracking.
+    stats: ReceiveStats,
+    /// The middle 32 bits of the last sender report's NTP time, and when it came.
+    sender_report: Option<(u32, Instant)>,
+}
+
+impl Default for Reception {
+    fn default() -> Self {
+        Reception {
+            stats: ReceiveStats::new(CLOCK_RATE),
+            sender_report: None,
+        }
+    }
+}
+
+impl Reception {
+    /// One packet, arrived `now`.
+    pub fn record(&mut self, seq: u16, rtp_ts: u32, payload_len: usize, now: Instant) {
+        self.stats.record(seq, rtp_ts, payload_len, now);
     }
 
     /// A sender report about this stream arrived.
@@ -47,8 +68,8 @@ impl Inbound {
         self.sender_report = Some(((ntp_time >> 16) as u32, now));
     }
 
-    /// The report block for this stream, as of `now`; starts the next interval.
-    pub fn reception_report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
+    /// The report block for the stream `ssrc`, as of `now`; starts the next interval.
+    pub fn report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
         let (last_sender_report, delay) = match self.sender_report {
             Some((lsr, at)) => {
                 let since = now.saturating_duration_since(at).as_secs_f64();

@@ -8,7 +8,7 @@ use webrtc::ice::control::AttrControlling;
 use webrtc::ice::priority::PriorityAttr;
 use webrtc::ice::use_candidate::UseCandidateAttr;
 use webrtc::stun::agent::TransactionId;
-use webrtc::stun::attributes::ATTR_USERNAME;
+use webrtc::stun::attributes::{ATTR_USERNAME, ATTR_USE_CANDIDATE};
 use webrtc::stun::fingerprint::FINGERPRINT;
 use webrtc::stun::integrity::MessageIntegrity;
 use webrtc::stun::message::{Message, Setter, BINDING_REQUEST, BINDING_SUCCESS, CLASS_REQUEST};
@@ -78,6 +78,14 @@ pub fn handle(bytes: &[u8], from: SocketAddr, creds: &Credentials) -> Inbound {
     if integrity.check(&mut m).is_err() {
         return Inbound::Other;
     }
+    match success(&m, integrity, from) {
+        Some(response) => Inbound::Request(response),
+        None => Inbound::Other,
+    }
+}
+
+/// The success response to the binding request `m` from `from`.
+fn success(m: &Message, integrity: MessageIntegrity, from: SocketAddr) -> Option<Vec<u8>> {
     let mut out = Message::new();
     let setters: Vec<Box<dyn Setter>> = vec![
         Box::new(m.clone()),
@@ -89,9 +97,45 @@ pub fn handle(bytes: &[u8], from: SocketAddr, creds: &Credentials) -> Inbound {
         Box::new(integrity),
         Box::new(FINGERPRINT),
     ];
-    match out.build(&setters) {
-        Ok(()) => Inbound::Request(out.raw),
-        Err(_) => Inbound::Other,
+    out.build(&setters).ok()?;
+    Some(out.raw)
+}
+
+/// A binding request to an ICE-lite agent (the server), before its
+/// integrity is checked: `local_ufrag` says whose password signs it.
+pub struct Check {
+    pub local_ufrag: String,
+    pub remote_ufrag: String,
+    /// It carries USE-CANDIDATE: the controlling agent picked this pair.
+    pub nominated: bool,
+    message: Message,
+}
+
+/// Read a binding request (`None` for anything else, undecodable bytes included).
+pub fn check(bytes: &[u8]) -> Option<Check> {
+    let mut m = Message::new();
+    m.raw = bytes.to_vec();
+    m.decode().ok()?;
+    if m.typ != BINDING_REQUEST {
+        return None;
+    }
+    let username = Username::get_from_as(&m, ATTR_USERNAME).ok()?;
+    let (local, remote) = username.text.split_once(':')?;
+    let (local, remote) = (local.to_string(), remote.to_string());
+    Some(Check {
+        local_ufrag: local,
+        remote_ufrag: remote,
+        nominated: m.contains(ATTR_USE_CANDIDATE),
+        message: m,
+    })
+}
+
+impl Check {
+    /// The response to send back to `from`, when the request is signed with `local_pwd`.
+    pub fn respond(mut self, local_pwd: &str, from: SocketAddr) -> Option<Vec<u8>> {
+        let integrity = MessageIntegrity::new_short_term_integrity(local_pwd.to_string());
+        integrity.check(&mut self.message).ok()?;
+        success(&self.message, integrity, from)
     }
 }
 
@@ -134,5 +178,38 @@ mod tests {
         // `a` checking itself: signed with the far end's password, not ours.
         assert_eq!(handle(&request, from, &a), Inbound::Other);
         assert_eq!(handle(&[0, 1, 0, 0], from, &a), Inbound::Other);
+    }
+
+    #[test]
+    fn an_ice_lite_server_answers_checks_signed_with_its_password_only() {
+        let (client, server) = creds();
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let request = nominating_request(&client, 7).unwrap();
+        let c = check(&request).unwrap();
+        assert_eq!(
+            (c.local_ufrag.as_str(), c.remote_ufrag.as_str()),
+            ("bbbb", "aaaa")
+        );
+        assert!(c.nominated);
+        let response = c.respond(&server.local_pwd, from).unwrap();
+        assert_eq!(handle(&response, from, &client), Inbound::Success);
+        assert!(check(&request)
+            .unwrap()
+            .respond("not-the-password", from)
+            .is_none());
+        assert!(check(&response).is_none(), "a response is no check");
+        assert!(check(&[0, 1, 0, 0]).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_datagram_makes_the_stun_reader_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let (_, server) = creds();
+            let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+            if let Some(c) = check(&bytes) {
+                let _ = c.respond(&server.local_pwd, from);
+            }
+            let _ = handle(&bytes, from, &server);
+        }
     }
 }
