@@ -72,6 +72,10 @@ pub struct Config {
 
     /// Run the embedded SFU (server-mode calls).
     pub media: bool,
+    /// How the SFU moves media: `direct` (its own ICE-lite/DTLS/SRTP
+    /// transport, the default) or `peer_connection` (a webrtc-rs peer
+    /// connection per participant).
+    pub media_engine: earshot_sfu::Engine,
     /// The SFU's single UDP socket (all peers share it).
     pub media_bind: SocketAddr,
     /// Instead: a UDP port of its own for every participant, from this
@@ -195,6 +199,7 @@ impl Default for Config {
             log_json: false,
             worker_threads: None,
             media: true,
+            media_engine: earshot_sfu::Engine::default(),
             media_bind: SocketAddr::from(([0, 0, 0, 0], 40000)),
             media_port_range: None,
             media_candidate_ips: vec![],
@@ -357,6 +362,7 @@ impl Config {
     /// The part of the configuration the SFU crate takes.
     pub fn sfu(&self) -> earshot_sfu::SfuConfig {
         earshot_sfu::SfuConfig {
+            engine: self.media_engine,
             bind: self.media_bind,
             port_range: self.media_port_range.map(|[a, b]| (a, b)),
             candidate_ips: self.media_candidate_ips.clone(),
@@ -501,6 +507,27 @@ mod tests {
                 let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
                 assert!(err.contains("media_port_range"), "{bad}: {err}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_media_engine_is_direct_unless_the_peer_connection_one_is_chosen() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("EARSHOT_DEV", "true");
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.sfu().engine, earshot_sfu::Engine::Direct);
+            jail.set_env("EARSHOT_MEDIA_ENGINE", "peer_connection");
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.sfu().engine, earshot_sfu::Engine::PeerConnection);
+            jail.set_env("EARSHOT_MEDIA_ENGINE", "fastest");
+            let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
+            assert!(
+                err.contains("fastest") || err.contains("media_engine"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -422,3 +422,59 @@ async fn with_a_port_range_every_participant_gets_a_port_of_its_own() {
     let s = status(&server).await;
     assert_eq!(s["sfu"]["peers"], 3, "{s}");
 }
+
+#[tokio::test]
+async fn the_peer_connection_engine_still_carries_a_three_party_call() {
+    let server = TestServer::with(|c| c.media_engine = earshot_sfu::Engine::PeerConnection).await;
+    let trio = Trio::join(&server, "pc").await;
+    trio.hear_each_other(30).await;
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 3, "{s}");
+    assert_eq!(s["sfu"]["tracks"], 6, "{s}");
+}
+
+/// Junk of every kind the media socket sorts by its first byte: STUN (a
+/// check for nobody, a check with a forged password, broken messages),
+/// DTLS records, SRTP and SRTCP that do not authenticate, and the rest.
+fn junk(i: u32) -> Vec<u8> {
+    let mut x = i.wrapping_mul(2_654_435_761) | 1;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    };
+    let len = 1 + usize::from(rnd()) * 4;
+    let mut b: Vec<u8> = (0..len).map(|_| rnd()).collect();
+    b[0] = (i % 256) as u8;
+    if i % 7 == 0 && b.len() >= 20 {
+        // A STUN binding request header with the magic cookie.
+        b[..8].copy_from_slice(&[0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42]);
+        let body = (b.len() - 20) as u16;
+        b[2..4].copy_from_slice(&body.to_be_bytes());
+    }
+    b
+}
+
+#[tokio::test]
+async fn junk_datagrams_on_the_media_port_change_nothing() {
+    let server = TestServer::start().await;
+    let trio = Trio::join(&server, "noisy").await;
+    trio.hear_each_other(20).await;
+    let media = std::net::SocketAddr::from(([127, 0, 0, 1], server_port(&trio.people[0]).await));
+    let noise = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for i in 0..3000 {
+        let _ = noise.send_to(&junk(i), media).await;
+        if i % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    // The call carries on, gap-free, for everyone.
+    let before = trio.people[0]
+        .media
+        .packets_from(&trio.people[1].stream())
+        .len();
+    trio.hear_each_other(before + 50).await;
+    let s = status(&server).await;
+    assert_eq!(s["sfu"]["peers"], 3, "{s}");
+}

@@ -22,14 +22,29 @@ use webrtc::rtp_transceiver::rtp_codec::{
     RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
 };
 
+use crate::direct::Transport;
 use crate::tap::StreamTaps;
 
 /// The RFC 6464 client-to-mixer audio level header extension.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
+/// How the SFU moves media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The SFU's own ICE-lite/DTLS/SRTP transport, every packet handled in
+    /// the task that reads its socket (see [`crate::direct`]).
+    #[default]
+    Direct,
+    /// A webrtc-rs peer connection per participant.
+    PeerConnection,
+}
+
 /// Typed configuration: the server binary fills it; this crate reads no files or env.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
+    /// Which transport carries the media.
+    pub engine: Engine,
     /// Address the shared UDP socket binds to (port 0: any free port).
     pub bind: SocketAddr,
     /// Instead of the shared socket: every peer connection gets a UDP
@@ -58,6 +73,7 @@ pub struct SfuConfig {
 impl Default for SfuConfig {
     fn default() -> Self {
         SfuConfig {
+            engine: Engine::default(),
             bind: SocketAddr::from(([0, 0, 0, 0], 3478)),
             port_range: None,
             candidate_ips: vec![],
@@ -115,12 +131,14 @@ pub struct Sfu {
 
 pub(crate) struct SfuInner {
     config: SfuConfig,
-    ports: Ports,
+    pub(crate) ports: Ports,
     pub(crate) live: LiveCounters,
 }
 
 /// Where peers' media goes.
-enum Ports {
+pub(crate) enum Ports {
+    /// The direct engine's sockets.
+    Direct(Arc<Transport>),
     /// One socket for everyone.
     Muxed {
         mux: Arc<UDPMuxDefault>,
@@ -182,6 +200,21 @@ fn build_api_with(settings: SettingEngine, tap: Option<&Arc<StreamTaps>>) -> Res
 impl Sfu {
     /// Bind the shared media socket (none with a port range).
     pub async fn bind(config: SfuConfig) -> Result<Sfu, SfuError> {
+        if config.engine == Engine::Direct {
+            if let Some((min, max)) = config.port_range {
+                if min == 0 || min > max {
+                    return Err(SfuError::PortRange(min, max));
+                }
+            }
+            let transport = Transport::bind(&config).await?;
+            return Ok(Sfu {
+                inner: Arc::new(SfuInner {
+                    config,
+                    ports: Ports::Direct(Arc::new(transport)),
+                    live: LiveCounters::default(),
+                }),
+            });
+        }
         if let Some((min, max)) = config.port_range {
             // EphemeralUDP refuses min > max; port 0 would mean "any port".
             let range = EphemeralUDP::new(min, max)
@@ -240,6 +273,8 @@ impl Sfu {
         settings.set_udp_network(match &self.inner.ports {
             Ports::Muxed { mux, .. } => UDPNetwork::Muxed(mux.clone()),
             Ports::Range(range) => UDPNetwork::Ephemeral(range.clone()),
+            // Not used: a direct engine makes no peer connections.
+            Ports::Direct(_) => UDPNetwork::Ephemeral(EphemeralUDP::default()),
         });
         settings.set_network_types(vec![NetworkType::Udp4]);
         settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
@@ -274,6 +309,7 @@ impl Sfu {
         match &self.inner.ports {
             Ports::Muxed { local, .. } => Some(*local),
             Ports::Range(_) => None,
+            Ports::Direct(t) => t.local_addr(),
         }
     }
 
@@ -290,10 +326,19 @@ impl Sfu {
 
     /// Stop the shared socket (at shutdown, after every room closed).
     pub async fn close(&self) {
-        if let Ports::Muxed { mux, .. } = &self.inner.ports {
-            if let Err(err) = mux.close().await {
-                tracing::warn!(%err, "closing the media socket");
+        match &self.inner.ports {
+            Ports::Muxed { mux, .. } => {
+                if let Err(err) = mux.close().await {
+                    tracing::warn!(%err, "closing the media socket");
+                }
             }
+            Ports::Direct(t) => t.close(),
+            Ports::Range(_) => {}
         }
+    }
+
+    /// The engine carrying this SFU's media.
+    pub fn engine(&self) -> Engine {
+        self.inner.config.engine
     }
 }

@@ -19,26 +19,32 @@
 //! (we read and write each stream under it, through [`tap`]). Revisit when
 //! 0.2x gains UDP mux and ICE filters.
 //!
-//! # Cost per packet
-//! What is left per forwarded packet is webrtc-rs's own path: the UDP mux's
-//! reader task, the ICE agent's, the DTLS/SRTP demux and the SRTP session
-//! each hand every received packet to the next task, and every sent packet
-//! goes down through SRTP, the demux, the ICE agent and the mux, each an
-//! async call of its own, to its own `sendto`. A peer connection exposes
-//! neither its SRTP keys nor a way under those layers, so while the SFU is
-//! built on peer connections they stay; the forwarding loop skips what it
-//! can ([`tap`]). The ICE, DTLS and SRTP crates under the peer connection
-//! are public, though: [`lean`] builds a whole audio peer on them in one
-//! socket task, and the same in the server (one busy socket, decrypt ->
-//! route -> encrypt where it is read) is the way to a few microseconds per
-//! packet. See `docs/BENCHMARKS.md`.
+//! # Two engines
+//! [`Engine::Direct`], the default, is the SFU's own transport on webrtc
+//! 0.17's building blocks (its STUN, DTLS, SRTP, RTCP and SDP crates, which
+//! it re-exports and which are as stable as it is), without a peer
+//! connection: the server is an ICE-lite agent and the DTLS server, and
+//! each packet is decrypted, routed, re-encrypted and sent in the task that
+//! read it ([`direct`]). [`Engine::PeerConnection`] is the first engine: a
+//! webrtc-rs `RTCPeerConnection` per participant. Its receive path hands
+//! every packet through four tasks (UDP mux, ICE agent, DTLS/SRTP demux,
+//! SRTP session) and its send path down as many async layers, and a peer
+//! connection exposes neither its SRTP keys nor a way under those layers;
+//! that costs 22-29 µs of CPU per forwarded packet, against about 4 µs for
+//! the direct engine (`docs/BENCHMARKS.md`). It stays selectable for A/B
+//! runs and as the reference the direct engine is tested against; both
+//! share the routing, metering and speaker logic ([`forward`], [`meter`],
+//! [`speaker`], through `routes`).
 //!
 //! # Layout
 //! - [`client`]: [`client::AudioPeer`], a minimal audio peer for tests and the load generator.
-//! - [`lean`]: [`lean::LeanPeer`], an audio peer on webrtc-rs's ICE, DTLS and SRTP crates without a peer connection, for the load generator.
-//! - [`engine`]: [`Sfu`], the settings every peer connection shares, the UDP mux socket (or a port per peer from a range), typed [`SfuConfig`], live counters.
-//! - [`room`]: [`SfuRoom`], one call's peers, tracks and renegotiation.
-//! - `publish`: the per-packet loop of each publisher, and the routes it shares with the room.
+//! - [`lean`]: [`lean::LeanPeer`], an audio peer on webrtc-rs's ICE, DTLS and SRTP crates without a peer connection, for the load generator; its DTLS, STUN and report parts serve the direct engine too.
+//! - [`engine`]: [`Sfu`], typed [`SfuConfig`] and the [`Engine`] choice, the peer-connection engine's settings and UDP mux socket (or a port per peer from a range), live counters.
+//! - [`room`]: [`SfuRoom`], one call's media on either engine, and [`SfuEvent`], what it tells the call.
+//! - [`direct`]: the direct engine: its sockets, links, rooms and SDP negotiation.
+//! - `pc_room`: [`PcRoom`], one call's peer connections, tracks and renegotiation.
+//! - `routes`: what a call's packet path shares with the call's task (who hears whom, tracks, meters, speaker), and the per-interval link snapshots taken from it.
+//! - `publish`: the peer-connection engine's per-packet loop of each publisher.
 //! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
 //! - [`forward`]: [`forward::Forwarder`], who receives whose audio, with [`forward::SeqRewriter`] keeping each stream gap-free across mutes.
 //! - [`speaker`]: [`speaker::ActiveSpeaker`], active-speaker detection from audio levels with hold time and rate limit.
@@ -51,19 +57,25 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod direct;
 pub mod engine;
 pub mod forward;
 pub mod lean;
 pub mod meter;
+mod pc_room;
 mod publish;
 pub mod quality;
 pub mod room;
+mod routes;
 pub mod rtp;
 pub mod speaker;
 pub mod stats;
 pub mod tap;
 pub mod track;
 
-pub use engine::{build_api, opus_capability, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI};
+pub use engine::{
+    build_api, opus_capability, Engine, Sfu, SfuConfig, SfuError, SfuStats, AUDIO_LEVEL_URI,
+};
 pub use meter::{DownstreamSnapshot, LinkSnapshot, Uplink, UpstreamSnapshot};
+pub use pc_room::PcRoom;
 pub use room::{SfuEvent, SfuRoom};

@@ -6,7 +6,6 @@
 //! route, targets, speaker) and never across `.await`; the writes happen
 //! after it is released.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -17,29 +16,11 @@ use webrtc::interceptor::Attributes;
 use webrtc::track::track_remote::TrackRemote;
 
 use crate::engine::Sfu;
-use crate::forward::Forwarder;
-use crate::meter::{DownstreamMeter, UpstreamMeter};
 use crate::room::SfuEvent;
+use crate::routes::{lock, Routes};
 use crate::rtp::audio_level;
-use crate::speaker::ActiveSpeaker;
 use crate::tap::StreamTaps;
 use crate::track::ForwardTrack;
-
-/// State shared with the packet loops.
-pub(crate) struct Routes {
-    pub(crate) forwarder: Forwarder,
-    pub(crate) tracks: HashMap<(u64, u64), Arc<ForwardTrack>>,
-    pub(crate) speaker: ActiveSpeaker,
-    /// Per publisher: what arrives from them.
-    pub(crate) upstream: HashMap<u64, UpstreamMeter>,
-    /// Per (publisher, subscriber) track: the subscriber's receiver reports.
-    pub(crate) downstream: HashMap<(u64, u64), DownstreamMeter>,
-}
-
-pub(crate) fn lock(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
-    // Routes stay consistent between statements; recover from a poisoned lock.
-    routes.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Read one participant's audio and write it to every subscriber's track.
 #[allow(clippy::too_many_arguments)]
@@ -48,7 +29,7 @@ pub(crate) async fn publish_loop(
     track: Arc<TrackRemote>,
     taps: Arc<StreamTaps>,
     level_id: Option<u8>,
-    routes: Arc<Mutex<Routes>>,
+    routes: Arc<Mutex<Routes<ForwardTrack>>>,
     sfu: Sfu,
     closed: CancellationToken,
     events: mpsc::UnboundedSender<SfuEvent>,

@@ -1,37 +1,15 @@
-//! One call's media: a peer connection per participant and one outgoing
-//! track per (publisher, subscriber) pair; each publisher's packets are
-//! forwarded by its loop in `crate::publish`.
-//!
-//! [`SfuRoom`] is owned by the call's task, which calls its `&mut self`
-//! methods one at a time: peer set-up, negotiation and tear-down need no
-//! locks. Only the routing table is shared with the packet loops, behind a
-//! std `Mutex` held for a lookup per packet and never across `.await`.
+//! [`SfuRoom`]: one call's media, on the engine the SFU was configured
+//! with, and [`SfuEvent`], what a room tells the call that owns it.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use webrtc::api::API;
-use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
-use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
-use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
-use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
-use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
-use crate::forward::Forwarder;
-use crate::meter::{
-    downstream_snapshot, DownstreamMeter, LinkSnapshot, ReportBlock, Uplink, UpstreamMeter,
-};
-use crate::publish::{lock, publish_loop, Routes};
-use crate::speaker::ActiveSpeaker;
-use crate::stats::ntp_middle32;
-use crate::tap::StreamTaps;
-use crate::track::{ForwardTrack, SendChain};
+use crate::direct::room::DirectRoom;
+use crate::engine::{Ports, Sfu, SfuError};
+use crate::meter::LinkSnapshot;
+use crate::pc_room::PcRoom;
 
 /// What a room tells its owner; `participant` is the key given to `add_peer`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,63 +37,9 @@ pub enum SfuEvent {
     },
 }
 
-struct Peer {
-    /// This connection's own API: its chain ends in `taps`.
-    api: API,
-    pc: Arc<RTCPeerConnection>,
-    /// The interceptors of this peer's outgoing tracks.
-    send_chain: SendChain,
-    /// Outgoing tracks on this peer, by publisher.
-    outgoing: HashMap<u64, Arc<RTCRtpSender>>,
-    /// The first offer/answer exchange is done.
-    negotiated: bool,
-    /// We sent an offer and wait for the answer.
-    offering: bool,
-    /// Tracks changed while an exchange was under way.
-    dirty: bool,
-}
-
-/// One call's media. Owned by the call task.
-pub struct SfuRoom {
-    sfu: Sfu,
-    events: mpsc::UnboundedSender<SfuEvent>,
-    routes: Arc<Mutex<Routes>>,
-    peers: HashMap<u64, Peer>,
-    closed: CancellationToken,
-    /// Tracks ever made per (publisher, subscriber): a publisher who leaves
-    /// and joins again from the same device gets a new track id, since the
-    /// subscriber's SDP keeps the old one's m-line (browsers refuse two
-    /// m-lines with the same msid).
-    track_stays: HashMap<(u64, u64), u32>,
-}
-
-impl Sfu {
-    /// A room for one call; its events go to `events`.
-    pub fn room(&self, events: mpsc::UnboundedSender<SfuEvent>) -> SfuRoom {
-        SfuRoom {
-            sfu: self.clone(),
-            events,
-            routes: Arc::new(Mutex::new(Routes {
-                forwarder: Forwarder::new(),
-                tracks: HashMap::new(),
-                speaker: ActiveSpeaker::new(),
-                upstream: HashMap::new(),
-                downstream: HashMap::new(),
-            })),
-            peers: HashMap::new(),
-            closed: CancellationToken::new(),
-            track_stays: HashMap::new(),
-        }
-    }
-}
-
-/// A new track gets this long to be negotiated before carrying no audio
-/// counts as stalled.
-const STALL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// The track id of the `stay`-th track (1-based) from `publisher`:
 /// `audio-<publisher>`, then `audio-<publisher>-<stay>`.
-fn track_id(publisher: u64, stay: u32) -> String {
+pub(crate) fn track_id(publisher: u64, stay: u32) -> String {
     if stay <= 1 {
         format!("audio-{publisher}")
     } else {
@@ -123,108 +47,34 @@ fn track_id(publisher: u64, stay: u32) -> String {
     }
 }
 
+/// One call's media. Owned by the call task, which calls its methods one
+/// at a time.
+pub enum SfuRoom {
+    /// webrtc-rs peer connections.
+    PeerConnection(PcRoom),
+    /// The SFU's own transport (the default).
+    Direct(DirectRoom),
+}
+
+impl Sfu {
+    /// A room for one call; its events go to `events`.
+    pub fn room(&self, events: mpsc::UnboundedSender<SfuEvent>) -> SfuRoom {
+        match &self.inner.ports {
+            Ports::Direct(transport) => {
+                SfuRoom::Direct(DirectRoom::new(self.clone(), transport.clone(), events))
+            }
+            _ => SfuRoom::PeerConnection(PcRoom::new(self.clone(), events)),
+        }
+    }
+}
+
 impl SfuRoom {
-    /// Create the participant's peer connection. Its offer comes next.
+    /// Make the participant's connection. Its offer comes next.
     pub async fn add_peer(&mut self, participant: u64) -> Result<(), SfuError> {
-        if self.peers.contains_key(&participant) {
-            return Ok(());
+        match self {
+            SfuRoom::PeerConnection(r) => r.add_peer(participant).await,
+            SfuRoom::Direct(r) => r.add_peer(participant).await,
         }
-        let taps = Arc::new(StreamTaps::default());
-        let api = self.sfu.peer_api(&taps)?;
-        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
-        self.sfu.inner.live.peers.fetch_add(1, Ordering::Relaxed);
-        let send_chain = SendChain::new(&pc).await?;
-        let events = self.events.clone();
-        pc.on_ice_candidate(Box::new(move |c| {
-            let events = events.clone();
-            Box::pin(async move {
-                if let Some(json) = c
-                    .and_then(|c| c.to_json().ok())
-                    .and_then(|j| serde_json::to_value(j).ok())
-                {
-                    let _ = events.send(SfuEvent::Candidate {
-                        participant,
-                        candidate: json,
-                    });
-                }
-            })
-        }));
-        let events = self.events.clone();
-        pc.on_peer_connection_state_change(Box::new(move |state| {
-            let events = events.clone();
-            Box::pin(async move {
-                let event = match state {
-                    RTCPeerConnectionState::Connected => SfuEvent::Connected { participant },
-                    RTCPeerConnectionState::Failed => SfuEvent::Failed { participant },
-                    _ => return,
-                };
-                let _ = events.send(event);
-            })
-        }));
-        let (routes, sfu, closed) = (self.routes.clone(), self.sfu.clone(), self.closed.clone());
-        let taps = taps.clone();
-        let events = self.events.clone();
-        pc.on_track(Box::new(move |track, receiver, _| {
-            let (routes, sfu, closed, events, taps) = (
-                routes.clone(),
-                sfu.clone(),
-                closed.clone(),
-                events.clone(),
-                taps.clone(),
-            );
-            Box::pin(async move {
-                let level_id = receiver
-                    .get_parameters()
-                    .await
-                    .header_extensions
-                    .iter()
-                    .find(|e| e.uri == AUDIO_LEVEL_URI)
-                    .and_then(|e| u8::try_from(e.id).ok());
-                // Read the publisher's RTCP: the receiver-report interceptor
-                // sees their SRs only as RTCP is read, and without them our
-                // reports carry no LSR/DLSR (the browser gets no RTT).
-                let rtcp_closed = closed.clone();
-                spawn_counted(&sfu, async move {
-                    loop {
-                        tokio::select! {
-                            _ = rtcp_closed.cancelled() => break,
-                            r = receiver.read_rtcp() => if r.is_err() { break },
-                        }
-                    }
-                });
-                spawn_counted(
-                    &sfu,
-                    publish_loop(
-                        participant,
-                        track,
-                        taps,
-                        level_id,
-                        routes,
-                        sfu.clone(),
-                        closed,
-                        events,
-                    ),
-                );
-            })
-        }));
-        {
-            let mut routes = lock(&self.routes);
-            routes.forwarder.add_participant(participant);
-            routes.upstream.insert(participant, UpstreamMeter::new());
-        }
-        self.peers.insert(
-            participant,
-            Peer {
-                api,
-                pc,
-                send_chain,
-                outgoing: HashMap::new(),
-                negotiated: false,
-                offering: false,
-                dirty: false,
-            },
-        );
-        Ok(())
     }
 
     /// The participant's offer. Returns the answer, or `None` when the
@@ -235,347 +85,70 @@ impl SfuRoom {
         participant: u64,
         sdp: String,
     ) -> Result<Option<String>, SfuError> {
-        let peer = self
-            .peers
-            .get_mut(&participant)
-            .ok_or(SfuError::UnknownPeer)?;
-        if peer.offering {
-            return Ok(None);
+        match self {
+            SfuRoom::PeerConnection(r) => r.handle_offer(participant, sdp).await,
+            SfuRoom::Direct(r) => r.handle_offer(participant, sdp).await,
         }
-        let offer =
-            RTCSessionDescription::offer(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        peer.pc
-            .set_remote_description(offer)
-            .await
-            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        let answer = peer.pc.create_answer(None).await?;
-        peer.pc.set_local_description(answer.clone()).await?;
-        let first = !peer.negotiated;
-        peer.negotiated = true;
-        if first {
-            self.connect_new_peer(participant).await?;
-        } else {
-            self.renegotiate_if_dirty(participant).await?;
-        }
-        Ok(Some(answer.sdp))
     }
 
     /// The participant's answer to our offer.
     pub async fn handle_answer(&mut self, participant: u64, sdp: String) -> Result<(), SfuError> {
-        let peer = self
-            .peers
-            .get_mut(&participant)
-            .ok_or(SfuError::UnknownPeer)?;
-        if !peer.offering {
-            return Err(SfuError::BadSdp("no offer is outstanding".into()));
+        match self {
+            SfuRoom::PeerConnection(r) => r.handle_answer(participant, sdp).await,
+            SfuRoom::Direct(r) => r.handle_answer(participant, sdp).await,
         }
-        let answer =
-            RTCSessionDescription::answer(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        peer.pc
-            .set_remote_description(answer)
-            .await
-            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        peer.offering = false;
-        self.renegotiate_if_dirty(participant).await
     }
 
+    /// One trickled client candidate (`RTCIceCandidateInit` JSON).
     pub async fn add_candidate(
         &mut self,
         participant: u64,
         candidate: serde_json::Value,
     ) -> Result<(), SfuError> {
-        let peer = self.peers.get(&participant).ok_or(SfuError::UnknownPeer)?;
-        let init: RTCIceCandidateInit = serde_json::from_value(candidate)
-            .map_err(|e| SfuError::BadSdp(format!("candidate: {e}")))?;
-        peer.pc.add_ice_candidate(init).await?;
-        Ok(())
+        match self {
+            SfuRoom::PeerConnection(r) => r.add_candidate(participant, candidate).await,
+            SfuRoom::Direct(r) => r.add_candidate(participant, candidate).await,
+        }
     }
 
     /// Self-mute (`moderator == false`) or server-side mute.
     pub fn set_muted(&mut self, participant: u64, muted: bool, moderator: bool) {
-        let mut routes = lock(&self.routes);
-        if moderator {
-            routes.forwarder.set_moderator_muted(participant, muted);
-        } else {
-            routes.forwarder.set_self_muted(participant, muted);
+        match self {
+            SfuRoom::PeerConnection(r) => r.set_muted(participant, muted, moderator),
+            SfuRoom::Direct(r) => r.set_muted(participant, muted, moderator),
         }
-    }
-
-    /// After the first exchange: subscribe the newcomer to everyone and
-    /// everyone to the newcomer, then offer the new tracks.
-    async fn connect_new_peer(&mut self, newcomer: u64) -> Result<(), SfuError> {
-        let others: Vec<u64> = self
-            .peers
-            .iter()
-            .filter(|(id, p)| **id != newcomer && p.negotiated)
-            .map(|(id, _)| *id)
-            .collect();
-        for other in others {
-            self.add_outgoing(other, newcomer).await?;
-            self.add_outgoing(newcomer, other).await?;
-            self.renegotiate(other).await?;
-        }
-        self.renegotiate(newcomer).await
-    }
-
-    /// Add a track carrying `publisher`'s audio to `subscriber`'s connection.
-    async fn add_outgoing(&mut self, publisher: u64, subscriber: u64) -> Result<(), SfuError> {
-        let stay = self.track_stays.entry((publisher, subscriber)).or_insert(0);
-        *stay += 1;
-        let peer = self
-            .peers
-            .get_mut(&subscriber)
-            .ok_or(SfuError::UnknownPeer)?;
-        let track = Arc::new(ForwardTrack::new(
-            opus_capability(),
-            track_id(publisher, *stay),
-            format!("p-{publisher}"),
-            peer.send_chain.taps(),
-        ));
-        let sender = peer
-            .send_chain
-            .add_track(&peer.api, &peer.pc, track.clone())
-            .await?;
-        peer.outgoing.insert(publisher, sender.clone());
-        peer.dirty = true;
-        self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
-        // Read the subscriber's RTCP: receiver reports about this track
-        // feed its downstream meter (loss, jitter, round-trip time).
-        let closed = self.closed.clone();
-        let routes = self.routes.clone();
-        spawn_counted(&self.sfu, async move {
-            let ssrc = sender
-                .get_parameters()
-                .await
-                .encodings
-                .first()
-                .map(|e| e.ssrc);
-            loop {
-                let packets = tokio::select! {
-                    _ = closed.cancelled() => break,
-                    r = sender.read_rtcp() => match r { Ok((p, _)) => p, Err(_) => break },
-                };
-                let Some(ssrc) = ssrc else { continue };
-                let now = ntp_middle32(std::time::SystemTime::now());
-                let blocks: Vec<ReportBlock> = packets
-                    .iter()
-                    .flat_map(|p| report_blocks(p.as_ref(), ssrc))
-                    .collect();
-                if blocks.is_empty() {
-                    continue;
-                }
-                let mut r = lock(&routes);
-                if let Some(meter) = r.downstream.get_mut(&(publisher, subscriber)) {
-                    for b in &blocks {
-                        meter.record(b, now);
-                    }
-                }
-            }
-        });
-        let mut routes = lock(&self.routes);
-        routes.tracks.insert((publisher, subscriber), track);
-        routes
-            .downstream
-            .insert((publisher, subscriber), DownstreamMeter::default());
-        routes.forwarder.subscribe(publisher, subscriber);
-        Ok(())
-    }
-
-    async fn renegotiate_if_dirty(&mut self, participant: u64) -> Result<(), SfuError> {
-        match self.peers.get(&participant) {
-            Some(p) if p.dirty => self.renegotiate(participant).await,
-            _ => Ok(()),
-        }
-    }
-
-    /// Send the participant an offer now, or as soon as the exchange under way ends.
-    async fn renegotiate(&mut self, participant: u64) -> Result<(), SfuError> {
-        let peer = self
-            .peers
-            .get_mut(&participant)
-            .ok_or(SfuError::UnknownPeer)?;
-        if !peer.dirty {
-            return Ok(());
-        }
-        if peer.offering || !peer.negotiated {
-            return Ok(()); // stays dirty; offered after the answer
-        }
-        let offer = peer.pc.create_offer(None).await?;
-        peer.pc.set_local_description(offer.clone()).await?;
-        peer.offering = true;
-        peer.dirty = false;
-        let _ = self.events.send(SfuEvent::Offer {
-            participant,
-            sdp: offer.sdp,
-        });
-        Ok(())
     }
 
     /// Close the participant's connection and remove their tracks from
     /// everyone else (renegotiating them).
     pub async fn remove_peer(&mut self, participant: u64) {
-        let Some(peer) = self.peers.remove(&participant) else {
-            return;
-        };
-        {
-            let mut routes = lock(&self.routes);
-            routes.forwarder.remove_participant(participant);
-            routes
-                .tracks
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes
-                .downstream
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes.upstream.remove(&participant);
-            routes.speaker.remove(participant);
-        }
-        self.sfu
-            .inner
-            .live
-            .tracks
-            .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
-        close_pc(&self.sfu, &peer).await;
-        let others: Vec<u64> = self.peers.keys().copied().collect();
-        for other in others {
-            let Some(p) = self.peers.get_mut(&other) else {
-                continue;
-            };
-            if let Some(sender) = p.outgoing.remove(&participant) {
-                self.sfu.inner.live.tracks.fetch_sub(1, Ordering::Relaxed);
-                if p.pc.remove_track(&sender).await.is_ok() {
-                    p.dirty = true;
-                    let _ = self.renegotiate(other).await;
-                }
-            }
+        match self {
+            SfuRoom::PeerConnection(r) => r.remove_peer(participant).await,
+            SfuRoom::Direct(r) => r.remove_peer(participant).await,
         }
     }
 
     /// Close every connection and stop every loop.
     pub async fn close(&mut self) {
-        self.closed.cancel();
-        let ids: Vec<u64> = self.peers.keys().copied().collect();
-        for id in ids {
-            if let Some(peer) = self.peers.remove(&id) {
-                self.sfu
-                    .inner
-                    .live
-                    .tracks
-                    .fetch_sub(peer.outgoing.len(), Ordering::Relaxed);
-                close_pc(&self.sfu, &peer).await;
-            }
+        match self {
+            SfuRoom::PeerConnection(r) => r.close().await,
+            SfuRoom::Direct(r) => r.close().await,
         }
-        let mut routes = lock(&self.routes);
-        routes.tracks.clear();
-        routes.downstream.clear();
-        routes.upstream.clear();
     }
 
     pub fn participants(&self) -> usize {
-        self.peers.len()
+        match self {
+            SfuRoom::PeerConnection(r) => r.participants(),
+            SfuRoom::Direct(r) => r.participants(),
+        }
     }
 
     /// What the SFU measured on every participant's link since the previous
     /// call (each call starts a new interval).
     pub fn link_snapshots(&self, now: Instant) -> HashMap<u64, LinkSnapshot> {
-        let mut routes = lock(&self.routes);
-        let r = &mut *routes;
-        let mut out: HashMap<u64, LinkSnapshot> = self
-            .peers
-            .keys()
-            .map(|id| (*id, LinkSnapshot::default()))
-            .collect();
-        let mut uplink: HashMap<u64, Uplink> = HashMap::new();
-        for (id, meter) in r.upstream.iter_mut() {
-            if let Some(snap) = out.get_mut(id) {
-                let up = meter.snapshot(now);
-                uplink.insert(
-                    *id,
-                    Uplink {
-                        loss: up.loss_pct / 100.0,
-                        jitter_ms: up.jitter_ms,
-                    },
-                );
-                snap.up = Some(up);
-            }
+        match self {
+            SfuRoom::PeerConnection(r) => r.link_snapshots(now),
+            SfuRoom::Direct(r) => r.link_snapshots(now),
         }
-        // Packets each publisher sent us this interval (to spot tracks that
-        // should have carried audio and carried none).
-        let published: HashMap<u64, u64> = out
-            .iter()
-            .map(|(id, snap)| (*id, snap.up.map_or(0, |u| u.packets)))
-            .collect();
-        for ((from, to), track) in r.tracks.iter() {
-            let (p, b) = track.take_sent();
-            let expected = published.get(from).copied().unwrap_or(0) > 0
-                && !r.forwarder.is_muted(*from)
-                && now.saturating_duration_since(track.created()) >= STALL_GRACE;
-            if let Some(snap) = out.get_mut(to) {
-                let sent = snap.sent.get_or_insert((0, 0));
-                sent.0 += p;
-                sent.1 += b;
-                if expected {
-                    snap.tracks += 1;
-                    if p == 0 {
-                        snap.stalled += 1;
-                    }
-                }
-            }
-        }
-        for (id, snap) in out.iter_mut() {
-            snap.down = downstream_snapshot(
-                r.downstream
-                    .iter_mut()
-                    .filter(|((_, to), _)| to == id)
-                    .map(|((from, _), m)| (*from, m)),
-                |publisher| uplink.get(&publisher).copied().unwrap_or_default(),
-            );
-        }
-        out
     }
-}
-
-/// The report blocks about `ssrc` in one RTCP packet (RR or SR).
-fn report_blocks(
-    packet: &(dyn webrtc::rtcp::packet::Packet + Send + Sync),
-    ssrc: u32,
-) -> Vec<ReportBlock> {
-    use webrtc::rtcp::receiver_report::ReceiverReport;
-    use webrtc::rtcp::sender_report::SenderReport;
-    let any = packet.as_any();
-    let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-        &rr.reports
-    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
-        &sr.reports
-    } else {
-        return vec![];
-    };
-    reports
-        .iter()
-        .filter(|r| r.ssrc == ssrc)
-        .map(|r| ReportBlock {
-            fraction_lost: r.fraction_lost,
-            total_lost: r.total_lost,
-            highest_seq: r.last_sequence_number,
-            jitter: r.jitter,
-            last_sr: r.last_sender_report,
-            delay_since_sr: r.delay,
-        })
-        .collect()
-}
-
-async fn close_pc(sfu: &Sfu, peer: &Peer) {
-    peer.send_chain.close().await;
-    if let Err(err) = peer.pc.close().await {
-        tracing::debug!(%err, "closing peer connection");
-    }
-    sfu.inner.live.peers.fetch_sub(1, Ordering::Relaxed);
-}
-
-fn spawn_counted(sfu: &Sfu, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-    let sfu = sfu.clone();
-    sfu.inner.live.tasks.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        fut.await;
-        sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
-    });
 }

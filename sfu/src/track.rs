@@ -135,14 +135,14 @@ impl ForwardTrack {
         }
         Ok(n)
     }
+}
 
-    /// When the track was made.
-    pub fn created(&self) -> std::time::Instant {
+impl crate::routes::SentTrack for ForwardTrack {
+    fn created(&self) -> std::time::Instant {
         self.created
     }
 
-    /// (packets, payload bytes) sent since the previous call.
-    pub fn take_sent(&self) -> (u64, u64) {
+    fn take_sent(&self) -> (u64, u64) {
         (
             self.sent_packets.swap(0, Ordering::Relaxed),
             self.sent_bytes.swap(0, Ordering::Relaxed),

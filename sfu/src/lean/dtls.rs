@@ -15,6 +15,7 @@ use webrtc::dtls::crypto::Certificate;
 use webrtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
 use webrtc::srtp::config::Config as SrtpConfig;
 use webrtc::srtp::context::Context;
+use webrtc::srtp::option::{srtcp_no_replay_protection, srtp_no_replay_protection};
 use webrtc::srtp::protection_profile::ProtectionProfile;
 use webrtc::util::conn::Conn;
 
@@ -171,6 +172,10 @@ fn config(certificate: Certificate, is_client: bool) -> Config {
 }
 
 /// The SRTP contexts keyed from a finished handshake (RFC 5764 §4.2).
+///
+/// The outbound context keeps no replay window: a sender has nothing to
+/// check, and webrtc-srtp builds a fresh detector (a heap allocation) at
+/// each of its two stream lookups per packet sent.
 async fn keyed(conn: DTLSConn, is_client: bool) -> Result<Keyed, String> {
     let profile =
         srtp_profile(conn.selected_srtpprotection_profile()).ok_or("no SRTP profile negotiated")?;
@@ -186,8 +191,8 @@ async fn keyed(conn: DTLSConn, is_client: bool) -> Result<Keyed, String> {
         &k.local_master_key,
         &k.local_master_salt,
         profile,
-        None,
-        None,
+        Some(srtp_no_replay_protection()),
+        Some(srtcp_no_replay_protection()),
     )
     .map_err(|e| e.to_string())?;
     let inbound = Context::new(

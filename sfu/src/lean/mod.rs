@@ -24,10 +24,10 @@
 //! - `stun`: the nominating binding request and answers to the server's checks.
 //! - `dtls`: the DTLS client over the peer's socket and the SRTP contexts it keys.
 
-mod dtls;
-mod report;
+pub(crate) mod dtls;
+pub(crate) mod report;
 mod sdp;
-mod stun;
+pub(crate) mod stun;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;

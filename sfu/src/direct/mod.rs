@@ -1,0 +1,192 @@
+//! The direct engine: the SFU's own transport, with no peer connection.
+//!
+//! The server is an ICE-lite agent (it answers the client's checks and
+//! sends none) and the DTLS server; it builds on webrtc-rs's STUN, DTLS,
+//! SRTP and RTCP crates. Every packet is handled in the task that reads its
+//! socket: an SRTP packet is decrypted, metered and routed, then rewritten,
+//! encrypted and sent to each subscriber with a non-blocking `sendto`, with
+//! no hand-off to another task. That is a few microseconds of CPU per
+//! forwarded packet where a peer connection spends over twenty (see
+//! `docs/BENCHMARKS.md`).
+//!
+//! # Layout
+//! - this file: [`Transport`], the certificate, the candidate addresses and the shared socket (or a port per peer from a range).
+//! - `socket`: [`socket::MediaSocket`], one UDP socket and its reader, which sorts STUN, DTLS and SRTP.
+//! - `link`: [`link::Link`], one participant's ICE, DTLS and SRTP state and the per-packet path; [`link::OutTrack`], one forwarded stream.
+//! - `room`: [`room::DirectRoom`], one call's links, tracks, renegotiation, RTCP reports and failure detection.
+//! - `sdp`: [`sdp::Negotiation`], the server's side of the offer/answer exchange.
+
+mod link;
+pub(crate) mod room;
+mod sdp;
+mod socket;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use webrtc::dtls::crypto::Certificate;
+
+use crate::engine::{SfuConfig, SfuError};
+use crate::lean::dtls::sha256_fingerprint;
+
+use socket::MediaSocket;
+
+/// What every direct-engine room shares.
+pub(crate) struct Transport {
+    certificate: Certificate,
+    fingerprint: String,
+    /// The IPs of the server's host candidates.
+    ips: Vec<IpAddr>,
+    /// The shared socket (none with a port range).
+    shared: Option<(Arc<MediaSocket>, SocketAddr)>,
+    range: Option<(u16, u16)>,
+    /// Where the next search for a free port in the range starts.
+    next_port: AtomicU32,
+    socket_buffer: usize,
+    pub failed_timeout: Duration,
+}
+
+fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> SfuError {
+    move |err| SfuError::Bind { addr, err }
+}
+
+/// Bind a non-blocking UDP socket with the configured kernel buffers.
+fn bind_udp(addr: SocketAddr, buffer: usize) -> Result<UdpSocket, SfuError> {
+    let std = std::net::UdpSocket::bind(addr).map_err(bind_error(addr))?;
+    std.set_nonblocking(true).map_err(bind_error(addr))?;
+    if buffer > 0 {
+        let sock = socket2::SockRef::from(&std);
+        // Best effort: a smaller buffer than asked is still a buffer.
+        let _ = sock.set_recv_buffer_size(buffer);
+        let _ = sock.set_send_buffer_size(buffer);
+        if sock.recv_buffer_size().is_ok_and(|n| n < buffer) {
+            tracing::warn!(
+                asked = buffer,
+                "media socket receive buffer capped; raise net.core.rmem_max"
+            );
+        }
+    }
+    UdpSocket::from_std(std).map_err(bind_error(addr))
+}
+
+/// The IPs to offer candidates on: the public IPs (1:1 NAT), else the
+/// configured ones, else the bind address's, else every IPv4 interface's
+/// (loopback only when asked for).
+fn candidate_ips(config: &SfuConfig, shared: bool) -> Vec<IpAddr> {
+    if !config.public_ips.is_empty() {
+        return config
+            .public_ips
+            .iter()
+            .filter_map(|ip| match ip.parse() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    tracing::warn!(ip, "public IP is not an IP address; skipped");
+                    None
+                }
+            })
+            .collect();
+    }
+    if !config.candidate_ips.is_empty() {
+        return config.candidate_ips.clone();
+    }
+    if shared && !config.bind.ip().is_unspecified() {
+        return vec![config.bind.ip()];
+    }
+    let mut ips: Vec<IpAddr> = webrtc::util::ifaces::ifaces()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| i.addr.map(|a| a.ip()))
+        .filter(|ip| ip.is_ipv4() && (config.include_loopback || !ip.is_loopback()))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+impl Transport {
+    /// Make the certificate and bind the shared socket (none with a range);
+    /// the shared socket's reader is spawned here and stops at [`Transport::close`].
+    pub async fn bind(config: &SfuConfig) -> Result<Transport, SfuError> {
+        let certificate = Certificate::generate_self_signed(vec!["earshot".to_string()])
+            .map_err(webrtc::Error::from)?;
+        let fingerprint = certificate
+            .certificate
+            .first()
+            .map(|der| sha256_fingerprint(der.as_ref()))
+            .ok_or_else(|| SfuError::BadSdp("no certificate".into()))?;
+        let shared = match config.port_range {
+            Some(_) => None,
+            None => {
+                let socket = bind_udp(config.bind, config.socket_buffer)?;
+                let local = socket.local_addr().map_err(bind_error(config.bind))?;
+                let socket = MediaSocket::new(socket);
+                tokio::spawn(socket.clone().read_loop(certificate.clone()));
+                tracing::info!(addr = %local, "SFU media socket bound (direct engine)");
+                Some((socket, local))
+            }
+        };
+        let ips = candidate_ips(config, shared.is_some());
+        if ips.is_empty() {
+            tracing::warn!("no IP to offer media candidates on; set the candidate IPs");
+        }
+        Ok(Transport {
+            certificate,
+            fingerprint,
+            ips,
+            shared,
+            range: config.port_range,
+            next_port: AtomicU32::new(0),
+            socket_buffer: config.socket_buffer,
+            failed_timeout: config.ice_failed_timeout,
+        })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.shared.as_ref().map(|(_, a)| *a)
+    }
+
+    /// A socket for a new participant: the shared one, or one of its own on
+    /// a free port of the range (`true`: its reader is the caller's to run).
+    fn socket(&self) -> Result<(Arc<MediaSocket>, bool), SfuError> {
+        if let Some((socket, _)) = &self.shared {
+            return Ok((socket.clone(), false));
+        }
+        let (min, max) = self.range.ok_or(SfuError::PortRange(0, 0))?;
+        let span = u32::from(max - min) + 1;
+        let start = self.next_port.fetch_add(1, Ordering::Relaxed);
+        for i in 0..span {
+            let port = min + ((start + i) % span) as u16;
+            let addr = SocketAddr::from(([0, 0, 0, 0], port));
+            if let Ok(socket) = bind_udp(addr, self.socket_buffer) {
+                self.next_port.store(start + i + 1, Ordering::Relaxed);
+                return Ok((MediaSocket::new(socket), true));
+            }
+        }
+        Err(SfuError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], min)),
+            err: std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "every port of the range is taken",
+            ),
+        })
+    }
+
+    /// The candidates a client reaches `socket` on.
+    fn candidates(&self, socket: &MediaSocket) -> Vec<SocketAddr> {
+        let port = socket.socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        self.ips
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, port))
+            .collect()
+    }
+
+    /// Stop the shared socket's reader (at shutdown).
+    pub fn close(&self) {
+        if let Some((socket, _)) = &self.shared {
+            socket.stop.cancel();
+        }
+    }
+}
