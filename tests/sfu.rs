@@ -463,6 +463,7 @@ async fn junk_datagrams_on_the_media_port_change_nothing() {
     trio.hear_each_other(20).await;
     let media = std::net::SocketAddr::from(([127, 0, 0, 1], server_port(&trio.people[0]).await));
     let noise = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let _ = noise.send_to(&[], media).await;
     for i in 0..3000 {
         let _ = noise.send_to(&junk(i), media).await;
         if i % 100 == 0 {
@@ -477,4 +478,35 @@ async fn junk_datagrams_on_the_media_port_change_nothing() {
     trio.hear_each_other(before + 50).await;
     let s = status(&server).await;
     assert_eq!(s["sfu"]["peers"], 3, "{s}");
+}
+
+#[tokio::test]
+async fn behind_a_1_to_1_nat_the_public_ip_is_advertised_in_place_of_the_hosts() {
+    // Nothing is sent there: the client only reads the server's candidates.
+    let server = TestServer::with(|c| c.media_public_ips = vec!["203.0.113.7".into()]).await;
+    let call = sfu_call(&server, "nat", &["amira", "omar"]).await;
+    let mut client = server.client("amira", "applicant").await;
+    assert_eq!(client.join_call(&call).await["type"], "call_joined");
+    let media = common::peer::media_peer().await;
+    let offer = media.full_offer().await.unwrap();
+    let answer = client
+        .request(json!({"type": "sfu_offer", "call_id": call, "sdp": offer}))
+        .await;
+    assert_eq!(answer["type"], "sfu_answer", "{answer}");
+    let sdp = answer["sdp"].as_str().unwrap();
+    let candidates: Vec<&str> = sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .collect();
+    assert!(!candidates.is_empty(), "{sdp}");
+    for c in &candidates {
+        assert!(c.contains(" 203.0.113.7 ") && c.contains("typ host"), "{c}");
+    }
+    let trickled = client.recv_type("ice_candidate").await;
+    let c = trickled["candidate"]["candidate"].as_str().unwrap();
+    assert!(
+        c.starts_with("candidate:") && c.contains(" 203.0.113.7 "),
+        "{c}"
+    );
+    let _ = media.pc.close().await;
 }

@@ -74,21 +74,42 @@ impl MediaSocket {
                 by_addr.retain(|_, l| !l.is_closed());
             }
             let bytes = &buf[..n];
-            let now = Instant::now();
-            match bytes[0] {
-                0..=3 => self.on_stun(bytes, from, &mut by_addr, now),
-                20..=63 => {
-                    if let Some(link) = by_addr.get(&from) {
-                        link.on_dtls(bytes, from, &certificate);
-                    }
-                }
-                128..=191 => {
-                    if let Some(link) = by_addr.get(&from) {
-                        link.on_media(bytes, &mut scratch, now);
-                    }
-                }
-                _ => {}
+            // The parsers below are webrtc-rs's and ours, none known to
+            // panic; should one ever do on a crafted datagram, that
+            // datagram is lost, not every call on this socket.
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.on_datagram(bytes, from, &mut by_addr, &mut scratch, &certificate)
+            }));
+            if handled.is_err() {
+                tracing::warn!(%from, len = n, "a media datagram made a parser panic; dropped");
             }
+        }
+    }
+
+    /// Sort one datagram by its first byte (RFC 7983); an empty one has
+    /// none and falls to the last arm.
+    fn on_datagram(
+        &self,
+        bytes: &[u8],
+        from: SocketAddr,
+        by_addr: &mut HashMap<SocketAddr, Arc<Link>>,
+        scratch: &mut Scratch,
+        certificate: &Certificate,
+    ) {
+        let now = Instant::now();
+        match bytes.first().copied().unwrap_or(255) {
+            0..=3 => self.on_stun(bytes, from, by_addr, now),
+            20..=63 => {
+                if let Some(link) = by_addr.get(&from) {
+                    link.on_dtls(bytes, from, certificate);
+                }
+            }
+            128..=191 => {
+                if let Some(link) = by_addr.get(&from) {
+                    link.on_media(bytes, scratch, now);
+                }
+            }
+            _ => {}
         }
     }
 
