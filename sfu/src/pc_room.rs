@@ -23,7 +23,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
-use crate::meter::{DownstreamMeter, LinkSnapshot, ReportBlock, UpstreamMeter};
+use crate::meter::{LinkSnapshot, ReportBlock};
 use crate::publish::publish_loop;
 use crate::room::{track_id, SfuEvent};
 use crate::routes::{link_snapshots, lock, report_blocks, Routes};
@@ -161,8 +161,7 @@ impl PcRoom {
         }));
         {
             let mut routes = lock(&self.routes);
-            routes.forwarder.add_participant(participant);
-            routes.upstream.insert(participant, UpstreamMeter::new());
+            routes.add_participant(participant);
         }
         self.peers.insert(
             participant,
@@ -245,12 +244,7 @@ impl PcRoom {
 
     /// Self-mute (`moderator == false`) or server-side mute.
     pub fn set_muted(&mut self, participant: u64, muted: bool, moderator: bool) {
-        let mut routes = lock(&self.routes);
-        if moderator {
-            routes.forwarder.set_moderator_muted(participant, muted);
-        } else {
-            routes.forwarder.set_self_muted(participant, muted);
-        }
+        lock(&self.routes).set_muted(participant, muted, moderator);
     }
 
     /// After the first exchange: subscribe the newcomer to everyone and
@@ -325,11 +319,7 @@ impl PcRoom {
             }
         });
         let mut routes = lock(&self.routes);
-        routes.tracks.insert((publisher, subscriber), track);
-        routes
-            .downstream
-            .insert((publisher, subscriber), DownstreamMeter::default());
-        routes.forwarder.subscribe(publisher, subscriber);
+        routes.add_track(publisher, subscriber, track);
         Ok(())
     }
 
@@ -371,15 +361,7 @@ impl PcRoom {
         };
         {
             let mut routes = lock(&self.routes);
-            routes.forwarder.remove_participant(participant);
-            routes
-                .tracks
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes
-                .downstream
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes.upstream.remove(&participant);
-            routes.speaker.remove(participant);
+            routes.remove_participant(participant);
         }
         self.sfu
             .inner
@@ -417,9 +399,7 @@ impl PcRoom {
             }
         }
         let mut routes = lock(&self.routes);
-        routes.tracks.clear();
-        routes.downstream.clear();
-        routes.upstream.clear();
+        routes.clear();
     }
 
     pub fn participants(&self) -> usize {

@@ -48,6 +48,49 @@ impl<T> Default for Routes<T> {
     }
 }
 
+impl<T> Routes<T> {
+    /// A participant joins: it can publish (and be metered).
+    pub(crate) fn add_participant(&mut self, participant: u64) {
+        self.forwarder.add_participant(participant);
+        self.upstream.insert(participant, UpstreamMeter::new());
+    }
+
+    /// `subscriber` hears `publisher` on `track`.
+    pub(crate) fn add_track(&mut self, publisher: u64, subscriber: u64, track: Arc<T>) {
+        self.tracks.insert((publisher, subscriber), track);
+        self.downstream
+            .insert((publisher, subscriber), DownstreamMeter::default());
+        self.forwarder.subscribe(publisher, subscriber);
+    }
+
+    /// Self-mute (`moderator == false`) or server-side mute.
+    pub(crate) fn set_muted(&mut self, participant: u64, muted: bool, moderator: bool) {
+        if moderator {
+            self.forwarder.set_moderator_muted(participant, muted);
+        } else {
+            self.forwarder.set_self_muted(participant, muted);
+        }
+    }
+
+    /// A participant leaves: its tracks both ways, meters and speaker state go.
+    pub(crate) fn remove_participant(&mut self, participant: u64) {
+        self.forwarder.remove_participant(participant);
+        self.tracks
+            .retain(|(from, to), _| *from != participant && *to != participant);
+        self.downstream
+            .retain(|(from, to), _| *from != participant && *to != participant);
+        self.upstream.remove(&participant);
+        self.speaker.remove(participant);
+    }
+
+    /// The call ends: every track and meter goes.
+    pub(crate) fn clear(&mut self) {
+        self.tracks.clear();
+        self.downstream.clear();
+        self.upstream.clear();
+    }
+}
+
 pub(crate) fn lock<T>(routes: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Routes stay consistent between statements; recover from a poisoned lock.
     routes.lock().unwrap_or_else(|p| p.into_inner())

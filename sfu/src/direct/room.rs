@@ -16,7 +16,7 @@ use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::util::Marshal;
 
 use crate::engine::{Sfu, SfuError};
-use crate::meter::{DownstreamMeter, LinkSnapshot, UpstreamMeter};
+use crate::meter::LinkSnapshot;
 use crate::room::{track_id, SfuEvent};
 use crate::routes::{link_snapshots, lock, Routes};
 
@@ -116,8 +116,7 @@ impl DirectRoom {
         lock(&self.shared.links).insert(participant, link.clone());
         {
             let mut routes = lock(&self.shared.routes);
-            routes.forwarder.add_participant(participant);
-            routes.upstream.insert(participant, UpstreamMeter::new());
+            routes.add_participant(participant);
         }
         self.sfu.inner.live.peers.fetch_add(1, Ordering::Relaxed);
         self.peers.insert(
@@ -240,12 +239,7 @@ impl DirectRoom {
 
     /// Self-mute (`moderator == false`) or server-side mute.
     pub fn set_muted(&mut self, participant: u64, muted: bool, moderator: bool) {
-        let mut routes = lock(&self.shared.routes);
-        if moderator {
-            routes.forwarder.set_moderator_muted(participant, muted);
-        } else {
-            routes.forwarder.set_self_muted(participant, muted);
-        }
+        lock(&self.shared.routes).set_muted(participant, muted, moderator);
     }
 
     /// After the first exchange: subscribe the newcomer to everyone and
@@ -280,11 +274,7 @@ impl DirectRoom {
         self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
         let track = Arc::new(OutTrack::new(ssrc, peer.link.clone()));
         let mut routes = lock(&self.shared.routes);
-        routes.tracks.insert((publisher, subscriber), track);
-        routes
-            .downstream
-            .insert((publisher, subscriber), DownstreamMeter::default());
-        routes.forwarder.subscribe(publisher, subscriber);
+        routes.add_track(publisher, subscriber, track);
     }
 
     fn renegotiate_if_dirty(&mut self, participant: u64) {
@@ -319,15 +309,7 @@ impl DirectRoom {
         };
         {
             let mut routes = lock(&self.shared.routes);
-            routes.forwarder.remove_participant(participant);
-            routes
-                .tracks
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes
-                .downstream
-                .retain(|(from, to), _| *from != participant && *to != participant);
-            routes.upstream.remove(&participant);
-            routes.speaker.remove(participant);
+            routes.remove_participant(participant);
         }
         self.drop_peer(peer);
         if self.peers.is_empty() {
@@ -376,9 +358,7 @@ impl DirectRoom {
             self.drop_peer(peer);
         }
         let mut routes = lock(&self.shared.routes);
-        routes.tracks.clear();
-        routes.downstream.clear();
-        routes.upstream.clear();
+        routes.clear();
     }
 
     pub fn participants(&self) -> usize {

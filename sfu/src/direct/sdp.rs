@@ -17,6 +17,7 @@ use webrtc::sdp::description::media::MediaDescription;
 use webrtc::sdp::description::session::SessionDescription;
 
 use crate::engine::AUDIO_LEVEL_URI;
+use crate::lean::sdp::extmap_id;
 
 /// What the server puts in every description to one participant.
 #[derive(Debug, Clone)]
@@ -104,16 +105,6 @@ fn attr<'a>(m: &'a MediaDescription, key: &str) -> Option<&'a str> {
 /// A media-level attribute, else the session-level one.
 fn either<'a>(sd: &'a Parsed, m: &'a MediaDescription, key: &str) -> Option<&'a str> {
     attr(m, key).or(sd.attribute(key).map(String::as_str))
-}
-
-fn extmap_id(m: &MediaDescription, uri: &str) -> Option<u8> {
-    m.attributes
-        .iter()
-        .filter(|a| a.key == "extmap")
-        .filter_map(|a| a.value.as_deref())
-        .find(|v| v.split_whitespace().nth(1) == Some(uri))
-        .and_then(|v| v.split(['/', ' ']).next()?.parse().ok())
-        .filter(|id| (1..=14).contains(id))
 }
 
 /// The payload type an `a=rtpmap` line gives Opus at 48 kHz.

@@ -26,7 +26,7 @@
 
 pub(crate) mod dtls;
 pub(crate) mod report;
-mod sdp;
+pub(crate) mod sdp;
 pub(crate) mod stun;
 
 use std::collections::hash_map::RandomState;

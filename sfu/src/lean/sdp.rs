@@ -84,14 +84,15 @@ fn media_attr<'a>(m: &'a MediaDescription, key: &str) -> Option<&'a str> {
     m.attribute(key).flatten()
 }
 
-/// The id an `a=extmap` line gives `uri`.
-fn extmap_id(m: &MediaDescription, uri: &str) -> Option<u8> {
+/// The id an `a=extmap` line gives `uri` (a one-byte header id, 1-14).
+pub(crate) fn extmap_id(m: &MediaDescription, uri: &str) -> Option<u8> {
     m.attributes
         .iter()
         .filter(|a| a.key == "extmap")
         .filter_map(|a| a.value.as_deref())
         .find(|v| v.split_whitespace().nth(1) == Some(uri))
         .and_then(|v| v.split(['/', ' ']).next()?.parse().ok())
+        .filter(|id| (1..=14).contains(id))
 }
 
 /// A UDP IPv4 address from an `a=candidate` value (`foundation component
