@@ -299,7 +299,15 @@ async fn the_loudest_voice_becomes_the_active_speaker() {
 
 #[tokio::test]
 async fn offer_glare_keeps_the_servers_offer_and_the_client_answers_it() {
-    let server = TestServer::start().await;
+    glare(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn offer_glare_on_the_peer_connection_engine_too() {
+    glare(TestServer::with(|c| c.media_engine = earshot_sfu::Engine::PeerConnection).await).await;
+}
+
+async fn glare(server: TestServer) {
     let call = sfu_call(&server, "r", &["amira", "omar", "lina"]).await;
     let a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
     let _sa = a.media.publish(1);

@@ -43,6 +43,7 @@
 //! - [`room`]: [`SfuRoom`], one call's media on either engine, and [`SfuEvent`], what it tells the call.
 //! - [`direct`]: the direct engine: its sockets, links, rooms and SDP negotiation.
 //! - `pc_room`: [`PcRoom`], one call's peer connections, tracks and renegotiation.
+//! - `exchange`: where each participant's offer/answer exchange stands (one server offer at a time, glare), for both engines.
 //! - `routes`: what a call's packet path shares with the call's task (who hears whom, tracks, meters, speaker), and the per-interval link snapshots taken from it.
 //! - `publish`: the peer-connection engine's per-packet loop of each publisher.
 //! - [`rtp`]: [`rtp::RtpHeader`], a zero-copy RTP header view with RFC 8285 extensions and the RFC 6464 audio level, panic-free on untrusted bytes.
@@ -59,6 +60,7 @@
 pub mod client;
 pub mod direct;
 pub mod engine;
+mod exchange;
 pub mod forward;
 pub mod lean;
 pub mod meter;

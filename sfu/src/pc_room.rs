@@ -23,6 +23,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
 use crate::engine::{opus_capability, Sfu, SfuError, AUDIO_LEVEL_URI};
+use crate::exchange::Exchange;
 use crate::meter::{LinkSnapshot, ReportBlock};
 use crate::publish::publish_loop;
 use crate::room::{track_id, SfuEvent};
@@ -39,12 +40,7 @@ struct Peer {
     send_chain: SendChain,
     /// Outgoing tracks on this peer, by publisher.
     outgoing: HashMap<u64, Arc<RTCRtpSender>>,
-    /// The first offer/answer exchange is done.
-    negotiated: bool,
-    /// We sent an offer and wait for the answer.
-    offering: bool,
-    /// Tracks changed while an exchange was under way.
-    dirty: bool,
+    exchange: Exchange,
 }
 
 /// One call's media. Owned by the call task.
@@ -170,9 +166,7 @@ impl PcRoom {
                 pc,
                 send_chain,
                 outgoing: HashMap::new(),
-                negotiated: false,
-                offering: false,
-                dirty: false,
+                exchange: Exchange::default(),
             },
         );
         Ok(())
@@ -190,7 +184,7 @@ impl PcRoom {
             .peers
             .get_mut(&participant)
             .ok_or(SfuError::UnknownPeer)?;
-        if peer.offering {
+        if peer.exchange.offering() {
             return Ok(None);
         }
         let offer =
@@ -201,8 +195,7 @@ impl PcRoom {
             .map_err(|e| SfuError::BadSdp(e.to_string()))?;
         let answer = peer.pc.create_answer(None).await?;
         peer.pc.set_local_description(answer.clone()).await?;
-        let first = !peer.negotiated;
-        peer.negotiated = true;
+        let first = peer.exchange.answered();
         if first {
             self.connect_new_peer(participant).await?;
         } else {
@@ -217,7 +210,7 @@ impl PcRoom {
             .peers
             .get_mut(&participant)
             .ok_or(SfuError::UnknownPeer)?;
-        if !peer.offering {
+        if !peer.exchange.offering() {
             return Err(SfuError::BadSdp("no offer is outstanding".into()));
         }
         let answer =
@@ -226,7 +219,7 @@ impl PcRoom {
             .set_remote_description(answer)
             .await
             .map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        peer.offering = false;
+        peer.exchange.answer_arrived();
         self.renegotiate_if_dirty(participant).await
     }
 
@@ -253,7 +246,7 @@ impl PcRoom {
         let others: Vec<u64> = self
             .peers
             .iter()
-            .filter(|(id, p)| **id != newcomer && p.negotiated)
+            .filter(|(id, p)| **id != newcomer && p.exchange.negotiated())
             .map(|(id, _)| *id)
             .collect();
         for other in others {
@@ -283,7 +276,7 @@ impl PcRoom {
             .add_track(&peer.api, &peer.pc, track.clone())
             .await?;
         peer.outgoing.insert(publisher, sender.clone());
-        peer.dirty = true;
+        peer.exchange.changed();
         self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
         // Read the subscriber's RTCP: receiver reports about this track
         // feed its downstream meter (loss, jitter, round-trip time).
@@ -325,7 +318,7 @@ impl PcRoom {
 
     async fn renegotiate_if_dirty(&mut self, participant: u64) -> Result<(), SfuError> {
         match self.peers.get(&participant) {
-            Some(p) if p.dirty => self.renegotiate(participant).await,
+            Some(p) if p.exchange.dirty() => self.renegotiate(participant).await,
             _ => Ok(()),
         }
     }
@@ -336,16 +329,21 @@ impl PcRoom {
             .peers
             .get_mut(&participant)
             .ok_or(SfuError::UnknownPeer)?;
-        if !peer.dirty {
+        if !peer.exchange.offer_now() {
             return Ok(());
         }
-        if peer.offering || !peer.negotiated {
-            return Ok(()); // stays dirty; offered after the answer
-        }
-        let offer = peer.pc.create_offer(None).await?;
-        peer.pc.set_local_description(offer.clone()).await?;
-        peer.offering = true;
-        peer.dirty = false;
+        let made = async {
+            let offer = peer.pc.create_offer(None).await?;
+            peer.pc.set_local_description(offer.clone()).await?;
+            Ok::<_, SfuError>(offer)
+        };
+        let offer = match made.await {
+            Ok(offer) => offer,
+            Err(err) => {
+                peer.exchange.offer_failed();
+                return Err(err);
+            }
+        };
         let _ = self.events.send(SfuEvent::Offer {
             participant,
             sdp: offer.sdp,
@@ -377,7 +375,7 @@ impl PcRoom {
             if let Some(sender) = p.outgoing.remove(&participant) {
                 self.sfu.inner.live.tracks.fetch_sub(1, Ordering::Relaxed);
                 if p.pc.remove_track(&sender).await.is_ok() {
-                    p.dirty = true;
+                    p.exchange.changed();
                     let _ = self.renegotiate(other).await;
                 }
             }

@@ -16,6 +16,7 @@ use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::util::Marshal;
 
 use crate::engine::{Sfu, SfuError};
+use crate::exchange::Exchange;
 use crate::meter::LinkSnapshot;
 use crate::room::{track_id, SfuEvent};
 use crate::routes::{link_snapshots, lock, Routes};
@@ -43,9 +44,7 @@ struct Peer {
     outgoing: HashMap<u64, u32>,
     /// The tracks the outstanding offer carries.
     offered: Vec<u32>,
-    negotiated: bool,
-    offering: bool,
-    dirty: bool,
+    exchange: Exchange,
 }
 
 /// One call's media on the direct engine.
@@ -128,9 +127,7 @@ impl DirectRoom {
                 negotiation: Negotiation::new(local, u64::from(random_u32())),
                 outgoing: HashMap::new(),
                 offered: vec![],
-                negotiated: false,
-                offering: false,
-                dirty: false,
+                exchange: Exchange::default(),
             },
         );
         Ok(())
@@ -147,7 +144,7 @@ impl DirectRoom {
             .peers
             .get_mut(&participant)
             .ok_or(SfuError::UnknownPeer)?;
-        if peer.offering {
+        if peer.exchange.offering() {
             return Ok(None);
         }
         let answer = peer.negotiation.answer(&sdp).map_err(SfuError::BadSdp)?;
@@ -155,8 +152,7 @@ impl DirectRoom {
             peer.link
                 .set_remote(remote.clone(), peer.negotiation.codec());
         }
-        let first = !peer.negotiated;
-        peer.negotiated = true;
+        let first = peer.exchange.answered();
         if first {
             self.announce_candidates(participant);
             self.connect_new_peer(participant);
@@ -190,7 +186,7 @@ impl DirectRoom {
             .peers
             .get_mut(&participant)
             .ok_or(SfuError::UnknownPeer)?;
-        if !peer.offering {
+        if !peer.exchange.offering() {
             return Err(SfuError::BadSdp("no offer is outstanding".into()));
         }
         peer.negotiation
@@ -200,7 +196,7 @@ impl DirectRoom {
             peer.link
                 .set_remote(remote.clone(), peer.negotiation.codec());
         }
-        peer.offering = false;
+        peer.exchange.answer_arrived();
         // The client now knows these tracks' SSRCs: they start carrying
         // audio (sent before, it would be dropped as unknown).
         let routes = lock(&self.shared.routes);
@@ -248,7 +244,7 @@ impl DirectRoom {
         let others: Vec<u64> = self
             .peers
             .iter()
-            .filter(|(id, p)| **id != newcomer && p.negotiated)
+            .filter(|(id, p)| **id != newcomer && p.exchange.negotiated())
             .map(|(id, _)| *id)
             .collect();
         for other in others {
@@ -270,7 +266,7 @@ impl DirectRoom {
         peer.negotiation
             .add_track(ssrc, format!("p-{publisher}"), track_id(publisher, *stay));
         peer.outgoing.insert(publisher, ssrc);
-        peer.dirty = true;
+        peer.exchange.changed();
         self.sfu.inner.live.tracks.fetch_add(1, Ordering::Relaxed);
         let track = Arc::new(OutTrack::new(ssrc, peer.link.clone()));
         let mut routes = lock(&self.shared.routes);
@@ -278,7 +274,11 @@ impl DirectRoom {
     }
 
     fn renegotiate_if_dirty(&mut self, participant: u64) {
-        if self.peers.get(&participant).is_some_and(|p| p.dirty) {
+        if self
+            .peers
+            .get(&participant)
+            .is_some_and(|p| p.exchange.dirty())
+        {
             self.renegotiate(participant);
         }
     }
@@ -288,13 +288,11 @@ impl DirectRoom {
         let Some(peer) = self.peers.get_mut(&participant) else {
             return;
         };
-        if !peer.dirty || peer.offering || !peer.negotiated {
-            return; // stays dirty; offered after the answer
+        if !peer.exchange.offer_now() {
+            return;
         }
         let sdp = peer.negotiation.offer();
         peer.offered = peer.outgoing.values().copied().collect();
-        peer.offering = true;
-        peer.dirty = false;
         let _ = self
             .shared
             .events
@@ -325,7 +323,7 @@ impl DirectRoom {
             if let Some(ssrc) = p.outgoing.remove(&participant) {
                 self.sfu.inner.live.tracks.fetch_sub(1, Ordering::Relaxed);
                 if p.negotiation.remove_track(ssrc) {
-                    p.dirty = true;
+                    p.exchange.changed();
                     self.renegotiate(other);
                 }
             }
