@@ -148,6 +148,33 @@ pub(crate) enum Ports {
     Range(EphemeralUDP),
 }
 
+/// Ask the kernel for `size`-byte receive and send buffers on a media
+/// socket (0: keep the system default). Best effort: a smaller buffer than
+/// asked is still a buffer, so a cap is only logged.
+pub(crate) fn set_buffers(sock: socket2::SockRef<'_>, size: usize) {
+    if size == 0 {
+        return;
+    }
+    let _ = sock.set_recv_buffer_size(size);
+    let _ = sock.set_send_buffer_size(size);
+    // Linux reports twice what it grants (bookkeeping overhead).
+    let rcv = sock.recv_buffer_size().ok();
+    let snd = sock.send_buffer_size().ok();
+    if rcv.is_some_and(|n| n < size) {
+        tracing::warn!(asked = size, got = ?rcv,
+            "media socket receive buffer capped; raise net.core.rmem_max");
+    }
+    tracing::debug!(receive = ?rcv, send = ?snd, "media socket buffers");
+}
+
+/// A random value for ICE tie-breakers, SSRCs and SDP session ids (not a secret).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 /// The only codec: Opus, 48 kHz stereo signalling as browsers expect.
 pub fn opus_capability() -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {
@@ -200,66 +227,41 @@ fn build_api_with(settings: SettingEngine, tap: Option<&Arc<StreamTaps>>) -> Res
 impl Sfu {
     /// Bind the shared media socket (none with a port range).
     pub async fn bind(config: SfuConfig) -> Result<Sfu, SfuError> {
-        if config.engine == Engine::Direct {
-            if let Some((min, max)) = config.port_range {
-                if min == 0 || min > max {
-                    return Err(SfuError::PortRange(min, max));
-                }
-            }
-            let transport = Transport::bind(&config).await?;
-            return Ok(Sfu {
-                inner: Arc::new(SfuInner {
-                    config,
-                    ports: Ports::Direct(Arc::new(transport)),
-                    live: LiveCounters::default(),
-                }),
-            });
-        }
         if let Some((min, max)) = config.port_range {
-            // EphemeralUDP refuses min > max; port 0 would mean "any port".
-            let range = EphemeralUDP::new(min, max)
-                .ok()
-                .filter(|_| min > 0)
-                .ok_or(SfuError::PortRange(min, max))?;
-            tracing::info!(min, max, "SFU media on a port per peer");
-            return Ok(Sfu {
-                inner: Arc::new(SfuInner {
-                    config,
-                    ports: Ports::Range(range),
-                    live: LiveCounters::default(),
-                }),
-            });
-        }
-        let socket = UdpSocket::bind(config.bind)
-            .await
-            .map_err(|err| SfuError::Bind {
-                addr: config.bind,
-                err,
-            })?;
-        let local = socket.local_addr().map_err(|err| SfuError::Bind {
-            addr: config.bind,
-            err,
-        })?;
-        if config.socket_buffer > 0 {
-            let sock = socket2::SockRef::from(&socket);
-            // Best effort: a smaller buffer than asked is still a buffer.
-            let _ = sock.set_recv_buffer_size(config.socket_buffer);
-            let _ = sock.set_send_buffer_size(config.socket_buffer);
-            // Linux reports twice what it grants (bookkeeping overhead).
-            let rcv = sock.recv_buffer_size().ok();
-            let snd = sock.send_buffer_size().ok();
-            if rcv.is_some_and(|n| n < config.socket_buffer) {
-                tracing::warn!(asked = config.socket_buffer, got = ?rcv,
-                    "media socket receive buffer capped; raise net.core.rmem_max");
+            // Port 0 would mean "any port".
+            if min == 0 || min > max {
+                return Err(SfuError::PortRange(min, max));
             }
-            tracing::debug!(receive = ?rcv, send = ?snd, "media socket buffers");
         }
-        let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
-        tracing::info!(addr = %local, "SFU media socket bound");
+        let ports = match (config.engine, config.port_range) {
+            (Engine::Direct, _) => Ports::Direct(Arc::new(Transport::bind(&config).await?)),
+            (Engine::PeerConnection, Some((min, max))) => {
+                let range =
+                    EphemeralUDP::new(min, max).map_err(|_| SfuError::PortRange(min, max))?;
+                tracing::info!(min, max, "SFU media on a port per peer");
+                Ports::Range(range)
+            }
+            (Engine::PeerConnection, None) => {
+                let socket = UdpSocket::bind(config.bind)
+                    .await
+                    .map_err(|err| SfuError::Bind {
+                        addr: config.bind,
+                        err,
+                    })?;
+                let local = socket.local_addr().map_err(|err| SfuError::Bind {
+                    addr: config.bind,
+                    err,
+                })?;
+                set_buffers(socket2::SockRef::from(&socket), config.socket_buffer);
+                let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
+                tracing::info!(addr = %local, "SFU media socket bound");
+                Ports::Muxed { mux, local }
+            }
+        };
         Ok(Sfu {
             inner: Arc::new(SfuInner {
                 config,
-                ports: Ports::Muxed { mux, local },
+                ports,
                 live: LiveCounters::default(),
             }),
         })
@@ -335,6 +337,19 @@ impl Sfu {
             Ports::Direct(t) => t.close(),
             Ports::Range(_) => {}
         }
+    }
+
+    /// Spawn `fut`, counted in the live task count while it runs.
+    pub(crate) fn spawn_counted(
+        &self,
+        fut: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let sfu = self.clone();
+        sfu.inner.live.tasks.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            fut.await;
+            sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 
     /// The engine carrying this SFU's media.

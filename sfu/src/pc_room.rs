@@ -132,7 +132,7 @@ impl PcRoom {
                 // sees their SRs only as RTCP is read, and without them our
                 // reports carry no LSR/DLSR (the browser gets no RTT).
                 let rtcp_closed = closed.clone();
-                spawn_counted(&sfu, async move {
+                sfu.spawn_counted(async move {
                     loop {
                         tokio::select! {
                             _ = rtcp_closed.cancelled() => break,
@@ -140,19 +140,16 @@ impl PcRoom {
                         }
                     }
                 });
-                spawn_counted(
-                    &sfu,
-                    publish_loop(
-                        participant,
-                        track,
-                        taps,
-                        level_id,
-                        routes,
-                        sfu.clone(),
-                        closed,
-                        events,
-                    ),
-                );
+                sfu.spawn_counted(publish_loop(
+                    participant,
+                    track,
+                    taps,
+                    level_id,
+                    routes,
+                    sfu.clone(),
+                    closed,
+                    events,
+                ));
             })
         }));
         {
@@ -282,7 +279,7 @@ impl PcRoom {
         // feed its downstream meter (loss, jitter, round-trip time).
         let closed = self.closed.clone();
         let routes = self.routes.clone();
-        spawn_counted(&self.sfu, async move {
+        self.sfu.spawn_counted(async move {
             let ssrc = sender
                 .get_parameters()
                 .await
@@ -417,13 +414,4 @@ async fn close_pc(sfu: &Sfu, peer: &Peer) {
         tracing::debug!(%err, "closing peer connection");
     }
     sfu.inner.live.peers.fetch_sub(1, Ordering::Relaxed);
-}
-
-fn spawn_counted(sfu: &Sfu, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-    let sfu = sfu.clone();
-    sfu.inner.live.tasks.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        fut.await;
-        sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
-    });
 }

@@ -212,7 +212,7 @@ impl Link {
                 let _ = tx.try_send(bytes.to_vec());
                 *dtls = Dtls::Running(tx);
                 let (link, certificate) = (self.clone(), certificate.clone());
-                spawn_counted(&self.room.sfu, async move {
+                self.room.sfu.spawn_counted(async move {
                     let keyed = tokio::time::timeout(
                         HANDSHAKE_TIMEOUT,
                         accept(Arc::new(conn), certificate, &fingerprint),
@@ -524,17 +524,4 @@ impl SentTrack for OutTrack {
             self.interval_bytes.swap(0, Ordering::Relaxed),
         )
     }
-}
-
-/// Spawn `fut`, counted in the live task count while it runs.
-pub(crate) fn spawn_counted(
-    sfu: &Sfu,
-    fut: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let sfu = sfu.clone();
-    sfu.inner.live.tasks.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        fut.await;
-        sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
-    });
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use webrtc::dtls::crypto::Certificate;
 
-use crate::engine::{SfuConfig, SfuError};
+use crate::engine::{set_buffers, SfuConfig, SfuError};
 use crate::lean::dtls::sha256_fingerprint;
 
 use socket::MediaSocket;
@@ -63,18 +63,7 @@ fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> SfuError {
 fn bind_udp(addr: SocketAddr, buffer: usize) -> Result<UdpSocket, SfuError> {
     let std = std::net::UdpSocket::bind(addr).map_err(bind_error(addr))?;
     std.set_nonblocking(true).map_err(bind_error(addr))?;
-    if buffer > 0 {
-        let sock = socket2::SockRef::from(&std);
-        // Best effort: a smaller buffer than asked is still a buffer.
-        let _ = sock.set_recv_buffer_size(buffer);
-        let _ = sock.set_send_buffer_size(buffer);
-        if sock.recv_buffer_size().is_ok_and(|n| n < buffer) {
-            tracing::warn!(
-                asked = buffer,
-                "media socket receive buffer capped; raise net.core.rmem_max"
-            );
-        }
-    }
+    set_buffers(socket2::SockRef::from(&std), buffer);
     UdpSocket::from_std(std).map_err(bind_error(addr))
 }
 

@@ -15,23 +15,20 @@ use tokio_util::sync::CancellationToken;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::util::Marshal;
 
-use crate::engine::{Sfu, SfuError};
+use crate::engine::{random_u64, Sfu, SfuError};
 use crate::exchange::Exchange;
 use crate::meter::LinkSnapshot;
 use crate::room::{track_id, SfuEvent};
 use crate::routes::{link_snapshots, lock, Routes};
 
-use super::link::{spawn_counted, Link, OutTrack, RoomShared};
+use super::link::{Link, OutTrack, RoomShared};
 use super::sdp::{candidate, Local, Negotiation};
 use super::socket::MediaSocket;
 use super::Transport;
 
+/// A random non-zero 32-bit value (SSRCs, session ids).
 fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let h = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (h as u32).max(1)
+    (random_u64() as u32).max(1)
 }
 
 struct Peer {
@@ -104,7 +101,7 @@ impl DirectRoom {
         socket.register(link.clone());
         if own_socket {
             let (s, cert) = (socket.clone(), self.transport.certificate.clone());
-            spawn_counted(&self.sfu, s.read_loop(cert));
+            self.sfu.spawn_counted(s.read_loop(cert));
         }
         let local = Local {
             ufrag,
@@ -380,7 +377,7 @@ impl DirectRoom {
         self.ticker = Some(closed.clone());
         let shared = self.shared.clone();
         let failed_after = self.transport.failed_timeout;
-        spawn_counted(&self.sfu, async move {
+        self.sfu.spawn_counted(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {

@@ -29,9 +29,7 @@ pub(crate) mod report;
 pub(crate) mod sdp;
 pub(crate) mod stun;
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -54,11 +52,7 @@ use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtcp::sender_report::SenderReport;
 
 use crate::client::{now_us, StreamLog};
-use crate::engine::SfuError;
-
-fn random_u64() -> u64 {
-    RandomState::new().build_hasher().finish()
-}
+use crate::engine::{random_u64, SfuError};
 
 /// What the signaling side has learnt of the server so far.
 #[derive(Default)]
