@@ -89,7 +89,6 @@ pub(crate) struct Link {
     created: Instant,
     /// Milliseconds after `created` the client was last heard from.
     last_heard_ms: AtomicU64,
-    heard: AtomicBool,
     connected: AtomicBool,
     closed: AtomicBool,
     /// `Failed` was reported (once).
@@ -120,7 +119,6 @@ impl Link {
             conn: Mutex::new(None),
             created: Instant::now(),
             last_heard_ms: AtomicU64::new(0),
-            heard: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             failed: AtomicBool::new(false),
@@ -133,9 +131,11 @@ impl Link {
         let _ = self.codec.set(codec);
     }
 
-    /// The client's ICE username fragment, once it has offered.
-    pub fn remote_ufrag(&self) -> Option<String> {
-        lock(&self.remote).as_ref().map(|r| r.ufrag.clone())
+    /// Whether `ufrag` is the client's ICE username fragment (false before it offered).
+    pub fn is_remote_ufrag(&self, ufrag: &str) -> bool {
+        lock(&self.remote)
+            .as_ref()
+            .is_some_and(|r| r.ufrag == ufrag)
     }
 
     fn codec(&self) -> (u8, Option<u8>) {
@@ -154,7 +154,6 @@ impl Link {
     fn touch(&self, now: Instant) {
         let ms = now.saturating_duration_since(self.created).as_millis() as u64;
         self.last_heard_ms.store(ms, Ordering::Relaxed);
-        self.heard.store(true, Ordering::Relaxed);
     }
 
     /// A check that proved the client's password came from `from`: media

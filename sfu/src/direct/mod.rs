@@ -46,13 +46,21 @@ pub(crate) struct Transport {
     fingerprint: String,
     /// The IPs of the server's host candidates.
     ips: Vec<IpAddr>,
-    /// The shared socket (none with a port range).
-    shared: Option<(Arc<MediaSocket>, SocketAddr)>,
-    range: Option<(u16, u16)>,
-    /// Where the next search for a free port in the range starts.
-    next_port: AtomicU32,
+    sockets: Sockets,
     socket_buffer: usize,
     pub failed_timeout: Duration,
+}
+
+/// Where participants' media goes.
+enum Sockets {
+    /// One socket, bound at start, for everyone.
+    Shared {
+        socket: Arc<MediaSocket>,
+        local: SocketAddr,
+    },
+    /// A socket per participant on a free port of `min..=max`; the next
+    /// search starts at offset `next`.
+    Range { min: u16, max: u16, next: AtomicU32 },
 }
 
 fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> SfuError {
@@ -112,18 +120,23 @@ impl Transport {
             .first()
             .map(|der| sha256_fingerprint(der.as_ref()))
             .ok_or_else(|| SfuError::BadSdp("no certificate".into()))?;
-        let shared = match config.port_range {
-            Some(_) => None,
+        let sockets = match config.port_range {
+            Some((min, max)) => Sockets::Range {
+                min,
+                max,
+                next: AtomicU32::new(0),
+            },
             None => {
                 let socket = bind_udp(config.bind, config.socket_buffer)?;
                 let local = socket.local_addr().map_err(bind_error(config.bind))?;
                 let socket = MediaSocket::new(socket);
                 tokio::spawn(socket.clone().read_loop(certificate.clone()));
                 tracing::info!(addr = %local, "SFU media socket bound (direct engine)");
-                Some((socket, local))
+                Sockets::Shared { socket, local }
             }
         };
-        let ips = candidate_ips(config, shared.is_some());
+        let shared = matches!(sockets, Sockets::Shared { .. });
+        let ips = candidate_ips(config, shared);
         if ips.is_empty() {
             tracing::warn!("no IP to offer media candidates on; set the candidate IPs");
         }
@@ -131,32 +144,33 @@ impl Transport {
             certificate,
             fingerprint,
             ips,
-            shared,
-            range: config.port_range,
-            next_port: AtomicU32::new(0),
+            sockets,
             socket_buffer: config.socket_buffer,
             failed_timeout: config.ice_failed_timeout,
         })
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.shared.as_ref().map(|(_, a)| *a)
+        match &self.sockets {
+            Sockets::Shared { local, .. } => Some(*local),
+            Sockets::Range { .. } => None,
+        }
     }
 
     /// A socket for a new participant: the shared one, or one of its own on
     /// a free port of the range (`true`: its reader is the caller's to run).
     fn socket(&self) -> Result<(Arc<MediaSocket>, bool), SfuError> {
-        if let Some((socket, _)) = &self.shared {
-            return Ok((socket.clone(), false));
-        }
-        let (min, max) = self.range.ok_or(SfuError::PortRange(0, 0))?;
+        let (min, max, next) = match &self.sockets {
+            Sockets::Shared { socket, .. } => return Ok((socket.clone(), false)),
+            Sockets::Range { min, max, next } => (*min, *max, next),
+        };
         let span = u32::from(max - min) + 1;
-        let start = self.next_port.fetch_add(1, Ordering::Relaxed);
+        let start = next.fetch_add(1, Ordering::Relaxed);
         for i in 0..span {
             let port = min + ((start + i) % span) as u16;
             let addr = SocketAddr::from(([0, 0, 0, 0], port));
             if let Ok(socket) = bind_udp(addr, self.socket_buffer) {
-                self.next_port.store(start + i + 1, Ordering::Relaxed);
+                next.store(start + i + 1, Ordering::Relaxed);
                 return Ok((MediaSocket::new(socket), true));
             }
         }
@@ -180,7 +194,7 @@ impl Transport {
 
     /// Stop the shared socket's reader (at shutdown).
     pub fn close(&self) {
-        if let Some((socket, _)) = &self.shared {
+        if let Sockets::Shared { socket, .. } = &self.sockets {
             socket.stop.cancel();
         }
     }

@@ -436,11 +436,7 @@ impl Negotiation {
                  a=ssrc:{ssrc} msid:{stream_id} {track_id}\r\n"
             );
         }
-        let first = self
-            .sections
-            .iter()
-            .find(|s| !matches!(s, Section::Rejected { .. }));
-        if first.map(Section::mid) == Some(s.mid()) {
+        if self.first_mid() == Some(s.mid()) {
             for (i, c) in l.candidates.iter().enumerate() {
                 let _ = write!(out, "a=candidate:{}\r\n", candidate(i, *c));
             }

@@ -128,7 +128,7 @@ impl MediaSocket {
         let Some(link) = lock(&self.links).get(&check.local_ufrag).cloned() else {
             return;
         };
-        if link.remote_ufrag().as_deref() != Some(check.remote_ufrag.as_str()) {
+        if !link.is_remote_ufrag(&check.remote_ufrag) {
             return;
         }
         let nominated = check.nominated;
