@@ -165,6 +165,11 @@ impl UpstreamMeter {
         snap
     }
 
+    /// The stream's RFC 3550 statistics.
+    pub fn stats(&self) -> &ReceiveStats {
+        &self.stats
+    }
+
     /// Totals since the stream started: (packets received, cumulative lost).
     pub fn totals(&self) -> (u64, u64) {
         (self.stats.packets(), self.stats.cumulative_lost())

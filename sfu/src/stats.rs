@@ -30,6 +30,17 @@ pub struct IntervalLoss {
     pub fraction_lost: u8,
 }
 
+/// Where a report interval started, for [`ReceiveStats::loss_since`]: each
+/// reader of a stream's loss (the quality meter, receiver reports) keeps
+/// its own, over one set of statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LossMark {
+    expected: u64,
+    received: u64,
+    /// The sequence restart it counts from (a restart zeroes the counts).
+    restarts: u64,
+}
+
 impl IntervalLoss {
     /// The lost fraction, 0.0..=1.0.
     pub fn fraction(&self) -> f64 {
@@ -61,8 +72,10 @@ pub struct ReceiveStats {
     received: u64,
     /// After a jump: the sequence number that would confirm a restart.
     bad_seq: Option<u16>,
-    expected_prior: u64,
-    received_prior: u64,
+    /// Sequence (re)starts so far.
+    restarts: u64,
+    /// Where the interval of [`ReceiveStats::interval_loss`] started.
+    mark: LossMark,
     /// RFC 3550 A.8: previous transit time and the jitter, in RTP units.
     last_transit: Option<u32>,
     jitter: f64,
@@ -84,8 +97,8 @@ impl ReceiveStats {
             recent: 0,
             received: 0,
             bad_seq: None,
-            expected_prior: 0,
-            received_prior: 0,
+            restarts: 0,
+            mark: LossMark::default(),
             last_transit: None,
             jitter: 0.0,
             buckets: [(u64::MAX, 0); BUCKETS],
@@ -125,8 +138,7 @@ impl ReceiveStats {
         self.recent = 1;
         self.received = 1;
         self.bad_seq = None;
-        self.expected_prior = 0;
-        self.received_prior = 0;
+        self.restarts += 1;
         self.last_transit = None;
     }
 
@@ -212,11 +224,27 @@ impl ReceiveStats {
 
     /// Loss since the previous call (RFC 3550 A.3); starts a new interval.
     pub fn interval_loss(&mut self) -> IntervalLoss {
+        let mut mark = self.mark;
+        let loss = self.loss_since(&mut mark);
+        self.mark = mark;
+        loss
+    }
+
+    /// Loss since `mark` (RFC 3550 A.3), which then marks now.
+    pub fn loss_since(&self, mark: &mut LossMark) -> IntervalLoss {
+        let (expected_prior, received_prior) = if mark.restarts == self.restarts {
+            (mark.expected, mark.received)
+        } else {
+            (0, 0)
+        };
         let expected = self.expected();
-        let expected_interval = expected.saturating_sub(self.expected_prior);
-        let received_interval = self.received.saturating_sub(self.received_prior);
-        self.expected_prior = expected;
-        self.received_prior = self.received;
+        let expected_interval = expected.saturating_sub(expected_prior);
+        let received_interval = self.received.saturating_sub(received_prior);
+        *mark = LossMark {
+            expected,
+            received: self.received,
+            restarts: self.restarts,
+        };
         let lost = expected_interval.saturating_sub(received_interval);
         let fraction_lost = (lost << 8)
             .checked_div(expected_interval)

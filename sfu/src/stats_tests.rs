@@ -30,6 +30,27 @@ fn on_time(i: u32) -> Duration {
 }
 
 #[test]
+fn each_reader_of_the_loss_keeps_its_own_interval() {
+    let (t0, mut s) = (Instant::now(), ReceiveStats::new(48_000));
+    let mut report = LossMark::default();
+    // 100 packets, every tenth lost: the meter reads it...
+    train(&mut s, t0, 100, 100, |i| i % 10 != 9, on_time);
+    let m = s.interval_loss();
+    assert_eq!((m.expected, m.lost), (99, 9), "up to the highest received");
+    // ...and a receiver report, read later, still sees the whole interval.
+    let r = s.loss_since(&mut report);
+    assert_eq!((r.expected, r.lost), (99, 9));
+    // 50 more, none lost: both start over where they last read.
+    train(&mut s, t0, 200, 50, |_| true, on_time);
+    assert_eq!(
+        s.loss_since(&mut report).lost,
+        1,
+        "the 100th, seen missing now"
+    );
+    assert_eq!(s.interval_loss().lost, 1, "the meter sees it too");
+}
+
+#[test]
 fn counts_a_clean_stream() {
     let t0 = Instant::now();
     let mut s = ReceiveStats::new(OPUS_CLOCK_RATE);

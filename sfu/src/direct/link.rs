@@ -22,12 +22,12 @@ use webrtc::srtp::context::Context;
 
 use crate::engine::Sfu;
 use crate::lean::dtls::{accept, DtlsLink};
-use crate::lean::report::Reception;
+use crate::lean::report::ReportState;
 use crate::meter::ReportBlock;
 use crate::room::SfuEvent;
 use crate::routes::{lock, report_blocks, Routes, SentTrack};
 use crate::rtp::{audio_level, rewrite, Rewrite, RtpHeader};
-use crate::stats::ntp_middle32;
+use crate::stats::{ntp_middle32, ReceiveStats};
 
 use super::sdp::RemoteIce;
 
@@ -43,12 +43,12 @@ pub(crate) struct RoomShared {
     pub sfu: Sfu,
 }
 
-/// The receiving half: the client's SRTP context and what our receiver
-/// reports say about its stream.
+/// The receiving half: the client's SRTP context and our receiver
+/// reports' state (their statistics are the upstream meter's).
 #[derive(Default)]
 struct Inbound {
     ctx: Option<Context>,
-    reception: Reception,
+    report: ReportState,
     /// The SSRC the client publishes on.
     ssrc: Option<u32>,
 }
@@ -255,32 +255,26 @@ impl Link {
         if (192..=223).contains(&bytes.get(1).copied().unwrap_or(0)) {
             return self.on_rtcp(bytes, now);
         }
-        let plain = {
-            let mut inb = lock(&self.inbound);
-            let Some(ctx) = inb.ctx.as_mut() else { return };
-            // The context checks replays (RFC 3711 §3.3.2).
-            let Ok(plain) = ctx.decrypt_rtp(bytes) else {
-                return;
-            };
-            let Ok(h) = RtpHeader::parse(&plain) else {
-                return;
-            };
-            inb.reception
-                .record(h.sequence_number(), h.timestamp(), h.payload().len(), now);
-            inb.ssrc = Some(h.ssrc());
-            plain
+        let mut inb = lock(&self.inbound);
+        let Some(ctx) = inb.ctx.as_mut() else { return };
+        // The context checks replays (RFC 3711 §3.3.2).
+        let Ok(plain) = ctx.decrypt_rtp(bytes) else {
+            return;
         };
+        let Ok(h) = RtpHeader::parse(&plain) else {
+            return;
+        };
+        inb.ssrc = Some(h.ssrc());
+        drop(inb);
         self.touch(now);
         let live = &self.room.sfu.inner.live;
         live.received_packets.fetch_add(1, Ordering::Relaxed);
-        self.forward(&plain, scratch, now);
+        self.forward(&h, plain.as_ref(), scratch, now);
     }
 
-    /// Route one decrypted packet to every subscriber.
-    fn forward(&self, plain: &[u8], scratch: &mut Scratch, now: Instant) {
-        let Ok(h) = RtpHeader::parse(plain) else {
-            return;
-        };
+    /// Meter one decrypted packet (`h` is its header) and route it to every
+    /// subscriber whose track is negotiated.
+    fn forward(&self, h: &RtpHeader<'_>, plain: &[u8], scratch: &mut Scratch, now: Instant) {
         let from = self.participant;
         let level_id = self.codec().1;
         let level = level_id
@@ -306,7 +300,7 @@ impl Link {
                 &mut scratch.routed,
             );
             for (to, seq, ts) in &scratch.routed {
-                if let Some(t) = r.tracks.get(&(from, *to)) {
+                if let Some(t) = r.tracks.get(&(from, *to)).filter(|t| t.is_active()) {
                     scratch.targets.push((t.clone(), *seq, *ts));
                 }
             }
@@ -322,9 +316,6 @@ impl Link {
         }
         let payload_len = h.payload().len();
         for (track, seq, ts) in scratch.targets.drain(..) {
-            if !track.active.load(Ordering::Relaxed) {
-                continue;
-            }
             let (pt, their_level) = track.to.codec();
             scratch.buf.clear();
             scratch.buf.extend_from_slice(plain);
@@ -396,7 +387,7 @@ impl Link {
                 .iter()
                 .filter_map(|p| p.as_any().downcast_ref::<SenderReport>())
             {
-                inb.reception.sender_report(sr.ntp_time, now);
+                inb.report.sender_report(sr.ntp_time, now);
             }
             packets
         };
@@ -423,14 +414,16 @@ impl Link {
         }
     }
 
-    /// The report block about the client's own stream, if it publishes.
+    /// The report block about the client's own stream, from `stats` (its
+    /// upstream meter's), if it publishes.
     pub fn reception_report(
         &self,
+        stats: &ReceiveStats,
         now: Instant,
     ) -> Option<webrtc::rtcp::reception_report::ReceptionReport> {
         let mut inb = lock(&self.inbound);
         let ssrc = inb.ssrc?;
-        Some(inb.reception.report(ssrc, now))
+        Some(inb.report.report(stats, ssrc, now))
     }
 }
 
@@ -477,6 +470,10 @@ impl OutTrack {
 
     pub fn activate(&self) {
         self.active.store(true, Ordering::Relaxed);
+    }
+
+    fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
     }
 
     fn sent(&self, ts: u32, payload_len: usize, now: Instant) {

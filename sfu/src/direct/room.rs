@@ -411,14 +411,23 @@ fn report_and_check(shared: &RoomShared, failed_after: Duration, now: Instant) {
             continue;
         }
         let me = link.participant;
-        let tracks: Vec<Arc<OutTrack>> = lock(&shared.routes)
-            .tracks
-            .iter()
-            .filter(|((_, to), _)| *to == me)
-            .map(|(_, t)| t.clone())
-            .collect();
+        let (tracks, block) = {
+            let r = lock(&shared.routes);
+            let tracks: Vec<Arc<OutTrack>> = r
+                .tracks
+                .iter()
+                .filter(|((_, to), _)| *to == me)
+                .map(|(_, t)| t.clone())
+                .collect();
+            // The inbound lock is taken under the routes lock only here;
+            // the packet path never holds it while taking the routes.
+            let block = r
+                .upstream
+                .get(&me)
+                .and_then(|m| link.reception_report(m.stats(), now));
+            (tracks, block)
+        };
         let reports: Vec<_> = tracks.iter().filter_map(|t| t.sender_report(now)).collect();
-        let block = link.reception_report(now);
         let mut out = Vec::new();
         // A receiver report of its own (not blocks in a sender report):
         // simple clients read RRs only.

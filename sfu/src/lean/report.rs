@@ -8,7 +8,7 @@ use std::time::Instant;
 use webrtc::rtcp::reception_report::ReceptionReport;
 
 use crate::client::{SeqCycles, StreamLog};
-use crate::stats::ReceiveStats;
+use crate::stats::{LossMark, ReceiveStats};
 
 /// Opus's RTP clock.
 const CLOCK_RATE: u32 = 48_000;
@@ -39,20 +39,19 @@ impl Inbound {
     }
 }
 
-/// What a receiver report says of one inbound Opus stream.
+/// One inbound Opus stream's statistics and its receiver-report state.
 #[derive(Debug)]
 pub struct Reception {
     /// RFC 3550 sequence, loss and jitter tracking.
     stats: ReceiveStats,
-    /// The middle 32 bits of the last sender report's NTP time, and when it came.
-    sender_report: Option<(u32, Instant)>,
+    report: ReportState,
 }
 
 impl Default for Reception {
     fn default() -> Self {
         Reception {
             stats: ReceiveStats::new(CLOCK_RATE),
-            sender_report: None,
+            report: ReportState::default(),
         }
     }
 }
@@ -65,11 +64,35 @@ impl Reception {
 
     /// A sender report about this stream arrived.
     pub fn sender_report(&mut self, ntp_time: u64, now: Instant) {
-        self.sender_report = Some(((ntp_time >> 16) as u32, now));
+        self.report.sender_report(ntp_time, now);
     }
 
     /// The report block for the stream `ssrc`, as of `now`; starts the next interval.
     pub fn report(&mut self, ssrc: u32, now: Instant) -> ReceptionReport {
+        self.report.report(&self.stats, ssrc, now)
+    }
+}
+
+/// What a receiver report adds to a stream's statistics: where its loss
+/// interval started and the last sender report to echo. Kept apart from
+/// the statistics so that a receiver that already tracks the stream (the
+/// server's quality meter) reports from that, not from a second copy.
+#[derive(Debug, Default)]
+pub struct ReportState {
+    interval: LossMark,
+    /// The middle 32 bits of the last sender report's NTP time, and when it came.
+    sender_report: Option<(u32, Instant)>,
+}
+
+impl ReportState {
+    /// A sender report about this stream arrived.
+    pub fn sender_report(&mut self, ntp_time: u64, now: Instant) {
+        self.sender_report = Some(((ntp_time >> 16) as u32, now));
+    }
+
+    /// The report block for the stream `ssrc` these statistics are of, as
+    /// of `now`; starts the next interval.
+    pub fn report(&mut self, stats: &ReceiveStats, ssrc: u32, now: Instant) -> ReceptionReport {
         let (last_sender_report, delay) = match self.sender_report {
             Some((lsr, at)) => {
                 let since = now.saturating_duration_since(at).as_secs_f64();
@@ -79,10 +102,10 @@ impl Reception {
         };
         ReceptionReport {
             ssrc,
-            fraction_lost: self.stats.interval_loss().fraction_lost,
-            total_lost: self.stats.cumulative_lost().min(0x7F_FFFF) as u32,
-            last_sequence_number: self.stats.extended_highest_seq(),
-            jitter: self.stats.jitter() as u32,
+            fraction_lost: stats.loss_since(&mut self.interval).fraction_lost,
+            total_lost: stats.cumulative_lost().min(0x7F_FFFF) as u32,
+            last_sequence_number: stats.extended_highest_seq(),
+            jitter: stats.jitter() as u32,
             last_sender_report,
             delay,
         }
