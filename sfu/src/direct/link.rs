@@ -336,6 +336,20 @@ impl Link {
 
     /// Encrypt and send one RTP packet to the client; false when it cannot be.
     fn send_rtp(&self, plain: &[u8]) -> bool {
+        self.seal_and_send(|ctx| ctx.encrypt_rtp(plain))
+    }
+
+    /// Encrypt and send one (compound) RTCP packet to the client.
+    pub fn send_rtcp(&self, plain: &[u8]) {
+        self.seal_and_send(|ctx| ctx.encrypt_rtcp(plain));
+    }
+
+    /// Encrypt with our SRTP context and send to the client's address, once
+    /// both are known; false when the packet did not go.
+    fn seal_and_send(
+        &self,
+        seal: impl FnOnce(&mut Context) -> Result<bytes::Bytes, webrtc::srtp::Error>,
+    ) -> bool {
         if self.is_closed() {
             return false;
         }
@@ -344,30 +358,13 @@ impl Link {
             let (Some(to), Some(ctx)) = (out.to, out.ctx.as_mut()) else {
                 return false;
             };
-            match ctx.encrypt_rtp(plain) {
+            match seal(ctx) {
                 Ok(sealed) => (sealed, to),
                 Err(_) => return false,
             }
         };
         // A full socket buffer drops this packet for this subscriber only.
         self.socket.try_send_to(&sealed, to).is_ok()
-    }
-
-    /// Encrypt and send one (compound) RTCP packet to the client.
-    pub fn send_rtcp(&self, plain: &[u8]) {
-        if self.is_closed() {
-            return;
-        }
-        let sealed = {
-            let mut out = lock(&self.outbound);
-            let (Some(to), Some(ctx)) = (out.to, out.ctx.as_mut()) else {
-                return;
-            };
-            ctx.encrypt_rtcp(plain).ok().map(|s| (s, to))
-        };
-        if let Some((sealed, to)) = sealed {
-            let _ = self.socket.try_send_to(&sealed, to);
-        }
     }
 
     /// The client's RTCP: sender reports about its stream (echoed in our

@@ -44,6 +44,16 @@ struct Peer {
     exchange: Exchange,
 }
 
+impl Peer {
+    /// Tell the packet path what the client's latest description said.
+    fn share_remote(&self) {
+        if let Some(remote) = self.negotiation.remote() {
+            self.link
+                .set_remote(remote.clone(), self.negotiation.codec());
+        }
+    }
+}
+
 /// One call's media on the direct engine.
 pub struct DirectRoom {
     sfu: Sfu,
@@ -145,10 +155,7 @@ impl DirectRoom {
             return Ok(None);
         }
         let answer = peer.negotiation.answer(&sdp).map_err(SfuError::BadSdp)?;
-        if let Some(remote) = peer.negotiation.remote() {
-            peer.link
-                .set_remote(remote.clone(), peer.negotiation.codec());
-        }
+        peer.share_remote();
         let first = peer.exchange.answered();
         if first {
             self.announce_candidates(participant);
@@ -189,10 +196,7 @@ impl DirectRoom {
         peer.negotiation
             .accept_answer(&sdp)
             .map_err(SfuError::BadSdp)?;
-        if let Some(remote) = peer.negotiation.remote() {
-            peer.link
-                .set_remote(remote.clone(), peer.negotiation.codec());
-        }
+        peer.share_remote();
         peer.exchange.answer_arrived();
         // The client now knows these tracks' SSRCs: they start carrying
         // audio (sent before, it would be dropped as unknown).
