@@ -351,9 +351,4 @@ impl Sfu {
             sfu.inner.live.tasks.fetch_sub(1, Ordering::Relaxed);
         });
     }
-
-    /// The engine carrying this SFU's media.
-    pub fn engine(&self) -> Engine {
-        self.inner.config.engine
-    }
 }
