@@ -5,7 +5,7 @@
 //! SRTP and RTCP crates. Every packet is handled in the task that reads its
 //! socket: an SRTP packet is decrypted, metered and routed, then rewritten,
 //! encrypted and sent to each subscriber with a non-blocking `sendto`, with
-//! no hand-off to another task. That is 7.5-9.5 µs of CPU per forwarded
+//! no hand-off to another task. That is 6.3-10 µs of CPU per forwarded
 //! packet, over half of it in the kernel's `sendto`, where a peer
 //! connection spends 22-29 (see `docs/BENCHMARKS.md`).
 //!
