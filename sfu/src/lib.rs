@@ -30,8 +30,9 @@
 //! every packet through four tasks (UDP mux, ICE agent, DTLS/SRTP demux,
 //! SRTP session) and its send path down as many async layers, and a peer
 //! connection exposes neither its SRTP keys nor a way under those layers;
-//! that costs 22-29 µs of CPU per forwarded packet, against 6.3-10 µs (as the host drifts) for
-//! the direct engine (over half of it the kernel's loopback `sendto`) (`docs/BENCHMARKS.md`). It stays selectable for A/B
+//! that costs 22-29 µs of CPU per forwarded packet, against 6.3-10 µs for
+//! the direct engine as the host drifts, over half of it the kernel's
+//! loopback `sendto` (`docs/BENCHMARKS.md`). It stays selectable for A/B
 //! runs and as the reference the direct engine is tested against; both
 //! share the routing, metering and speaker logic ([`forward`], [`meter`],
 //! [`speaker`], through `routes`).
