@@ -153,6 +153,32 @@ pub struct Config {
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
+
+    // --- limits: uploads ---
+    /// Thumbnails decoded at once (each on a blocking thread).
+    pub thumbnail_workers: usize,
+    /// How long an upload waits for a free thumbnail worker before it is
+    /// refused with 503 `UNAVAILABLE` and `Retry-After`.
+    #[serde(with = "humantime_serde")]
+    pub thumbnail_queue_wait: Duration,
+    /// Most memory one image may decode to (width × height × bytes per
+    /// pixel, read from its header before decoding); larger images are
+    /// stored without a thumbnail.
+    pub thumbnail_max_decode_bytes: u64,
+    /// Bytes of uploads one user may keep stored (0: no quota).
+    pub upload_quota_bytes: u64,
+    /// Uploads one user may start per minute (0: no limit).
+    pub upload_rate_per_minute: u32,
+    /// Uploads never attached to a message are deleted after this long.
+    #[serde(with = "humantime_serde")]
+    pub upload_orphan_grace: Duration,
+    /// Uploads are refused (507) while the data disk has less free space
+    /// than this, so messages can still be written.
+    pub upload_min_free_bytes: u64,
+
+    // --- limits: assistant ---
+    /// LLM requests per tenant per minute; past it the FAQ answers.
+    pub assistant_llm_per_minute: u32,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -232,6 +258,16 @@ impl Default for Config {
             webhook_max_attempts: 6,
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            // --- limits: uploads ---
+            thumbnail_workers: 2,
+            thumbnail_queue_wait: Duration::from_secs(2),
+            thumbnail_max_decode_bytes: 96 * 1024 * 1024,
+            upload_quota_bytes: 1024 * 1024 * 1024,
+            upload_rate_per_minute: 30,
+            upload_orphan_grace: Duration::from_secs(24 * 3600),
+            upload_min_free_bytes: 1024 * 1024 * 1024,
+            // --- limits: assistant ---
+            assistant_llm_per_minute: signaling.assistant.llm_per_minute,
         }
     }
 }
@@ -319,6 +355,20 @@ impl Config {
         }
         if self.upload_max_bytes == 0 || self.upload_max_bytes > 1 << 30 {
             return bad("upload_max_bytes must be between 1 byte and 1 GiB");
+        }
+        // --- limits: uploads ---
+        if self.thumbnail_workers == 0 || self.thumbnail_workers > 64 {
+            return bad("thumbnail_workers must be between 1 and 64");
+        }
+        if self.thumbnail_max_decode_bytes < 1024 * 1024 {
+            return bad("thumbnail_max_decode_bytes must be at least 1 MiB");
+        }
+        if self.upload_orphan_grace < Duration::from_secs(1) {
+            return bad("upload_orphan_grace must be at least 1s");
+        }
+        // --- limits: assistant ---
+        if self.assistant_llm_per_minute == 0 {
+            return bad("assistant_llm_per_minute must be at least 1 (leave assistant_llm_url unset for FAQ only)");
         }
         if self
             .assistant_llm_url
@@ -426,6 +476,7 @@ impl Config {
                 api_key: self.assistant_llm_key.clone(),
                 timeout: self.assistant_llm_timeout,
             }),
+            llm_per_minute: self.assistant_llm_per_minute,
         })
     }
 

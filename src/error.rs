@@ -33,6 +33,23 @@ pub enum AppError {
     /// A server fault; the detail goes to the log, not to the client.
     #[error("internal error")]
     Internal(String),
+    // --- limits: uploads ---
+    /// Too many requests of one kind; retry after the given time.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    /// The server is busy with work of this kind; retry after the given time.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("{0}")]
+    InsufficientStorage(String),
 }
 
 impl AppError {
@@ -48,6 +65,10 @@ impl AppError {
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             AppError::Internal(_) => ErrorCode::Internal,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Busy { .. } => ErrorCode::Unavailable,
+            AppError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            AppError::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
         }
     }
 
@@ -74,6 +95,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
     }
 }
 
@@ -84,7 +107,15 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?self, "request failed");
         }
         let body = Json(json!({ "code": code, "message": self.message() }));
-        (status_for(code), body).into_response()
+        let mut res = (status_for(code), body).into_response();
+        if let AppError::RateLimited { retry_after, .. } | AppError::Busy { retry_after, .. } = &self
+        {
+            // Whole seconds, rounded up: `Retry-After: 0` would invite a storm.
+            let secs = retry_after.as_millis().div_ceil(1000).max(1) as u64;
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 /// Longest display name kept, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
@@ -12,8 +12,6 @@ pub const MAX_NAME_BYTES: usize = 200;
 pub const THUMBNAIL_SIZE: u32 = 320;
 /// Largest image (either side) a thumbnail is made from.
 const MAX_IMAGE_SIDE: u32 = 12_000;
-/// Most memory the decoder may allocate for one image.
-const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 
 /// A display name from a client-supplied filename: the last path component
 /// (either separator), without control, bidirectional-override or
@@ -58,6 +56,26 @@ pub enum ThumbnailError {
     NotAnImage,
     #[error("the image cannot be decoded: {0}")]
     Decode(#[from] image::ImageError),
+    /// Its header asks for more memory than thumbnails may take; nothing
+    /// was decoded.
+    #[error("a {width}×{height} image needs {needed} bytes to decode, over the limit of {limit}")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        needed: u64,
+        limit: u64,
+    },
+}
+
+impl ThumbnailError {
+    /// The image is valid as far as was read, but too large to decode
+    /// within the limits: it is stored without a thumbnail.
+    pub fn over_limit(&self) -> bool {
+        matches!(
+            self,
+            ThumbnailError::TooLarge { .. } | ThumbnailError::Decode(image::ImageError::Limits(_))
+        )
+    }
 }
 
 fn image_format(mime: &str) -> Option<ImageFormat> {
@@ -76,18 +94,37 @@ pub fn has_thumbnail(mime: &str) -> bool {
 }
 
 /// A PNG thumbnail (at most [`THUMBNAIL_SIZE`] on each side, aspect kept)
-/// of an image whose type was sniffed as `mime`. Decoding is bounded in
-/// dimensions and memory, so a decompression bomb fails instead of eating
-/// the server. CPU-bound: run it on a blocking thread.
-pub fn thumbnail(bytes: &[u8], mime: &str) -> Result<Vec<u8>, ThumbnailError> {
+/// of an image whose type was sniffed as `mime`. The header is read first:
+/// an image whose pixels would take more than `max_decode_bytes` (width ×
+/// height × bytes per pixel) is refused before anything is decoded, and the
+/// decoder itself runs under the same memory limit, so a decompression bomb
+/// fails instead of eating the server. CPU-bound: run it on a blocking
+/// thread.
+pub fn thumbnail(
+    bytes: &[u8],
+    mime: &str,
+    max_decode_bytes: u64,
+) -> Result<Vec<u8>, ThumbnailError> {
     let format = image_format(mime).ok_or(ThumbnailError::NotAnImage)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits.max_alloc = Some(max_decode_bytes);
     reader.limits(limits);
-    let image = reader.decode()?;
+    // Only the header is parsed here.
+    let decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    let needed = decoder.total_bytes();
+    if needed > max_decode_bytes {
+        return Err(ThumbnailError::TooLarge {
+            width,
+            height,
+            needed,
+            limit: max_decode_bytes,
+        });
+    }
+    let image = DynamicImage::from_decoder(decoder)?;
     let thumb = image.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE);
     let mut out = Cursor::new(Vec::new());
     thumb.write_to(&mut out, ImageFormat::Png)?;
@@ -175,15 +212,22 @@ mod tests {
         let img = image::RgbImage::from_fn(800, 400, |x, _| image::Rgb([(x % 256) as u8, 0, 0]));
         let mut png = Cursor::new(Vec::new());
         img.write_to(&mut png, ImageFormat::Png).unwrap();
-        let thumb = thumbnail(png.get_ref(), "image/png").unwrap();
+        let thumb = thumbnail(png.get_ref(), "image/png", LIMIT).unwrap();
         let decoded = image::load_from_memory(&thumb).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (320, 160));
-        assert!(thumbnail(b"\x89PNG\r\n\x1a\nnot really", "image/png").is_err());
+        assert!(thumbnail(b"\x89PNG\r\n\x1a\nnot really", "image/png", LIMIT).is_err());
         assert!(matches!(
-            thumbnail(b"x", "application/pdf"),
+            thumbnail(b"x", "application/pdf", LIMIT),
             Err(ThumbnailError::NotAnImage)
         ));
+        // 800 × 400 RGB is 960,000 bytes: refused from the header alone.
+        assert!(matches!(
+            thumbnail(png.get_ref(), "image/png", 900_000),
+            Err(ThumbnailError::TooLarge { width: 800, height: 400, needed: 960_000, .. })
+        ));
     }
+
+    const LIMIT: u64 = 64 * 1024 * 1024;
 
     proptest! {
         #[test]
@@ -203,7 +247,7 @@ mod tests {
         fn sniffing_and_thumbnails_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = sniff(&bytes);
             for mime in ["image/png", "image/jpeg", "image/gif", "image/webp"] {
-                let _ = thumbnail(&bytes, mime);
+                let _ = thumbnail(&bytes, mime, LIMIT);
             }
         }
     }

@@ -12,6 +12,8 @@
 //! - [`files`]: upload names, MIME sniffing, thumbnails, download headers.
 //! - [`http`]: REST routes and the static demo app.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
+//! - [`upload_limits`]: thumbnail workers, upload rate, quota, disk floor,
+//!   and the sweeper of never-attached uploads.
 //! - [`webhooks`]: signed, retried delivery of call events.
 //! - [`ws`]: the WebSocket connection: auth, reader, writer, heartbeat.
 //! - [`run`]: start everything on a listener and stop it on a token.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod metrics;
+pub mod upload_limits;
 pub mod webhooks;
 pub mod ws;
 
@@ -65,6 +68,8 @@ pub struct AppInner {
     pub tracker: TaskTracker,
     pub started: Instant,
     pub metrics: metrics::ServerMetrics,
+    /// Thumbnail workers, upload rate, quota and disk floor.
+    pub uploads: upload_limits::UploadLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -123,6 +128,11 @@ pub async fn app(
         }
         None => EventSink::none(),
     };
+    tokio::spawn(upload_limits::sweep_orphans(
+        store.clone(),
+        config.clone(),
+        shutdown.clone(),
+    ));
     let signaling = Signaling::start(
         signaling_config,
         Parts {
@@ -134,13 +144,14 @@ pub async fn app(
         },
     );
     let state = AppState(Arc::new(AppInner {
-        config,
         auth,
         signaling,
         shutdown,
         tracker: TaskTracker::new(),
         started: Instant::now(),
         metrics: server_metrics,
+        uploads: upload_limits::UploadLimits::new(&config),
+        config,
     }));
     Ok((http::router(state.clone()), state))
 }

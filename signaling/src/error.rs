@@ -23,6 +23,11 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// An HTTP route called with a method it does not take.
     MethodNotAllowed,
+    // --- limits: uploads ---
+    /// An upload that would take its uploader past `upload_quota_bytes`.
+    QuotaExceeded,
+    /// The server's disk is below `upload_min_free_bytes`: uploads wait.
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -41,6 +46,8 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::InsufficientStorage => "INSUFFICIENT_STORAGE",
         }
     }
 }

@@ -23,6 +23,29 @@ pub struct AssistantState {
     pub enabled: bool,
 }
 
+/// Whether room metadata asks for the assistant (`"assistant": true`).
+fn metadata_enables(metadata: Option<&serde_json::Value>) -> bool {
+    metadata
+        .and_then(|m| m.get("assistant"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Room creation: only staff may switch the assistant on through room
+/// metadata, since every answer may cost an LLM call.
+pub fn check_create_metadata(
+    state: &AppState,
+    creator: &earshot_signaling::Identity,
+    metadata: Option<&serde_json::Value>,
+) -> Result<(), AppError> {
+    if metadata_enables(metadata) && !creator.is_staff(&state.signaling.config) {
+        return Err(AppError::Forbidden(
+            "only staff may enable the assistant (`metadata.assistant`)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The room's setting: set over REST, else room metadata `"assistant": true`.
 async fn enabled(
     state: &AppState,
@@ -31,12 +54,7 @@ async fn enabled(
     Ok(
         match state.signaling.store.assistant_setting(&room.id).await? {
             Some(e) => e,
-            None => room
-                .metadata
-                .as_ref()
-                .and_then(|m| m.get("assistant"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
+            None => metadata_enables(room.metadata.as_ref()),
         },
     )
 }
@@ -75,10 +93,11 @@ pub async fn show(
 
 #[utoipa::path(put, path = "/api/rooms/{id}/assistant", tag = "assistant",
     params(("id" = String, Path)), request_body = AssistantSetting,
-    responses((status = 200, body = AssistantState), (status = 403, description = "not staff in scope, the room's creator or the server API"), (status = 404)),
+    responses((status = 200, body = AssistantState), (status = 403, description = "not staff in scope or the server API (the room's creator may only switch it off)"), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
-/// Turn the room's assistant on or off: staff with access to the room, the
-/// room's creator, or the server API.
+/// Turn the room's assistant on or off: staff with access to the room or the
+/// server API; the room's creator may only switch it off (answers may cost
+/// LLM calls, so only staff decide to spend them).
 pub async fn set(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,9 +108,15 @@ pub async fn set(
     let by = match &caller {
         Caller::Service(s) => s.label(),
         Caller::User(me) => {
-            if !(me.is_staff(&state.signaling.config) || room.created_by == me.user_id) {
+            let staff = me.is_staff(&state.signaling.config);
+            if req.enabled && !staff {
                 return Err(AppError::Forbidden(
-                    "only staff or the room's creator may change its assistant".into(),
+                    "only staff may switch the assistant on".into(),
+                ));
+            }
+            if !(staff || room.created_by == me.user_id) {
+                return Err(AppError::Forbidden(
+                    "only staff or the room's creator may switch the assistant off".into(),
                 ));
             }
             me.user_id.clone()

@@ -85,6 +85,7 @@ pub async fn create(
     {
         return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
     }
+    super::assistant::check_create_metadata(&state, &me, req.metadata.as_ref())?;
     let mut members = vec![me.user_id.clone()];
     members.extend(req.participants.into_iter().filter(|p| p != &me.user_id));
     let room = NewRoom {

@@ -11,8 +11,10 @@ pub mod llm;
 pub mod state;
 pub mod text;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use tracing::{debug, warn};
 
@@ -38,6 +40,9 @@ pub struct AssistantConfig {
     pub delay: Duration,
     pub faq: Faq,
     pub llm: Option<LlmConfig>,
+    /// LLM requests one tenant may cause per minute (rooms without a
+    /// tenant share one budget); past it the FAQ answers.
+    pub llm_per_minute: u32,
 }
 
 impl Default for AssistantConfig {
@@ -46,9 +51,13 @@ impl Default for AssistantConfig {
             delay: Duration::from_secs(30),
             faq: Faq::default(),
             llm: None,
+            llm_per_minute: 60,
         }
     }
 }
+
+/// Tenants remembered by the LLM budget before idle ones are forgotten.
+const BUDGET_KEYS: usize = 10_000;
 
 /// An answer to post.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +74,8 @@ pub struct Answer {
 pub struct Assistant {
     matcher: FaqMatcher,
     llm: Option<LlmClient>,
+    /// The LLM budget, keyed by tenant (`""` for rooms without one).
+    llm_budget: DefaultKeyedRateLimiter<String>,
     delay: Duration,
 }
 
@@ -77,11 +88,23 @@ impl Assistant {
                 None
             }
         });
+        let per_minute = NonZeroU32::new(config.llm_per_minute).unwrap_or(NonZeroU32::MIN);
         Assistant {
             matcher: FaqMatcher::new(config.faq),
             llm,
+            llm_budget: RateLimiter::keyed(Quota::per_minute(per_minute)),
             delay: config.delay,
         }
+    }
+
+    /// Whether `tenant` may make one more LLM request now (and counts it).
+    fn llm_allowed(&self, tenant: Option<&str>) -> bool {
+        if self.llm_budget.len() > BUDGET_KEYS {
+            self.llm_budget.retain_recent();
+        }
+        self.llm_budget
+            .check_key(&tenant.unwrap_or_default().to_string())
+            .is_ok()
     }
 
     pub fn delay(&self) -> Duration {
@@ -108,13 +131,22 @@ impl Assistant {
         })
     }
 
-    /// Answer `q`: through the LLM when configured (with the closest FAQ
-    /// entries as reference), falling back to the FAQ when it fails, times
-    /// out or declines; `None` when nothing recognises the question.
-    pub async fn answer(&self, q: &Question) -> Option<Answer> {
+    /// Answer `q`, asked in a room of `tenant`: through the LLM when
+    /// configured (with the closest FAQ entries as reference), falling back
+    /// to the FAQ when it fails, times out or declines, or when the tenant
+    /// spent its LLM budget for the minute; `None` when nothing recognises
+    /// the question.
+    pub async fn answer(&self, tenant: Option<&str>, q: &Question) -> Option<Answer> {
         let Some(llm) = &self.llm else {
             return self.faq_answer(q);
         };
+        if !self.llm_allowed(tenant) {
+            debug!(
+                tenant = tenant.unwrap_or_default(),
+                "assistant: LLM budget spent for this minute; answering from the FAQ"
+            );
+            return self.faq_answer(q);
+        }
         let lang = Self::language(q);
         let reference: Vec<(String, String)> = self
             .matcher
@@ -172,19 +204,19 @@ mod tests {
             ..Default::default()
         });
         let en = a
-            .answer(&question("what is the visa fee", None))
+            .answer(None, &question("what is the visa fee", None))
             .await
             .unwrap();
         assert_eq!((en.text.as_str(), en.lang.as_str()), ("300 AED.", "en"));
         assert_eq!(en.metadata["faq_id"], "fees");
-        let ar = a.answer(&question("كم رسوم التأشيرة", None)).await.unwrap();
+        let ar = a.answer(None, &question("كم رسوم التأشيرة", None)).await.unwrap();
         assert_eq!(ar.lang, "ar");
         let tagged = a
-            .answer(&question("visa fee?", Some("ar-SA")))
+            .answer(None, &question("visa fee?", Some("ar-SA")))
             .await
             .unwrap();
         assert_eq!(tagged.text, "300 درهم.");
-        assert!(a.answer(&question("good morning", None)).await.is_none());
+        assert!(a.answer(None, &question("good morning", None)).await.is_none());
     }
 
     /// An endpoint that accepts connections and never answers: under paused
@@ -208,10 +240,11 @@ mod tests {
                 api_key: None,
                 timeout: Duration::from_secs(10),
             }),
+            ..Default::default()
         });
         let started = tokio::time::Instant::now();
         let answer = a
-            .answer(&question("what is the visa fee", None))
+            .answer(None, &question("what is the visa fee", None))
             .await
             .unwrap();
         assert_eq!(answer.metadata["source"], "faq");

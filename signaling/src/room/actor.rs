@@ -82,7 +82,7 @@ pub(super) struct Room {
     pub(super) id: String,
     rx: mpsc::Receiver<RoomCmd>,
     pub(super) registry: RoomRegistry,
-    info: Option<RoomInfo>,
+    pub(super) info: Option<RoomInfo>,
     members: HashSet<String>,
     pub(super) subs: HashMap<u64, Sub>,
     pub(super) last_seq: i64,

@@ -98,8 +98,10 @@ impl Room {
         let backend = self.registry.deps().assistant.clone();
         let registry = self.registry.clone();
         let room_id = self.id.clone();
+        // The LLM budget is per tenant.
+        let tenant = self.info.as_ref().and_then(|i| i.tenant.clone());
         tokio::spawn(async move {
-            let answer = backend.answer(&question).await;
+            let answer = backend.answer(tenant.as_deref(), &question).await;
             let cmd = RoomCmd::AssistantReply {
                 token,
                 question_id: question.message_id,

@@ -207,6 +207,45 @@ impl Store {
         Ok(row.as_ref().map(record_from_row))
     }
 
+    /// Bytes of uploads `uploader_id` has stored (for the quota).
+    pub async fn upload_bytes(&self, uploader_id: &str) -> Result<u64> {
+        let total: i64 =
+            sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM uploads WHERE uploader_id = ?")
+                .bind(uploader_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(total.max(0) as u64)
+    }
+
+    /// Up to `limit` uploads created before `before_ms` that no message
+    /// ever carried, oldest first.
+    pub async fn orphan_uploads(&self, before_ms: i64, limit: u32) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT u.id FROM uploads u
+             WHERE u.created_at < ?
+               AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.upload_id = u.id)
+             ORDER BY u.created_at LIMIT ?",
+        )
+        .bind(before_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Delete the record of upload `id` if still no message carries it, in
+    /// one statement, so a message attaching it meanwhile keeps it. `true`:
+    /// it is gone and its files may be removed.
+    pub async fn delete_orphan_upload(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM uploads WHERE id = ?
+               AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Rooms where a message that is not deleted carries the upload.
     pub async fn upload_rooms(&self, upload_id: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
