@@ -532,7 +532,7 @@ async fn the_backend_sends_files_into_a_room() {
     assert_eq!((status, bytes), (200, common::api::pdf()));
     let stranger = server.token("eve", "applicant");
     let (status, _, _) = server.fetch(Some(&stranger), url).await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404, "as if it did not exist");
 
     // A file alone as a system message (the default sender).
     let (_, scan) = server

@@ -1,6 +1,7 @@
 //! Attachments and voice notes: uploads with a size limit, MIME sniffing
 //! against the allowlist, harmless names, real thumbnails; messages that
-//! carry uploads; downloads only for the uploader and room members.
+//! carry uploads; downloads only for the uploader and room members (anyone
+//! else gets exactly the answer for an upload that does not exist).
 
 mod common;
 
@@ -299,9 +300,9 @@ async fn messages_carry_uploads_and_downloads_follow_room_access() {
     assert_eq!(status, 200);
     let lina = server.token("lina", "applicant");
     let (status, _, body) = server.fetch(Some(&lina), url).await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404, "as if it did not exist");
     let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(err["code"], "ACCESS_DENIED");
+    assert_eq!(err["code"], "NOT_FOUND");
     let (status, _, _) = server.fetch(None, url).await;
     assert_eq!(status, 401);
     // Staff in scope may read the room, so they may download.
@@ -325,7 +326,7 @@ async fn messages_carry_uploads_and_downloads_follow_room_access() {
     let (status, _, _) = server
         .fetch(Some(&omar.token), not_shared["url"].as_str().unwrap())
         .await;
-    assert_eq!(status, 403, "attaching failed, so it was never shared");
+    assert_eq!(status, 404, "attaching failed, so it was never shared");
     for (msg, code) in [
         (json!({"client_msg_id": "e1", "text": ""}), "BAD_REQUEST"),
         (
@@ -368,7 +369,36 @@ async fn messages_carry_uploads_and_downloads_follow_room_access() {
         .await;
     assert_eq!(r["type"], "ok", "{r}");
     let (status, _, _) = server.fetch(Some(&omar.token), url).await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
     let (status, _, _) = server.fetch(Some(&amira.token), url).await;
     assert_eq!(status, 200, "the uploader keeps access");
+}
+
+#[tokio::test]
+async fn an_upload_you_may_not_read_answers_like_one_that_does_not_exist() {
+    let server = TestServer::start().await;
+    let amira = server.token("amira", "applicant");
+    let (status, up) = server.upload(Some(&amira), "passport.png", &png(64, 64)).await;
+    assert_eq!(status, 201);
+    let id = up["id"].as_str().unwrap();
+    let missing = "0193a7c4-0000-7000-8000-000000000000";
+    let eve = server.token("eve", "applicant");
+    for suffix in ["", "/thumbnail"] {
+        let (status_real, headers_real, body_real) = server
+            .fetch(Some(&eve), &format!("/api/uploads/{id}{suffix}"))
+            .await;
+        let (status_none, headers_none, body_none) = server
+            .fetch(Some(&eve), &format!("/api/uploads/{missing}{suffix}"))
+            .await;
+        assert_eq!(status_real, 404, "{suffix}");
+        assert_eq!(
+            (status_real, &body_real),
+            (status_none, &body_none),
+            "{suffix}: {}",
+            String::from_utf8_lossy(&body_real)
+        );
+        assert_eq!(headers_real["content-type"], headers_none["content-type"]);
+    }
+    let (status, _, _) = server.fetch(Some(&amira), &format!("/api/uploads/{id}")).await;
+    assert_eq!(status, 200, "the uploader still reads it");
 }
