@@ -2,7 +2,8 @@
 //! question's language, when no professional answered within the delay;
 //! silent when disabled, when a professional answered or is in the room.
 //! The OpenAI-compatible backend runs against a local stand-in server,
-//! including the fall back to the FAQ when it is too slow.
+//! including the fall back to the FAQ when it is too slow. Only staff switch
+//! it on, and each tenant has a budget of LLM calls per minute.
 
 mod common;
 
@@ -32,13 +33,14 @@ async fn server_with(f: impl FnOnce(&mut earshot::Config)) -> TestServer {
     .await
 }
 
-/// A room with the assistant on (room metadata), and Amira in it.
+/// A room with the assistant on (room metadata, set by staff), and Amira
+/// in it.
 async fn assisted_room(server: &TestServer, id: &str) -> Client {
-    let token = server.token("amira", "applicant");
+    let token = server.token("boss", "admin");
     server
         .create_room(
             &token,
-            json!({"id": id, "type": "application", "title": "Visa", "participants": ["omar"],
+            json!({"id": id, "type": "application", "title": "Visa", "participants": ["amira", "omar"],
                                     "metadata": {"assistant": true}}),
         )
         .await;
@@ -206,11 +208,21 @@ async fn silent_unless_enabled_and_the_setting_is_guarded() {
         )
         .await;
     assert_eq!(status, 400);
-    // The creator may, and it takes effect in the running room.
-    let (status, state) = server
+    // Not even the room's creator: answers may cost LLM calls.
+    let (status, err) = server
         .call(
             Method::PUT,
             Some(&amira.token),
+            path,
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("ACCESS_DENIED")));
+    // Staff may, and it takes effect in the running room.
+    let (status, state) = server
+        .call(
+            Method::PUT,
+            Some(&server.token("boss", "admin")),
             path,
             Some(json!({"enabled": true})),
         )
@@ -220,11 +232,20 @@ async fn silent_unless_enabled_and_the_setting_is_guarded() {
     let ai = amira.recv_type("ai_response").await;
     assert_eq!(ai["message"]["text"], faq_answer("fees", "en"));
 
-    // Staff switch it off.
+    // The creator may switch it off (another member may not).
     let (status, _) = server
         .call(
             Method::PUT,
-            Some(&server.token("boss", "admin")),
+            Some(&server.token("omar", "applicant")),
+            path,
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            Some(&amira.token),
             path,
             Some(json!({"enabled": false})),
         )
@@ -234,6 +255,42 @@ async fn silent_unless_enabled_and_the_setting_is_guarded() {
     assert!(amira.collect_type("ai_response", QUIET).await.is_empty());
     let (_, state) = server.get(&amira.token, "/api/rooms/plain/assistant").await;
     assert_eq!(state["enabled"], false);
+}
+
+#[tokio::test]
+async fn only_staff_create_rooms_with_the_assistant_on() {
+    let server = server_with(|_| {}).await;
+    let amira = server.token("amira", "applicant");
+    let (status, err) = server
+        .call(
+            Method::POST,
+            Some(&amira),
+            "/api/rooms",
+            Some(json!({"id": "mine", "type": "application", "title": "Visa",
+                        "metadata": {"assistant": true}})),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("ACCESS_DENIED")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("assistant"), "{err}");
+    let (status, _) = server.get(&amira, "/api/rooms/mine").await;
+    assert_eq!(status, 404, "nothing was created");
+    // Without the flag (or with it off) the applicant's room is created.
+    server
+        .create_room(
+            &amira,
+            json!({"id": "mine", "type": "application", "title": "Visa",
+                   "metadata": {"assistant": false, "case": 7}}),
+        )
+        .await;
+    let (_, state) = server.get(&amira, "/api/rooms/mine/assistant").await;
+    assert_eq!(state["enabled"], false);
+    // Staff may.
+    let mut amira = assisted_room(&server, "staffs").await;
+    let (_, state) = server.get(&amira.token, "/api/rooms/staffs/assistant").await;
+    assert_eq!(state["enabled"], true);
+    ask(&mut amira, "staffs", "q1", "What are the visa fees?", None).await;
+    let ai = amira.recv_type("ai_response").await;
+    assert_eq!(ai["message"]["text"], faq_answer("fees", "en"));
 }
 
 #[tokio::test]
@@ -473,4 +530,55 @@ async fn the_shipped_faq_loads_and_is_the_default() {
         bad.assistant().is_err(),
         "a file that is not a FAQ stops the server from starting"
     );
+}
+
+#[tokio::test]
+async fn each_tenant_has_a_budget_of_llm_calls_per_minute() {
+    let (url, seen) = fake_llm(completion("From the model."), 200, Duration::ZERO).await;
+    let server = server_with(|c| {
+        c.assistant_llm_url = Some(url);
+        c.assistant_llm_per_minute = 2;
+    })
+    .await;
+    let staff_of = |tenant: &str| {
+        let mut claims = common::claims(&format!("lead-{tenant}"), "professional");
+        claims.tenant = Some(tenant.into());
+        server.token_with(claims)
+    };
+    let rooms = [("a1", "acme"), ("a2", "acme"), ("a3", "acme"), ("g1", "globex")];
+    for (room, tenant) in rooms {
+        server
+            .create_room(
+                &staff_of(tenant),
+                json!({"id": room, "type": "application", "title": "Visa",
+                       "participants": ["amira"], "metadata": {"assistant": true}}),
+            )
+            .await;
+    }
+    let mut amira = server.client("amira", "applicant").await;
+    for (room, _) in rooms {
+        amira.join(room).await;
+    }
+    for (room, _) in rooms {
+        ask(&mut amira, room, &format!("q-{room}"), "What are the visa fees?", None).await;
+    }
+    let mut source = std::collections::HashMap::new();
+    for _ in rooms {
+        let ai = amira.recv_type("ai_response").await;
+        let m = &ai["message"];
+        source.insert(
+            m["room_id"].as_str().unwrap().to_string(),
+            m["metadata"]["source"].as_str().unwrap().to_string(),
+        );
+    }
+    let acme_llm = ["a1", "a2", "a3"]
+        .iter()
+        .filter(|r| source[**r] == "llm")
+        .count();
+    assert_eq!(acme_llm, 2, "acme spent its 2 calls; the FAQ answered the third: {source:?}");
+    assert!(["a1", "a2", "a3"].iter().any(|r| source[*r] == "faq"));
+    assert_eq!(source["g1"], "llm", "another tenant's budget is its own");
+    assert_eq!(seen.lock().unwrap().len(), 3, "three calls reached the model");
+    // The default budget.
+    assert_eq!(earshot::Config::default().assistant_llm_per_minute, 60);
 }
