@@ -22,7 +22,11 @@ export type ServerErrorCode =
   /** HTTP 415 from `POST /api/uploads`. */
   | "UNSUPPORTED_MEDIA_TYPE"
   /** HTTP 405: a route called with a method it does not take. */
-  | "METHOD_NOT_ALLOWED";
+  | "METHOD_NOT_ALLOWED"
+  /** HTTP 413 from `POST /api/uploads`: past the user's storage quota. */
+  | "QUOTA_EXCEEDED"
+  /** HTTP 507 from `POST /api/uploads`: the server is low on disk. */
+  | "INSUFFICIENT_STORAGE";
 /** Produced by the SDK: no reply in time, connection lost, HTTP request failed, microphone or WebRTC trouble. */
 export type ClientErrorCode = "TIMEOUT" | "DISCONNECTED" | "NETWORK" | "MEDIA_DENIED" | "MEDIA_UNAVAILABLE" | "MEDIA";
 export type ErrorCode = ServerErrorCode | ClientErrorCode;

@@ -120,7 +120,9 @@ export const restMethods = {
    * `POST /api/uploads` (multipart, field `file`): resolves with
    * `{id, url, name, mime_type, size, thumbnail_url?}`; pass the `id` in
    * `sendMessage(room, {attachments: [id]})`. Rejects with
-   * PAYLOAD_TOO_LARGE (413) or UNSUPPORTED_MEDIA_TYPE (415).
+   * PAYLOAD_TOO_LARGE or QUOTA_EXCEEDED (413), UNSUPPORTED_MEDIA_TYPE (415),
+   * RATE_LIMITED (429) or UNAVAILABLE (503, thumbnail workers busy; both
+   * retryable, with `retryAfterMs`), or INSUFFICIENT_STORAGE (507).
    * @param {Blob} file
    * @param {string} [name]
    */
@@ -138,7 +140,10 @@ export const restMethods = {
       const data = await res.json().catch(() => null);
       if (!res.ok) {
         const code = data?.code ?? (res.status === 413 ? "PAYLOAD_TOO_LARGE" : res.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : res.status === 401 ? "UNAUTHENTICATED" : "BAD_REQUEST");
-        throw new EarshotError(code, data?.message ?? `upload failed: ${res.status}`, { status: res.status });
+        const retryAfter = Number(res.headers?.get?.("retry-after"));
+        const extra = { status: res.status };
+        if (retryAfter > 0) extra.retryAfterMs = retryAfter * 1000;
+        throw new EarshotError(code, data?.message ?? `upload failed: ${res.status}`, extra);
       }
       return data;
     });

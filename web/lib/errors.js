@@ -15,6 +15,8 @@ export const SERVER_ERROR_CODES = Object.freeze([
   "PAYLOAD_TOO_LARGE", // HTTP 413: an upload over the server's limit
   "UNSUPPORTED_MEDIA_TYPE", // HTTP 415: an upload of a type the server does not take
   "METHOD_NOT_ALLOWED", // HTTP 405: a route called with a method it does not take
+  "QUOTA_EXCEEDED", // HTTP 413: an upload past the user's storage quota
+  "INSUFFICIENT_STORAGE", // HTTP 507: the server is low on disk; uploads are paused
 ]);
 
 /** Error codes the SDK itself produces. */
