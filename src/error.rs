@@ -108,7 +108,8 @@ impl IntoResponse for AppError {
         }
         let body = Json(json!({ "code": code, "message": self.message() }));
         let mut res = (status_for(code), body).into_response();
-        if let AppError::RateLimited { retry_after, .. } | AppError::Busy { retry_after, .. } = &self
+        if let AppError::RateLimited { retry_after, .. } | AppError::Busy { retry_after, .. } =
+            &self
         {
             // Whole seconds, rounded up: `Retry-After: 0` would invite a storm.
             let secs = retry_after.as_millis().div_ceil(1000).max(1) as u64;

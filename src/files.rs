@@ -223,7 +223,12 @@ mod tests {
         // 800 × 400 RGB is 960,000 bytes: refused from the header alone.
         assert!(matches!(
             thumbnail(png.get_ref(), "image/png", 900_000),
-            Err(ThumbnailError::TooLarge { width: 800, height: 400, needed: 960_000, .. })
+            Err(ThumbnailError::TooLarge {
+                width: 800,
+                height: 400,
+                needed: 960_000,
+                ..
+            })
         ));
     }
 

@@ -8,8 +8,8 @@
 //! `Retry-After`).
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -100,6 +100,23 @@ impl UploadLimits {
             Some(left) if left > 0 => Ok(Some(left)),
             _ => Err(self.over_quota()),
         }
+    }
+
+    /// Refuse `incoming` more bytes for `user` if they would pass the quota.
+    pub async fn check_quota(
+        &self,
+        store: &Store,
+        user: &str,
+        incoming: u64,
+    ) -> Result<(), AppError> {
+        if self.quota == 0 {
+            return Ok(());
+        }
+        let used = store.upload_bytes(user).await?;
+        if used.saturating_add(incoming) > self.quota {
+            return Err(self.over_quota());
+        }
+        Ok(())
     }
 
     pub fn over_quota(&self) -> AppError {

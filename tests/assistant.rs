@@ -270,8 +270,15 @@ async fn only_staff_create_rooms_with_the_assistant_on() {
                         "metadata": {"assistant": true}})),
         )
         .await;
-    assert_eq!((status, err["code"].as_str()), (403, Some("ACCESS_DENIED")), "{err}");
-    assert!(err["message"].as_str().unwrap().contains("assistant"), "{err}");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (403, Some("ACCESS_DENIED")),
+        "{err}"
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("assistant"),
+        "{err}"
+    );
     let (status, _) = server.get(&amira, "/api/rooms/mine").await;
     assert_eq!(status, 404, "nothing was created");
     // Without the flag (or with it off) the applicant's room is created.
@@ -286,7 +293,9 @@ async fn only_staff_create_rooms_with_the_assistant_on() {
     assert_eq!(state["enabled"], false);
     // Staff may.
     let mut amira = assisted_room(&server, "staffs").await;
-    let (_, state) = server.get(&amira.token, "/api/rooms/staffs/assistant").await;
+    let (_, state) = server
+        .get(&amira.token, "/api/rooms/staffs/assistant")
+        .await;
     assert_eq!(state["enabled"], true);
     ask(&mut amira, "staffs", "q1", "What are the visa fees?", None).await;
     let ai = amira.recv_type("ai_response").await;
@@ -545,7 +554,12 @@ async fn each_tenant_has_a_budget_of_llm_calls_per_minute() {
         claims.tenant = Some(tenant.into());
         server.token_with(claims)
     };
-    let rooms = [("a1", "acme"), ("a2", "acme"), ("a3", "acme"), ("g1", "globex")];
+    let rooms = [
+        ("a1", "acme"),
+        ("a2", "acme"),
+        ("a3", "acme"),
+        ("g1", "globex"),
+    ];
     for (room, tenant) in rooms {
         server
             .create_room(
@@ -560,7 +574,14 @@ async fn each_tenant_has_a_budget_of_llm_calls_per_minute() {
         amira.join(room).await;
     }
     for (room, _) in rooms {
-        ask(&mut amira, room, &format!("q-{room}"), "What are the visa fees?", None).await;
+        ask(
+            &mut amira,
+            room,
+            &format!("q-{room}"),
+            "What are the visa fees?",
+            None,
+        )
+        .await;
     }
     let mut source = std::collections::HashMap::new();
     for _ in rooms {
@@ -575,10 +596,17 @@ async fn each_tenant_has_a_budget_of_llm_calls_per_minute() {
         .iter()
         .filter(|r| source[**r] == "llm")
         .count();
-    assert_eq!(acme_llm, 2, "acme spent its 2 calls; the FAQ answered the third: {source:?}");
+    assert_eq!(
+        acme_llm, 2,
+        "acme spent its 2 calls; the FAQ answered the third: {source:?}"
+    );
     assert!(["a1", "a2", "a3"].iter().any(|r| source[*r] == "faq"));
     assert_eq!(source["g1"], "llm", "another tenant's budget is its own");
-    assert_eq!(seen.lock().unwrap().len(), 3, "three calls reached the model");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "three calls reached the model"
+    );
     // The default budget.
     assert_eq!(earshot::Config::default().assistant_llm_per_minute, 60);
 }

@@ -56,7 +56,11 @@ fn crc32(data: &[u8]) -> u32 {
     for (i, slot) in table.iter_mut().enumerate() {
         let mut c = i as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
         *slot = c;
     }
@@ -92,11 +96,13 @@ impl Bits {
     }
 }
 
-/// A valid RGBA PNG of `w` × `h` black pixels, compressed by hand (fixed
-/// Huffman, every byte after the first a 258-byte copy of the one before):
-/// a 10,000 × 10,000 image, 400 MB decoded, is a 2.5 MB file.
-fn black_png(w: u32, h: u32) -> Vec<u8> {
-    let raw = u64::from(h) * (1 + u64::from(w) * 4);
+/// A valid 8-bit PNG of `w` × `h` black pixels, RGBA (`rgba`) or grey,
+/// compressed by hand (fixed Huffman, every byte after the first a 258-byte
+/// copy of the one before): a 10,000 × 10,000 RGBA image, 400 MB decoded,
+/// is a 2.5 MB file.
+fn black_png(w: u32, h: u32, rgba: bool) -> Vec<u8> {
+    let channels = if rgba { 4 } else { 1 };
+    let raw = u64::from(h) * (1 + u64::from(w) * channels);
     let mut bits = Bits {
         out: vec![0x78, 0x01],
         acc: 0,
@@ -133,7 +139,8 @@ fn black_png(w: u32, h: u32) -> Vec<u8> {
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
+    let color_type = if rgba { 6 } else { 0 };
+    ihdr.extend_from_slice(&[8, color_type, 0, 0, 0]);
     chunk(b"IHDR", &ihdr);
     chunk(b"IDAT", &zlib);
     chunk(b"IEND", &[]);
@@ -147,19 +154,14 @@ fn peak_rss() -> u64 {
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .expect("VmHWM");
-    let kb: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kb * 1024
 }
 
 #[tokio::test]
 async fn a_decompression_bomb_is_stored_without_decoding_it() {
     // The hand-made PNG is real: a small one decodes and gets a thumbnail.
-    let small = black_png(64, 48);
+    let small = black_png(64, 48, true);
     let decoded = image::load_from_memory(&small).expect("a valid PNG");
     assert_eq!((decoded.width(), decoded.height()), (64, 48));
 
@@ -171,7 +173,7 @@ async fn a_decompression_bomb_is_stored_without_decoding_it() {
     assert!(up["thumbnail_url"].is_string(), "{up}");
 
     // 10,000 × 10,000 RGBA: 400 MB to decode from a 2.5 MB file.
-    let bomb = black_png(10_000, 10_000);
+    let bomb = black_png(10_000, 10_000, true);
     assert!(bomb.len() < 3 * 1024 * 1024, "{}", bomb.len());
     let (status, _, up) = upload(&server, &token, "bomb.png", &bomb).await;
     assert_eq!(status, 201, "the file itself is accepted: {up}");
@@ -189,6 +191,17 @@ async fn a_decompression_bomb_is_stored_without_decoding_it() {
         .fetch(Some(&token), &format!("/api/uploads/{id}/thumbnail"))
         .await;
     assert_eq!(status, 404);
+    // 20,000 × 20,000 grey (400 MB too): over the side limit, likewise
+    // stored without a thumbnail.
+    let (status, _, up) = upload(
+        &server,
+        &token,
+        "wide.png",
+        &black_png(20_000, 20_000, false),
+    )
+    .await;
+    assert_eq!(status, 201, "{up}");
+    assert!(up.get("thumbnail_url").is_none(), "{up}");
     let peak = peak_rss();
     assert!(
         peak < 300 * 1024 * 1024,
@@ -228,7 +241,11 @@ async fn thumbnails_beyond_the_pool_wait_then_get_a_typed_503() {
     let stored = std::fs::read_dir(server.config.data_dir.join("uploads"))
         .unwrap()
         .count();
-    assert_eq!(stored, made * 2, "each kept upload has a file and a thumbnail");
+    assert_eq!(
+        stored,
+        made * 2,
+        "each kept upload has a file and a thumbnail"
+    );
     let (status, _, up) = upload(&server, &token, "later.png", &png(300, 200)).await;
     assert_eq!(status, 201);
     assert!(up["thumbnail_url"].is_string());
@@ -347,8 +364,10 @@ async fn uploads_never_attached_are_swept_after_the_grace_period() {
     let (_, _, kept) = upload(&server, &amira.token, "kept.png", &png(64, 64)).await;
     let (_, _, orphan) = upload(&server, &amira.token, "orphan.png", &png(64, 64)).await;
     let ack = amira
-        .request(json!({"type": "send_message", "room_id": "sweep", "client_msg_id": "k",
-                        "attachments": [kept["id"]]}))
+        .request(
+            json!({"type": "send_message", "room_id": "sweep", "client_msg_id": "k",
+                        "attachments": [kept["id"]]}),
+        )
         .await;
     assert_eq!(ack["type"], "message_ack", "{ack}");
 
@@ -382,8 +401,10 @@ async fn uploads_never_attached_are_swept_after_the_grace_period() {
     assert!(dir.join(format!("{kept_id}.thumb.png")).exists());
     // And it can still be quoted in a new message.
     let ack = amira
-        .request(json!({"type": "send_message", "room_id": "sweep", "client_msg_id": "k2",
-                        "attachments": [kept["id"]]}))
+        .request(
+            json!({"type": "send_message", "room_id": "sweep", "client_msg_id": "k2",
+                        "attachments": [kept["id"]]}),
+        )
         .await;
     assert_eq!(ack["type"], "message_ack", "{ack}");
 }
@@ -402,7 +423,11 @@ fn read_answer(sock: &mut std::net::TcpStream) -> std::io::Result<String> {
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let len = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             if body.len() >= len {
@@ -457,7 +482,10 @@ async fn a_body_over_the_limit_reads_its_413_and_the_connection_survives() {
                 .await
                 .unwrap();
         let answer = answer.unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert!(answer.starts_with("HTTP/1.1 413"), "round {round}: {answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "round {round}: {answer}"
+        );
         assert!(answer.contains("\"PAYLOAD_TOO_LARGE\""), "{answer}");
         let next = next.unwrap_or_else(|e| panic!("round {round}: connection lost: {e}"));
         assert!(next.starts_with("HTTP/1.1 200"), "{next}");
@@ -468,10 +496,13 @@ async fn a_body_over_the_limit_reads_its_413_and_the_connection_survives() {
     let (status, _, _) = upload(&server, &token, "a.pdf", &pdf()).await;
     assert_eq!(status, 201);
     let addr = server.addr;
-    let (answer, next) = tokio::task::spawn_blocking(move || post_raw(addr, &token, 5 * 1024 * 1024))
-        .await
-        .unwrap();
+    let (answer, next) =
+        tokio::task::spawn_blocking(move || post_raw(addr, &token, 5 * 1024 * 1024))
+            .await
+            .unwrap();
     let answer = answer.expect("an answer, not a reset");
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
-    assert!(next.expect("the connection survives").starts_with("HTTP/1.1 200"));
+    assert!(next
+        .expect("the connection survives")
+        .starts_with("HTTP/1.1 200"));
 }

@@ -378,7 +378,9 @@ async fn messages_carry_uploads_and_downloads_follow_room_access() {
 async fn an_upload_you_may_not_read_answers_like_one_that_does_not_exist() {
     let server = TestServer::start().await;
     let amira = server.token("amira", "applicant");
-    let (status, up) = server.upload(Some(&amira), "passport.png", &png(64, 64)).await;
+    let (status, up) = server
+        .upload(Some(&amira), "passport.png", &png(64, 64))
+        .await;
     assert_eq!(status, 201);
     let id = up["id"].as_str().unwrap();
     let missing = "0193a7c4-0000-7000-8000-000000000000";
@@ -399,6 +401,8 @@ async fn an_upload_you_may_not_read_answers_like_one_that_does_not_exist() {
         );
         assert_eq!(headers_real["content-type"], headers_none["content-type"]);
     }
-    let (status, _, _) = server.fetch(Some(&amira), &format!("/api/uploads/{id}")).await;
+    let (status, _, _) = server
+        .fetch(Some(&amira), &format!("/api/uploads/{id}"))
+        .await;
     assert_eq!(status, 200, "the uploader still reads it");
 }

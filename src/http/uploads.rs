@@ -163,7 +163,10 @@ async fn admit(
     headers: &axum::http::HeaderMap,
 ) -> Result<Option<u64>, AppError> {
     state.uploads.check_rate(user)?;
-    let left = state.uploads.quota_left(&state.signaling.store, user).await?;
+    let left = state
+        .uploads
+        .quota_left(&state.signaling.store, user)
+        .await?;
     let incoming = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
@@ -240,6 +243,14 @@ async fn receive_within(
             let thumb_path = thumbnail_path(&dir, &id);
             cleanup.0.push(thumb_path.clone());
             has_thumbnail = make_thumbnail(state, &path, &thumb_path, mime).await?;
+        }
+        if quota_left.is_some() {
+            // Again, now that it is stored: the user's other uploads may
+            // have landed meanwhile.
+            state
+                .uploads
+                .check_quota(&state.signaling.store, uploader_id, size)
+                .await?;
         }
         let rec = UploadRecord {
             id: id.clone(),

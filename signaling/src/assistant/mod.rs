@@ -209,14 +209,20 @@ mod tests {
             .unwrap();
         assert_eq!((en.text.as_str(), en.lang.as_str()), ("300 AED.", "en"));
         assert_eq!(en.metadata["faq_id"], "fees");
-        let ar = a.answer(None, &question("كم رسوم التأشيرة", None)).await.unwrap();
+        let ar = a
+            .answer(None, &question("كم رسوم التأشيرة", None))
+            .await
+            .unwrap();
         assert_eq!(ar.lang, "ar");
         let tagged = a
             .answer(None, &question("visa fee?", Some("ar-SA")))
             .await
             .unwrap();
         assert_eq!(tagged.text, "300 درهم.");
-        assert!(a.answer(None, &question("good morning", None)).await.is_none());
+        assert!(a
+            .answer(None, &question("good morning", None))
+            .await
+            .is_none());
     }
 
     /// An endpoint that accepts connections and never answers: under paused
