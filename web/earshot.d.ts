@@ -727,7 +727,7 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   addMember(roomId: string, userId: string): Promise<unknown>;
   removeMember(roomId: string, userId: string): Promise<unknown>;
   getAssistant(roomId: string): Promise<{ room_id: string; enabled: boolean }>;
-  /** Staff or the room's creator: turn the room's assistant on or off. */
+  /** Staff turn the room's assistant on or off; the room's creator may only turn it off. */
   setAssistant(roomId: string, enabled: boolean): Promise<{ room_id: string; enabled: boolean }>;
   getRoomCalls(roomId: string): Promise<{ room_id: string; calls: CallRecord[]; active: string | null }>;
   getCallRecord(callId: string): Promise<{ call: CallRecord; active: boolean }>;

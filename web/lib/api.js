@@ -64,7 +64,7 @@ export const restMethods = {
     return this._rest("GET", `/api/rooms/${enc(roomId)}/assistant`);
   },
 
-  /** `PUT /api/rooms/{id}/assistant` (staff, the room's creator): turn the FAQ assistant on or off. */
+  /** `PUT /api/rooms/{id}/assistant`: staff turn the FAQ assistant on or off; the room's creator may only turn it off. */
   setAssistant(roomId, enabled) {
     return this._rest("PUT", `/api/rooms/${enc(roomId)}/assistant`, { enabled: !!enabled });
   },

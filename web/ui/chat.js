@@ -117,19 +117,28 @@ export class ChatView {
     if (window.matchMedia("(min-width: 761px)").matches) this.text.focus();
   }
 
-  /** The assistant switch: for staff and the room's creator, with the room's setting. */
+  /** Whether the signed-in user has a staff role. */
+  isStaff() {
+    return (this.app.staffRoles ?? []).includes(this.app.me.role);
+  }
+
+  /**
+   * The assistant switch, with the room's setting: for staff; the room's
+   * creator only sees it while the assistant is on (they may switch it off,
+   * only staff switch it on).
+   */
   async loadAssistant() {
     const roomId = this.roomId;
     const btn = $("#assistant-toggle");
     const r = this.app.rooms.get(roomId);
     const me = this.app.me;
     btn.hidden = true;
-    if (!r || !((this.app.staffRoles ?? []).includes(me.role) || r.room.created_by === me.id)) return;
+    if (!r || !(this.isStaff() || r.room.created_by === me.id)) return;
     try {
       const { enabled } = await this.app.client.getAssistant(roomId);
       if (roomId !== this.roomId) return;
       this.renderAssistant(enabled);
-      btn.hidden = false;
+      btn.hidden = !enabled && !this.isStaff();
     } catch {
       /* a server without the assistant: no switch */
     }
@@ -148,6 +157,7 @@ export class ChatView {
     try {
       const { enabled } = await this.app.client.setAssistant(this.roomId, next);
       this.renderAssistant(enabled);
+      if (!enabled && !this.isStaff()) btn.hidden = true;
     } catch (err) {
       toast(err.message, { title: "Could not change the assistant", kind: "error" });
     }
