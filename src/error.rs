@@ -30,6 +30,12 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// Over a rate limit: 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// A server fault; the detail goes to the log, not to the client.
     #[error("internal error")]
     Internal(String),
@@ -47,7 +53,16 @@ impl AppError {
             AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AppError::RateLimited { retry_after, .. } => Some(*retry_after),
+            AppError::Signal(e) => e.retry_after(),
+            _ => None,
         }
     }
 
@@ -82,6 +97,18 @@ impl IntoResponse for AppError {
         let code = self.code();
         if code == ErrorCode::Internal {
             tracing::error!(error = ?self, "request failed");
+        }
+        if let Some(wait) = self.retry_after() {
+            let ms = wait.as_millis().max(1) as u64;
+            let body = Json(json!({ "code": code, "message": self.message(), "retry_after_ms": ms }));
+            // Whole seconds, rounded up: never earlier than the bucket allows.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return (
+                status_for(code),
+                [(axum::http::header::RETRY_AFTER, secs.max(1).to_string())],
+                body,
+            )
+                .into_response();
         }
         let body = Json(json!({ "code": code, "message": self.message() }));
         (status_for(code), body).into_response()

@@ -12,6 +12,7 @@
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
+//! - [`limit`]: per-key (user, IP) rate limits.
 //! - [`monitor`]: monitoring subscribers (live view of ongoing calls).
 //! - [`metrics`]: Prometheus metrics this layer updates.
 //! - [`events`]: [`events::CallEvent`]s for webhooks, on a bounded [`events::EventSink`].
@@ -30,6 +31,7 @@ pub mod conn;
 pub mod error;
 pub mod events;
 pub mod hub;
+pub mod limit;
 pub mod metrics;
 pub mod monitor;
 pub mod notify;
@@ -98,12 +100,13 @@ impl Signaling {
             metrics: metrics.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
+        let calls = call::CallRegistry::new(config.call_start_per_minute);
         Arc::new(Signaling {
             config,
             store,
             hub,
             rooms,
-            calls: call::CallRegistry::default(),
+            calls,
             sfu,
             assistant,
             monitors: monitor::Monitors::default(),

@@ -94,11 +94,12 @@ impl Session {
         if let SignalError::Storage(e) = &err {
             tracing::warn!(error = %e, user = %self.identity.user_id, "request failed in storage");
         }
-        self.reply(ServerMessage::error(
-            err.code(),
-            err.public_message(),
+        self.reply(ServerMessage::Error {
+            code: err.code(),
+            message: err.public_message(),
             request_id,
-        ));
+            retry_after_ms: err.retry_after().map(|d| d.as_millis().max(1) as u64),
+        });
     }
 
     /// Handle one text frame. Never panics; every problem becomes an `error`.
@@ -169,9 +170,17 @@ impl Session {
                 };
                 self.sig.rooms.send(&room_id, cmd).await
             }
-            ClientMessage::ListRooms {} => {
-                let rooms = self.sig.room_summaries(&self.identity.user_id).await?;
-                self.reply(ServerMessage::Rooms { request_id, rooms });
+            ClientMessage::ListRooms { limit, cursor } => {
+                let page = self
+                    .sig
+                    .room_page(&self.identity.user_id, limit, cursor.as_deref())
+                    .await?;
+                self.reply(ServerMessage::Rooms {
+                    request_id,
+                    rooms: page.rooms,
+                    has_more: page.next_cursor.is_some(),
+                    next_cursor: page.next_cursor,
+                });
                 Ok(())
             }
             ClientMessage::SendMessage(msg) => {
@@ -524,11 +533,38 @@ fn check_id(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// One page of a user's room list.
+#[derive(Debug)]
+pub struct RoomPage {
+    pub rooms: Vec<RoomSummary>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 impl Signaling {
-    /// The user's rooms with unread counts, previews and who is online.
-    pub async fn room_summaries(&self, user_id: &str) -> Result<Vec<RoomSummary>> {
-        let rows = self.store.rooms_for_user(user_id).await?;
-        Ok(rows
+    /// A page of the user's rooms, most recently active first, with unread
+    /// counts, previews and who is online: `limit` rooms (the configured
+    /// default if absent, at most the configured maximum) after `cursor`.
+    pub async fn room_page(
+        &self,
+        user_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<RoomPage> {
+        let after = match cursor {
+            Some(c) => Some(crate::store::RoomCursor::decode(c).ok_or_else(|| {
+                SignalError::BadRequest("`cursor` is not one this server gave".into())
+            })?),
+            None => None,
+        };
+        let limit = limit
+            .unwrap_or(self.config.room_list_page)
+            .clamp(1, self.config.room_list_max_page.max(1));
+        let (rows, next) = self
+            .store
+            .rooms_for_user(user_id, after.as_ref(), limit)
+            .await?;
+        let rooms = rows
             .into_iter()
             .map(|r| RoomSummary {
                 online: r
@@ -541,7 +577,11 @@ impl Signaling {
                 last_seq: r.last_seq,
                 last_message: r.last_message,
             })
-            .collect())
+            .collect();
+        Ok(RoomPage {
+            rooms,
+            next_cursor: next.map(|c| c.encode()),
+        })
     }
 
     /// A page of a room's history, if `identity` may read it.
