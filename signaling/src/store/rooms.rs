@@ -217,7 +217,7 @@ impl Store {
     }
 
     /// One page of the user's rooms, most recently active first (the last
-    /// message's time, else the room's creation), with unread counts
+    /// message's time, else the room's creation; ties by id, descending), with unread counts
     /// (messages after their read mark, from others, not deleted). Rooms
     /// after `after`, at most `limit`; the cursor of the next page if any.
     pub async fn rooms_for_user(
@@ -227,24 +227,32 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<RoomListRow>, Option<RoomCursor>)> {
         let limit = limit.max(1);
-        // Memberships through (user_id, room_id), rooms by primary key: the
-        // cost of a page follows the page, not how many rooms the user has.
-        let mut rows = sqlx::query(
-            "SELECT r.*, m.last_read_seq,
-               (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > m.last_read_seq
-                  AND x.sender_id != m.user_id AND x.deleted_at IS NULL) AS unread
-             FROM room_members m JOIN rooms r ON r.id = m.room_id
-             WHERE m.user_id = ?1
-               AND (?2 IS NULL OR r.last_activity_at < ?2 OR (r.last_activity_at = ?2 AND r.id > ?3))
-             ORDER BY r.last_activity_at DESC, r.id ASC
-             LIMIT ?4",
-        )
-        .bind(user_id)
-        .bind(after.map(|c| c.activity))
-        .bind(after.map(|c| c.room_id.as_str()))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        // The page is a range of one index, (user_id, activity_at, room_id),
+        // read newest first; only then are unread counts, previews and
+        // members read, for the page's rooms alone. The cursor bound is a
+        // separate statement so the planner can seek to it.
+        const FIRST: &str = "m.user_id = ?1";
+        const AFTER: &str = "m.user_id = ?1 AND m.activity_at <= ?2
+                            AND (m.activity_at < ?2 OR m.room_id < ?3)";
+        let sql = format!(
+            "SELECT r.*, p.last_read_seq, p.activity_at AS page_activity,
+               (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > p.last_read_seq
+                  AND x.sender_id != ?1 AND x.deleted_at IS NULL) AS unread
+             FROM (SELECT m.room_id, m.last_read_seq, m.activity_at FROM room_members m
+                   WHERE {}
+                   ORDER BY m.activity_at DESC, m.room_id DESC
+                   LIMIT ?4) p
+             JOIN rooms r ON r.id = p.room_id
+             ORDER BY p.activity_at DESC, p.room_id DESC",
+            if after.is_some() { AFTER } else { FIRST }
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(after.map(|c| c.activity))
+            .bind(after.map(|c| c.room_id.as_str()))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let ids: Vec<String> = rows.iter().map(|r| r.get::<String, _>("id")).collect();
@@ -286,7 +294,7 @@ impl Store {
         }
         let next = if has_more {
             rows.last().map(|r| RoomCursor {
-                activity: r.get("last_activity_at"),
+                activity: r.get("page_activity"),
                 room_id: r.get("id"),
             })
         } else {
