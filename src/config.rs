@@ -396,7 +396,9 @@ impl Config {
         if (self.rest_user_per_minute > 0 && self.rest_user_burst == 0)
             || (self.rest_ip_per_minute > 0 && self.rest_ip_burst == 0)
         {
-            return bad("rest_user_burst and rest_ip_burst must be positive when their limit is on");
+            return bad(
+                "rest_user_burst and rest_ip_burst must be positive when their limit is on",
+            );
         }
         if self.quality_interval < Duration::from_millis(100) {
             return bad("quality_interval must be at least 100ms");

@@ -100,7 +100,8 @@ impl IntoResponse for AppError {
         }
         if let Some(wait) = self.retry_after() {
             let ms = wait.as_millis().max(1) as u64;
-            let body = Json(json!({ "code": code, "message": self.message(), "retry_after_ms": ms }));
+            let body =
+                Json(json!({ "code": code, "message": self.message(), "retry_after_ms": ms }));
             // Whole seconds, rounded up: never earlier than the bucket allows.
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             return (

@@ -131,6 +131,14 @@ async fn a_removed_member_stops_sending_and_receiving_media_in_an_sfu_call() {
         o.media.packets_from(&a.stream()).len(),
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(a.media.packets_from(&o.stream()).len(), heard, "she still hears omar");
-    assert_eq!(o.media.packets_from(&a.stream()).len(), sent, "omar still hears her");
+    assert_eq!(
+        a.media.packets_from(&o.stream()).len(),
+        heard,
+        "she still hears omar"
+    );
+    assert_eq!(
+        o.media.packets_from(&a.stream()).len(),
+        sent,
+        "omar still hears her"
+    );
 }

@@ -83,7 +83,11 @@ async fn rest_pages_walk_every_room_once_newest_activity_first() {
     assert_eq!(ids(&big).len(), 5);
     // A cursor the server did not give is a typed 400.
     let (status, bad) = server.get(&token, "/api/rooms?cursor=nonsense").await;
-    assert_eq!((status, bad["code"].clone()), (400, json!("BAD_REQUEST")), "{bad}");
+    assert_eq!(
+        (status, bad["code"].clone()),
+        (400, json!("BAD_REQUEST")),
+        "{bad}"
+    );
 }
 
 fn urlencode(s: &str) -> String {
@@ -112,7 +116,11 @@ async fn the_socket_list_pages_the_same_way() {
     amira.say("room-2", "m2", "still here").await;
 }
 
-async fn get_as(server: &TestServer, token: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+async fn get_as(
+    server: &TestServer,
+    token: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
     let mut req = reqwest::Client::new()
         .get(server.http("/api/rooms"))
         .bearer_auth(token);
@@ -124,7 +132,11 @@ async fn get_as(server: &TestServer, token: &str, forwarded_for: Option<&str>) -
 
 async fn assert_limited(res: reqwest::Response) {
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "RATE_LIMITED", "{body}");

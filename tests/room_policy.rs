@@ -59,7 +59,10 @@ async fn by_default_applicants_may_name_only_staff_of_their_own_tenant() {
         let (status, body) = create(&server, &eve, others).await;
         assert_eq!(status, 403, "{why}: {body}");
         assert_eq!(body["code"], "ACCESS_DENIED", "{why}: {body}");
-        assert!(body["message"].as_str().unwrap().contains("staff"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("staff"),
+            "{body}"
+        );
     }
     // Nobody was put anywhere: Lina has no rooms and Eve sees nothing of her.
     let lina = server.token_with(in_tenant("lina", "applicant", "acme"));
@@ -82,7 +85,11 @@ async fn by_default_applicants_may_name_only_staff_of_their_own_tenant() {
     let (status, body) = server
         .call(Method::POST, Some(&eve), &path, Some(add("lina")))
         .await;
-    assert_eq!((status, body["code"].clone()), (403, json!("ACCESS_DENIED")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (403, json!("ACCESS_DENIED")),
+        "{body}"
+    );
     let (status, _) = server
         .call(Method::POST, Some(&eve), &path, Some(add("omar")))
         .await;
@@ -105,15 +112,27 @@ async fn the_staff_policy_lets_only_staff_create_rooms_and_add_members() {
     let server = TestServer::with(|c| c.room_creation = RoomCreation::Staff).await;
     let amira = server.token("amira", "applicant");
     let (status, body) = create(&server, &amira, &[]).await;
-    assert_eq!((status, body["code"].clone()), (403, json!("ACCESS_DENIED")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (403, json!("ACCESS_DENIED")),
+        "{body}"
+    );
 
     let omar = server.token("omar", "professional");
     let room = server
-        .create_room(&omar, json!({"id": "case-1", "type": "ticket", "title": "Case", "participants": ["amira"]}))
+        .create_room(
+            &omar,
+            json!({"id": "case-1", "type": "ticket", "title": "Case", "participants": ["amira"]}),
+        )
         .await;
     assert_eq!(room["id"], "case-1");
     let (status, _) = server
-        .call(Method::POST, Some(&amira), "/api/rooms/case-1/members", Some(json!({"user_id": "lina"})))
+        .call(
+            Method::POST,
+            Some(&amira),
+            "/api/rooms/case-1/members",
+            Some(json!({"user_id": "lina"})),
+        )
         .await;
     assert_eq!(status, 403, "an applicant member may not add people");
 }
@@ -137,7 +156,11 @@ async fn room_creation_is_rate_limited_and_capped_per_user() {
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "RATE_LIMITED", "{body}");
@@ -159,7 +182,11 @@ async fn a_user_may_create_only_so_many_rooms_in_all() {
     assert_eq!(create(&server, &eve, &[]).await.0, 201);
     assert_eq!(create(&server, &eve, &[]).await.0, 201);
     let (status, body) = create(&server, &eve, &[]).await;
-    assert_eq!((status, body["code"].clone()), (403, json!("ACCESS_DENIED")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (403, json!("ACCESS_DENIED")),
+        "{body}"
+    );
     assert!(body["message"].as_str().unwrap().contains("(2)"), "{body}");
 }
 

@@ -10,6 +10,7 @@
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
+//! - [`room_list`]: a user's room list, a page at a time.
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
 //! - [`limit`]: per-key (user, IP) rate limits.
@@ -38,6 +39,7 @@ pub mod notify;
 pub mod protocol;
 pub mod quality;
 pub mod room;
+pub mod room_list;
 pub mod session;
 pub mod store;
 pub mod typing;

@@ -32,8 +32,7 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     pub fn with_period(count: u32, period: Duration, burst: u32) -> Self {
         let limiter = NonZeroU32::new(count).and_then(|n| {
             let burst = NonZeroU32::new(burst).unwrap_or(n);
-            Quota::with_period(period / n.get())
-                .map(|q| RateLimiter::keyed(q.allow_burst(burst)))
+            Quota::with_period(period / n.get()).map(|q| RateLimiter::keyed(q.allow_burst(burst)))
         });
         KeyedLimit {
             limiter,

@@ -17,7 +17,7 @@ use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{ErrorCode, Result, SignalError};
 use crate::protocol::{
-    parse_client_frame, ClientMessage, PresenceStatus, RoomSummary, SendMessage, ServerMessage,
+    parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
 };
 use crate::room::{may_access, RoomCmd};
 use crate::store::PageQuery;
@@ -533,57 +533,7 @@ fn check_id(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// One page of a user's room list.
-#[derive(Debug)]
-pub struct RoomPage {
-    pub rooms: Vec<RoomSummary>,
-    /// Where the next page starts; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
 impl Signaling {
-    /// A page of the user's rooms, most recently active first, with unread
-    /// counts, previews and who is online: `limit` rooms (the configured
-    /// default if absent, at most the configured maximum) after `cursor`.
-    pub async fn room_page(
-        &self,
-        user_id: &str,
-        limit: Option<u32>,
-        cursor: Option<&str>,
-    ) -> Result<RoomPage> {
-        let after = match cursor {
-            Some(c) => Some(crate::store::RoomCursor::decode(c).ok_or_else(|| {
-                SignalError::BadRequest("`cursor` is not one this server gave".into())
-            })?),
-            None => None,
-        };
-        let limit = limit
-            .unwrap_or(self.config.room_list_page)
-            .clamp(1, self.config.room_list_max_page.max(1));
-        let (rows, next) = self
-            .store
-            .rooms_for_user(user_id, after.as_ref(), limit)
-            .await?;
-        let rooms = rows
-            .into_iter()
-            .map(|r| RoomSummary {
-                online: r
-                    .members
-                    .into_iter()
-                    .filter(|m| self.hub.is_online(m))
-                    .collect(),
-                room: r.room,
-                unread: r.unread,
-                last_seq: r.last_seq,
-                last_message: r.last_message,
-            })
-            .collect();
-        Ok(RoomPage {
-            rooms,
-            next_cursor: next.map(|c| c.encode()),
-        })
-    }
-
     /// A page of a room's history, if `identity` may read it.
     pub async fn history(
         &self,

@@ -19,7 +19,11 @@ use crate::AppState;
 
 /// Refuse unless `me` may create a room naming `others` (not themselves),
 /// and is within their room-creation limits.
-pub async fn check_create(state: &AppState, me: &Identity, others: &[String]) -> Result<(), AppError> {
+pub async fn check_create(
+    state: &AppState,
+    me: &Identity,
+    others: &[String],
+) -> Result<(), AppError> {
     check_names(state, me, others).await?;
     if me.is_staff(&state.signaling.config) {
         return Ok(());
@@ -64,7 +68,11 @@ async fn check_names(state: &AppState, me: &Identity, others: &[String]) -> Resu
             "only staff may create rooms or add members on this server".into(),
         ));
     }
-    let others: Vec<String> = others.iter().filter(|u| **u != me.user_id).cloned().collect();
+    let others: Vec<String> = others
+        .iter()
+        .filter(|u| **u != me.user_id)
+        .cloned()
+        .collect();
     if others.is_empty() || (staff && me.tenant.is_none()) {
         return Ok(());
     }
@@ -82,8 +90,7 @@ async fn check_names(state: &AppState, me: &Identity, others: &[String]) -> Resu
         }
         let is_staff_here = profile.is_some_and(|p| {
             p.tenant == me.tenant
-                && p
-                    .role
+                && p.role
                     .as_ref()
                     .is_some_and(|r| config.staff_roles.iter().any(|s| s == r))
         });

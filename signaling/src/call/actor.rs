@@ -86,9 +86,7 @@ pub enum CallCmd {
     },
     /// The user was removed from the call's room: every device of theirs
     /// leaves the call now.
-    Remove {
-        user_id: String,
-    },
+    Remove { user_id: String },
     /// The call as monitors see it.
     Monitor {
         reply: oneshot::Sender<(Option<String>, MonitorCallView)>,

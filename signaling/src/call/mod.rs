@@ -21,8 +21,8 @@ pub use ice::ice_servers;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
-use crate::protocol::{CallInfo, CallMode, ServerMessage};
 use crate::limit::KeyedLimit;
+use crate::protocol::{CallInfo, CallMode, ServerMessage};
 use crate::store::now_ms;
 use crate::Signaling;
 

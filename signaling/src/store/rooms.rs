@@ -290,7 +290,10 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            members.entry(row.get("room_id")).or_default().push(row.get("user_id"));
+            members
+                .entry(row.get("room_id"))
+                .or_default()
+                .push(row.get("user_id"));
         }
         let next = if has_more {
             rows.last().map(|r| RoomCursor {
@@ -328,7 +331,10 @@ impl Store {
 
     /// The role and tenant each of `user_ids` last connected with; users
     /// who never connected are absent.
-    pub async fn tenant_profiles(&self, user_ids: &[String]) -> Result<HashMap<String, UserProfile>> {
+    pub async fn tenant_profiles(
+        &self,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, UserProfile>> {
         let ids = serde_json::Value::from(user_ids.to_vec()).to_string();
         let rows = sqlx::query(
             "SELECT id, role, tenant FROM users WHERE id IN (SELECT value FROM json_each(?))",
