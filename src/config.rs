@@ -179,6 +179,47 @@ pub struct Config {
     // --- limits: assistant ---
     /// LLM requests per tenant per minute; past it the FAQ answers.
     pub assistant_llm_per_minute: u32,
+    // --- limits: rooms, calls and REST ---
+    /// Who may create rooms and add members: `staff`, `with_staff` or `open`
+    /// (see [`RoomCreation`]).
+    pub room_creation: RoomCreation,
+    /// Rooms a non-staff user may create per minute (0: no limit).
+    pub room_create_per_minute: u32,
+    /// Rooms a non-staff user may create per hour (0: no limit).
+    pub room_create_per_hour: u32,
+    /// Most rooms a non-staff user may have created in total (0: no limit).
+    pub room_max_created_per_user: u32,
+    /// Calls one user may start per minute, across their devices (0: no limit).
+    pub call_start_per_minute: u32,
+    /// Rooms per page of `GET /api/rooms` and `list_rooms` when none is asked for.
+    pub room_list_page: u32,
+    /// Largest page of the room list a client may ask for.
+    pub room_list_max_page: u32,
+    /// REST requests per minute per authenticated user (0: no limit).
+    pub rest_user_per_minute: u32,
+    /// Burst of the per-user REST bucket.
+    pub rest_user_burst: u32,
+    /// REST requests per minute per client IP (0: no limit).
+    pub rest_ip_per_minute: u32,
+    /// Burst of the per-IP REST bucket.
+    pub rest_ip_burst: u32,
+    /// Take the client IP from the last `X-Forwarded-For` entry (only behind
+    /// a reverse proxy that sets it).
+    pub rest_trust_forwarded_for: bool,
+}
+
+/// Who may create rooms and add members to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomCreation {
+    /// Only staff roles create rooms and add members.
+    Staff,
+    /// Staff as with `staff`; anyone else may create rooms too, but every
+    /// other member they name must be known as staff of their own tenant.
+    #[default]
+    WithStaff,
+    /// Anyone names anyone (trusted deployments only).
+    Open,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -268,6 +309,19 @@ impl Default for Config {
             upload_min_free_bytes: 1024 * 1024 * 1024,
             // --- limits: assistant ---
             assistant_llm_per_minute: signaling.assistant.llm_per_minute,
+            // --- limits: rooms, calls and REST ---
+            room_creation: RoomCreation::default(),
+            room_create_per_minute: 10,
+            room_create_per_hour: 60,
+            room_max_created_per_user: 200,
+            call_start_per_minute: signaling.call_start_per_minute,
+            room_list_page: signaling.room_list_page,
+            room_list_max_page: signaling.room_list_max_page,
+            rest_user_per_minute: 1200,
+            rest_user_burst: 300,
+            rest_ip_per_minute: 2400,
+            rest_ip_burst: 600,
+            rest_trust_forwarded_for: false,
         }
     }
 }
@@ -385,6 +439,16 @@ impl Config {
         if self.media_failed_timeout < self.media_disconnected_timeout {
             return bad("media_failed_timeout must not be shorter than media_disconnected_timeout");
         }
+        if self.room_list_page == 0 || self.room_list_max_page < self.room_list_page {
+            return bad("room_list_page must be positive and at most room_list_max_page");
+        }
+        if (self.rest_user_per_minute > 0 && self.rest_user_burst == 0)
+            || (self.rest_ip_per_minute > 0 && self.rest_ip_burst == 0)
+        {
+            return bad(
+                "rest_user_burst and rest_ip_burst must be positive when their limit is on",
+            );
+        }
         if self.quality_interval < Duration::from_millis(100) {
             return bad("quality_interval must be at least 100ms");
         }
@@ -441,6 +505,10 @@ impl Config {
             monitor_roles: self.monitor_roles.clone(),
             quality_interval: self.quality_interval,
             quality_hysteresis: self.quality_hysteresis.max(1),
+            // --- limits: rooms, calls and REST ---
+            call_start_per_minute: self.call_start_per_minute,
+            room_list_page: self.room_list_page,
+            room_list_max_page: self.room_list_max_page,
             ..SignalingConfig::default()
         }
     }

@@ -30,16 +30,16 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
-    /// A server fault; the detail goes to the log, not to the client.
-    #[error("internal error")]
-    Internal(String),
-    // --- limits: uploads ---
-    /// Too many requests of one kind; retry after the given time.
+    /// Over a rate limit: 429 with `Retry-After`.
     #[error("{message}")]
     RateLimited {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// A server fault; the detail goes to the log, not to the client.
+    #[error("internal error")]
+    Internal(String),
+    // --- limits: uploads ---
     /// The server is busy with work of this kind; retry after the given time.
     #[error("{message}")]
     Busy {
@@ -64,11 +64,21 @@ impl AppError {
             AppError::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
-            AppError::Internal(_) => ErrorCode::Internal,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Internal(_) => ErrorCode::Internal,
             AppError::Busy { .. } => ErrorCode::Unavailable,
             AppError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             AppError::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AppError::RateLimited { retry_after, .. } | AppError::Busy { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            AppError::Signal(e) => e.retry_after(),
+            _ => None,
         }
     }
 
@@ -106,17 +116,21 @@ impl IntoResponse for AppError {
         if code == ErrorCode::Internal {
             tracing::error!(error = ?self, "request failed");
         }
-        let body = Json(json!({ "code": code, "message": self.message() }));
-        let mut res = (status_for(code), body).into_response();
-        if let AppError::RateLimited { retry_after, .. } | AppError::Busy { retry_after, .. } =
-            &self
-        {
-            // Whole seconds, rounded up: `Retry-After: 0` would invite a storm.
-            let secs = retry_after.as_millis().div_ceil(1000).max(1) as u64;
-            res.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        if let Some(wait) = self.retry_after() {
+            let ms = wait.as_millis().max(1) as u64;
+            let body =
+                Json(json!({ "code": code, "message": self.message(), "retry_after_ms": ms }));
+            // Whole seconds, rounded up: never earlier than the bucket allows.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return (
+                status_for(code),
+                [(axum::http::header::RETRY_AFTER, secs.max(1).to_string())],
+                body,
+            )
+                .into_response();
         }
-        res
+        let body = Json(json!({ "code": code, "message": self.message() }));
+        (status_for(code), body).into_response()
     }
 }
 

@@ -70,6 +70,8 @@ pub struct AppInner {
     pub metrics: metrics::ServerMetrics,
     /// Thumbnail workers, upload rate, quota and disk floor.
     pub uploads: upload_limits::UploadLimits,
+    /// Per-user and per-IP limits at the HTTP edge.
+    pub limits: http::Limits,
 }
 
 impl std::ops::Deref for AppState {
@@ -143,7 +145,9 @@ pub async fn app(
             events,
         },
     );
+    let limits = http::Limits::new(&config);
     let state = AppState(Arc::new(AppInner {
+        limits,
         auth,
         signaling,
         shutdown,
@@ -166,8 +170,12 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let (router, state) = app(config, shutdown.clone()).await?;
     info!(addr = %listener.local_addr()?, dev = state.config.dev, "earshot listening");
-    let serve =
-        axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    // The peer address reaches handlers (per-IP limits).
+    let serve = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     serve.await?;
     for call_id in state.signaling.calls.ids() {
         let _ = state

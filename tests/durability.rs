@@ -27,6 +27,8 @@ async fn spawn(data_dir: &std::path::Path) -> Proc {
         .env("EARSHOT_RATE_PER_SEC", "100000")
         .env("EARSHOT_RATE_BURST", "100000")
         .env("EARSHOT_MEDIA_BIND", "127.0.0.1:0")
+        // An applicant creates the rooms naming other applicants.
+        .env("EARSHOT_ROOM_CREATION", "open")
         .env("RUST_LOG", "info")
         .env_remove("EARSHOT_DEV")
         .stderr(Stdio::piped())

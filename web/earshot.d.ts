@@ -679,7 +679,10 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   /** Send a request (a fresh `request_id`) and resolve with the reply frame; rejects with EarshotError. */
   request<T extends Frame = Frame>(type: string, payload?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<T>;
 
+  /** The first page of the user's rooms (the server's default page size). */
   listRooms(): Promise<RoomSummary[]>;
+  /** One page of the user's rooms; pass `nextCursor` back as `cursor` for the next. */
+  listRoomsPage(options?: { limit?: number; cursor?: string | null }): Promise<{ rooms: RoomSummary[]; hasMore: boolean; nextCursor: string | null }>;
   joinRoom(roomId: string, options?: { sinceSeq?: number; timeoutMs?: number }): Promise<RoomJoinedFrame>;
   leaveRoom(roomId: string): Promise<void>;
   roomState(roomId: string): RoomStateSnapshot | undefined;

@@ -449,9 +449,21 @@ export class EarshotClient extends Emitter {
 
   // ---- rooms, history, receipts, typing ---------------------------------
 
-  /** `list_rooms`: the user's rooms, most recently active first. */
+  /** `list_rooms`: the first page of the user's rooms, most recently active first. */
   async listRooms() {
     return (await this.request("list_rooms")).rooms;
+  }
+
+  /**
+   * `list_rooms` a page at a time: `{rooms, hasMore, nextCursor}`; pass
+   * `nextCursor` back as `cursor` for the next page.
+   */
+  async listRoomsPage({ limit, cursor } = {}) {
+    const payload = {};
+    if (limit !== undefined) payload.limit = limit;
+    if (cursor !== undefined && cursor !== null) payload.cursor = cursor;
+    const f = await this.request("list_rooms", payload);
+    return { rooms: f.rooms, hasMore: !!f.has_more, nextCursor: f.next_cursor ?? null };
   }
 
   /**

@@ -41,6 +41,13 @@ pub struct SignalingConfig {
     pub quality_interval: Duration,
     /// Consecutive samples a new quality level needs before it is announced.
     pub quality_hysteresis: u32,
+    // --- limits: rooms, calls and REST ---
+    /// Calls one user may start per minute, across their devices (0: no limit).
+    pub call_start_per_minute: u32,
+    /// Rooms per page of the room list when the client asks for none.
+    pub room_list_page: u32,
+    /// Largest room-list page a client may ask for.
+    pub room_list_max_page: u32,
 }
 
 impl Default for SignalingConfig {
@@ -64,6 +71,10 @@ impl Default for SignalingConfig {
             monitor_roles: vec!["admin".into()],
             quality_interval: Duration::from_secs(5),
             quality_hysteresis: 2,
+            // --- limits: rooms, calls and REST ---
+            call_start_per_minute: 10,
+            room_list_page: 50,
+            room_list_max_page: 200,
         }
     }
 }

@@ -72,6 +72,12 @@ pub enum SignalError {
     Conflict(String),
     #[error("the server is shutting down")]
     Unavailable,
+    /// Over a per-user limit (call starts, ...); try again after `retry_after`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("storage error")]
     Storage(#[from] sqlx::Error),
     #[error("storage error: {0}")]
@@ -88,7 +94,16 @@ impl SignalError {
             SignalError::TooLarge(_) => ErrorCode::MessageTooLarge,
             SignalError::Conflict(_) => ErrorCode::Conflict,
             SignalError::Unavailable => ErrorCode::Unavailable,
+            SignalError::RateLimited { .. } => ErrorCode::RateLimited,
             SignalError::Storage(_) | SignalError::Migrate(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// How long to wait before trying again, for rate limits.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SignalError::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 

@@ -10,8 +10,10 @@
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
+//! - [`room_list`]: a user's room list, a page at a time.
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
+//! - [`limit`]: per-key (user, IP) rate limits.
 //! - [`monitor`]: monitoring subscribers (live view of ongoing calls).
 //! - [`metrics`]: Prometheus metrics this layer updates.
 //! - [`events`]: [`events::CallEvent`]s for webhooks, on a bounded [`events::EventSink`].
@@ -30,12 +32,14 @@ pub mod conn;
 pub mod error;
 pub mod events;
 pub mod hub;
+pub mod limit;
 pub mod metrics;
 pub mod monitor;
 pub mod notify;
 pub mod protocol;
 pub mod quality;
 pub mod room;
+pub mod room_list;
 pub mod session;
 pub mod store;
 pub mod typing;
@@ -98,12 +102,13 @@ impl Signaling {
             metrics: metrics.clone(),
         };
         let rooms = room::RoomRegistry::new(deps, tracker);
+        let calls = call::CallRegistry::new(config.call_start_per_minute);
         Arc::new(Signaling {
             config,
             store,
             hub,
             rooms,
-            calls: call::CallRegistry::default(),
+            calls,
             sfu,
             assistant,
             monitors: monitor::Monitors::default(),

@@ -17,7 +17,7 @@ use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{ErrorCode, Result, SignalError};
 use crate::protocol::{
-    parse_client_frame, ClientMessage, PresenceStatus, RoomSummary, SendMessage, ServerMessage,
+    parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
 };
 use crate::room::{may_access, RoomCmd};
 use crate::store::PageQuery;
@@ -94,11 +94,12 @@ impl Session {
         if let SignalError::Storage(e) = &err {
             tracing::warn!(error = %e, user = %self.identity.user_id, "request failed in storage");
         }
-        self.reply(ServerMessage::error(
-            err.code(),
-            err.public_message(),
+        self.reply(ServerMessage::Error {
+            code: err.code(),
+            message: err.public_message(),
             request_id,
-        ));
+            retry_after_ms: err.retry_after().map(|d| d.as_millis().max(1) as u64),
+        });
     }
 
     /// Handle one text frame. Never panics; every problem becomes an `error`.
@@ -169,9 +170,17 @@ impl Session {
                 };
                 self.sig.rooms.send(&room_id, cmd).await
             }
-            ClientMessage::ListRooms {} => {
-                let rooms = self.sig.room_summaries(&self.identity.user_id).await?;
-                self.reply(ServerMessage::Rooms { request_id, rooms });
+            ClientMessage::ListRooms { limit, cursor } => {
+                let page = self
+                    .sig
+                    .room_page(&self.identity.user_id, limit, cursor.as_deref())
+                    .await?;
+                self.reply(ServerMessage::Rooms {
+                    request_id,
+                    rooms: page.rooms,
+                    has_more: page.next_cursor.is_some(),
+                    next_cursor: page.next_cursor,
+                });
                 Ok(())
             }
             ClientMessage::SendMessage(msg) => {
@@ -525,25 +534,6 @@ fn check_id(field: &str, value: &str) -> Result<()> {
 }
 
 impl Signaling {
-    /// The user's rooms with unread counts, previews and who is online.
-    pub async fn room_summaries(&self, user_id: &str) -> Result<Vec<RoomSummary>> {
-        let rows = self.store.rooms_for_user(user_id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| RoomSummary {
-                online: r
-                    .members
-                    .into_iter()
-                    .filter(|m| self.hub.is_online(m))
-                    .collect(),
-                room: r.room,
-                unread: r.unread,
-                last_seq: r.last_seq,
-                last_message: r.last_message,
-            })
-            .collect())
-    }
-
     /// A page of a room's history, if `identity` may read it.
     pub async fn history(
         &self,

@@ -5,6 +5,8 @@ mod calls;
 mod dev;
 mod notifications;
 mod openapi;
+pub mod rate_limit;
+mod room_policy;
 mod rooms;
 mod server_api;
 mod uploads;
@@ -14,6 +16,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
+
+pub use rate_limit::Limits;
 
 use crate::error::AppError;
 use crate::{ws, AppState};
@@ -135,7 +139,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         // Unknown API paths get a typed body, not the demo app's fallback.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ));
     api.fallback_service(ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html"))))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -86,6 +86,7 @@ pub async fn create(
         return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
     }
     super::assistant::check_create_metadata(&state, &me, req.metadata.as_ref())?;
+    super::room_policy::check_create(&state, &me, &req.participants).await?;
     let mut members = vec![me.user_id.clone()];
     members.extend(req.participants.into_iter().filter(|p| p != &me.user_id));
     let room = NewRoom {
@@ -102,16 +103,35 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-#[utoipa::path(get, path = "/api/rooms", tag = "rooms",
-    responses((status = 200, description = "`{rooms: [summary]}`: unread count, last message, members online"), (status = 401)),
+#[derive(Deserialize, IntoParams)]
+pub struct RoomListParams {
+    /// Rooms per page (default `room_list_page`, 50; at most `room_list_max_page`, 200).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent: the first page.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms", params(RoomListParams),
+    responses((status = 200, description = "`{rooms: [summary], has_more, next_cursor}`: unread count, last message, members online; most recently active first"),
+              (status = 400, description = "a cursor this server did not give"), (status = 401),
+              (status = 429, description = "over the REST rate limit")),
     security(("bearer" = [])))]
-/// `GET /api/rooms`: the caller's rooms with unread counts, last message and who is online.
+/// `GET /api/rooms?limit=&cursor=`: a page of the caller's rooms with unread
+/// counts, last message and who is online.
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
+    ApiQuery(p): ApiQuery<RoomListParams>,
 ) -> Result<Json<Value>, AppError> {
-    let rooms = state.signaling.room_summaries(&me.user_id).await?;
-    Ok(Json(json!({ "rooms": rooms })))
+    let page = state
+        .signaling
+        .room_page(&me.user_id, p.limit, p.cursor.as_deref())
+        .await?;
+    Ok(Json(json!({
+        "rooms": page.rooms,
+        "has_more": page.next_cursor.is_some(),
+        "next_cursor": page.next_cursor,
+    })))
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = String, Path)),
@@ -158,7 +178,8 @@ pub struct AddMember {
     responses((status = 201, description = "added"), (status = 200, description = "already a member"),
               (status = 400), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-/// `POST /api/rooms/{id}/members`: any member (or staff in scope) may add someone.
+/// `POST /api/rooms/{id}/members`: any member (or staff in scope) may add
+/// someone the `room_creation` policy lets them name.
 pub async fn add_member(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
@@ -172,6 +193,7 @@ pub async fn add_member(
     }
     let sig = &state.signaling;
     sig.authorize(&me, &id).await?;
+    super::room_policy::check_add(&state, &me, &req.user_id).await?;
     let added = sig.store.add_member(&id, &req.user_id).await?;
     sig.rooms
         .send_if_active(&id, RoomCmd::MembersChanged { removed: None })
@@ -204,6 +226,9 @@ pub async fn remove_member(
     if !sig.store.remove_member(&id, &user_id).await? {
         return Err(AppError::NotFound("member"));
     }
+    // Removal ends participation at once: the room's subscriptions and
+    // any call in it.
+    sig.member_removed(&id, &user_id).await;
     sig.rooms
         .send_if_active(
             &id,

@@ -50,6 +50,9 @@ impl TestServer {
             media_bind: "127.0.0.1:0".parse().unwrap(),
             media_include_loopback: true,
             media_candidate_ips: vec!["127.0.0.1".parse().unwrap()],
+            // Most tests create rooms as an applicant naming other applicants;
+            // the creation policy's own tests (tests/room_policy.rs) set it.
+            room_creation: earshot::config::RoomCreation::Open,
             ..Config::default()
         };
         f(&mut config);

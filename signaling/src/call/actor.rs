@@ -84,6 +84,9 @@ pub enum CallCmd {
         report: Box<CallStatsReport>,
         request_id: Option<String>,
     },
+    /// The user was removed from the call's room: every device of theirs
+    /// leaves the call now.
+    Remove { user_id: String },
     /// The call as monitors see it.
     Monitor {
         reply: oneshot::Sender<(Option<String>, MonitorCallView)>,
@@ -337,6 +340,7 @@ impl Call {
             CallCmd::Monitor { reply } => {
                 let _ = reply.send((self.tenant.clone(), self.monitor_view()));
             }
+            CallCmd::Remove { user_id } => self.remove_user(&user_id).await,
             CallCmd::End { .. } | CallCmd::Shutdown => {}
         }
     }
@@ -455,6 +459,29 @@ impl Call {
             .to_frame(),
         );
         Ok(())
+    }
+
+    /// Every device of `user_id` leaves, told why; their signals are refused
+    /// from now on (they are no participant).
+    async fn remove_user(&mut self, user_id: &str) {
+        let gone: Vec<ConnHandle> = self
+            .participants
+            .values()
+            .filter(|p| p.view.user.id == user_id)
+            .map(|p| p.conn.clone())
+            .collect();
+        for conn in gone {
+            self.leave(conn.id()).await;
+            conn.send(
+                ServerMessage::CallLeft {
+                    request_id: None,
+                    call_id: self.info.id.clone(),
+                    reason: Some("removed".into()),
+                }
+                .to_frame(),
+            );
+        }
+        tracing::info!(call = %self.info.id, user = %user_id, "removed member is out of the call");
     }
 
     pub(super) async fn leave(&mut self, id: u64) {

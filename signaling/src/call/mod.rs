@@ -21,15 +21,18 @@ pub use ice::ice_servers;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
+use crate::limit::KeyedLimit;
 use crate::protocol::{CallInfo, CallMode, ServerMessage};
 use crate::store::now_ms;
 use crate::Signaling;
 
 /// Active calls by id, and the active call of each room.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct CallRegistry {
     // A std Mutex on purpose: plain map operations, never held across `.await`.
     inner: Arc<Mutex<Calls>>,
+    /// Call starts per user (each start rings every member's devices).
+    starts: Arc<KeyedLimit<String>>,
 }
 
 #[derive(Default)]
@@ -39,6 +42,14 @@ struct Calls {
 }
 
 impl CallRegistry {
+    /// A registry allowing each user `starts_per_minute` call starts (0: any).
+    pub fn new(starts_per_minute: u32) -> CallRegistry {
+        CallRegistry {
+            inner: Arc::default(),
+            starts: Arc::new(KeyedLimit::per_minute(starts_per_minute, 0)),
+        }
+    }
+
     fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -115,6 +126,13 @@ impl Signaling {
                 "this server has no SFU; use mode p2p".into(),
             ));
         }
+        if let Err(retry_after) = self.calls.starts.check(&identity.user_id) {
+            tracing::info!(user = %identity.user_id, "call start refused: rate limit");
+            return Err(SignalError::RateLimited {
+                message: "too many calls started; wait before starting another".into(),
+                retry_after,
+            });
+        }
         let call_id = uuid::Uuid::now_v7().to_string();
         let (tx, rx) = mpsc::channel(256);
         {
@@ -173,6 +191,19 @@ impl Signaling {
             .to_frame(),
         );
         Ok(call_id)
+    }
+
+    /// `user_id` is no longer a member of `room_id`: their devices leave the
+    /// room's active call at once (others see `call_participant_left`, they
+    /// get `call_left` with reason `removed`).
+    pub async fn member_removed(&self, room_id: &str, user_id: &str) {
+        if let Some(call_id) = self.calls.active_in_room(room_id) {
+            let cmd = CallCmd::Remove {
+                user_id: user_id.to_string(),
+            };
+            // The call may have just ended: nothing to do then.
+            let _ = self.calls.send(&call_id, cmd).await;
+        }
     }
 
     /// Join a call; resolves once the call task has accepted or refused.

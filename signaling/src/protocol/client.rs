@@ -39,8 +39,15 @@ pub enum ClientMessage {
     LeaveRoom {
         room_id: String,
     },
-    /// List the rooms this user belongs to.
-    ListRooms {},
+    /// List the rooms this user belongs to, a page at a time: `limit` rooms
+    /// (default and maximum set by the server) after `cursor` (a previous
+    /// reply's `next_cursor`; absent: the first page).
+    ListRooms {
+        #[serde(default)]
+        limit: Option<u32>,
+        #[serde(default)]
+        cursor: Option<String>,
+    },
     SendMessage(SendMessage),
     EditMessage {
         room_id: String,
@@ -169,7 +176,7 @@ impl ClientMessage {
             ClientMessage::Ping { .. } => "ping",
             ClientMessage::JoinRoom { .. } => "join_room",
             ClientMessage::LeaveRoom { .. } => "leave_room",
-            ClientMessage::ListRooms {} => "list_rooms",
+            ClientMessage::ListRooms { .. } => "list_rooms",
             ClientMessage::SendMessage(_) => "send_message",
             ClientMessage::EditMessage { .. } => "edit_message",
             ClientMessage::DeleteMessage { .. } => "delete_message",

@@ -57,6 +57,11 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
         rooms: Vec<RoomSummary>,
+        /// More rooms follow: ask again with `cursor: next_cursor`.
+        #[serde(default)]
+        has_more: bool,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        next_cursor: Option<String>,
     },
     /// The message is durably stored; sent to the sending connection only.
     MessageAck {
@@ -126,7 +131,9 @@ pub enum ServerMessage {
         request_id: Option<String>,
         call_id: String,
         /// Set when the server removed this device: `media_failed` (its
-        /// peer connection to the SFU failed; it may join again).
+        /// peer connection to the SFU failed; it may join again), `replaced`
+        /// (the same device joined again), `removed` (the user was removed
+        /// from the call's room).
         #[serde(skip_serializing_if = "Option::is_none", default)]
         reason: Option<String>,
     },

@@ -29,7 +29,7 @@ pub use notifications::NewNotification;
 pub use quality::{
     CallFilter, CallReport, CallScope, ParticipantQuality, QualitySampleRow, StoredSample,
 };
-pub use rooms::{NewRoom, RoomListRow};
+pub use rooms::{NewRoom, RoomCursor, RoomListRow, UserProfile};
 pub use uploads::{check_attachments, UploadRecord, MAX_ATTACHMENTS};
 pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
 

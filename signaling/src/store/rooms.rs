@@ -50,8 +50,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at, last_activity_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
         )
         .bind(&room.id)
         .bind(&room.room_type)
@@ -59,6 +59,7 @@ impl Store {
         .bind(&room.tenant)
         .bind(room.metadata.as_ref().map(|m| m.to_string()))
         .bind(&room.created_by)
+        .bind(now)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -164,15 +165,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Record a user's profile as their latest token states it.
-    pub async fn upsert_user(&self, user: &UserRef) -> Result<()> {
+    /// Record a user's profile (and tenant) as their latest token states it.
+    pub async fn upsert_user(&self, user: &UserRef, tenant: Option<&str>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO users (id, name, role) VALUES (?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role",
+            "INSERT INTO users (id, name, role, tenant) VALUES (?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
+               tenant = excluded.tenant",
         )
         .bind(&user.id)
         .bind(&user.name)
         .bind(&user.role)
+        .bind(tenant)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -213,27 +216,54 @@ impl Store {
         .await?)
     }
 
-    /// The user's rooms, most recently active first, with unread counts
-    /// (messages after their read mark, from others, not deleted).
-    pub async fn rooms_for_user(&self, user_id: &str) -> Result<Vec<RoomListRow>> {
-        let rows = sqlx::query(
-            "SELECT r.*, m.last_read_seq,
-               (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > m.last_read_seq
-                  AND x.sender_id != m.user_id AND x.deleted_at IS NULL) AS unread
-             FROM room_members m JOIN rooms r ON r.id = m.room_id
-             WHERE m.user_id = ?",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        // Three queries for the whole list, not two more per room.
+    /// One page of the user's rooms, most recently active first (the last
+    /// message's time, else the room's creation; ties by id, descending), with unread counts
+    /// (messages after their read mark, from others, not deleted). Rooms
+    /// after `after`, at most `limit`; the cursor of the next page if any.
+    pub async fn rooms_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&RoomCursor>,
+        limit: u32,
+    ) -> Result<(Vec<RoomListRow>, Option<RoomCursor>)> {
+        let limit = limit.max(1);
+        // The page is a range of one index, (user_id, activity_at, room_id),
+        // read newest first; only then are unread counts, previews and
+        // members read, for the page's rooms alone. The cursor bound is a
+        // separate statement so the planner can seek to it.
+        const FIRST: &str = "m.user_id = ?1";
+        const AFTER: &str = "m.user_id = ?1 AND m.activity_at <= ?2
+                            AND (m.activity_at < ?2 OR m.room_id < ?3)";
+        let sql = format!(
+            "SELECT r.*, p.last_read_seq, p.activity_at AS page_activity,
+               (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > p.last_read_seq
+                  AND x.sender_id != ?1 AND x.deleted_at IS NULL) AS unread
+             FROM (SELECT m.room_id, m.last_read_seq, m.activity_at FROM room_members m
+                   WHERE {}
+                   ORDER BY m.activity_at DESC, m.room_id DESC
+                   LIMIT ?4) p
+             JOIN rooms r ON r.id = p.room_id
+             ORDER BY p.activity_at DESC, p.room_id DESC",
+            if after.is_some() { AFTER } else { FIRST }
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(after.map(|c| c.activity))
+            .bind(after.map(|c| c.room_id.as_str()))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let ids: Vec<String> = rows.iter().map(|r| r.get::<String, _>("id")).collect();
+        let ids_json = serde_json::Value::from(ids.clone()).to_string();
+        // Two more queries for the page, not two more per room.
         let mut last: HashMap<String, MessagePreview> = sqlx::query(
             "SELECT x.room_id, x.seq, x.sender_id, x.sender_name, x.message_type, x.body, x.created_at, x.deleted_at
-             FROM room_members m JOIN rooms r ON r.id = m.room_id
-             JOIN messages x ON x.room_id = r.id AND x.seq = r.last_seq
-             WHERE m.user_id = ?",
+             FROM rooms r JOIN messages x ON x.room_id = r.id AND x.seq = r.last_seq
+             WHERE r.id IN (SELECT value FROM json_each(?))",
         )
-        .bind(user_id)
+        .bind(&ids_json)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -253,16 +283,27 @@ impl Store {
         .collect();
         let mut members: HashMap<String, Vec<String>> = HashMap::new();
         for row in sqlx::query(
-            "SELECT o.room_id, o.user_id FROM room_members m JOIN room_members o ON o.room_id = m.room_id
-             WHERE m.user_id = ? ORDER BY o.joined_at, o.user_id",
+            "SELECT o.room_id, o.user_id FROM room_members o
+             WHERE o.room_id IN (SELECT value FROM json_each(?)) ORDER BY o.joined_at, o.user_id",
         )
-        .bind(user_id)
+        .bind(&ids_json)
         .fetch_all(&self.pool)
         .await?
         {
-            members.entry(row.get("room_id")).or_default().push(row.get("user_id"));
+            members
+                .entry(row.get("room_id"))
+                .or_default()
+                .push(row.get("user_id"));
         }
-        let mut out: Vec<RoomListRow> = rows
+        let next = if has_more {
+            rows.last().map(|r| RoomCursor {
+                activity: r.get("page_activity"),
+                room_id: r.get("id"),
+            })
+        } else {
+            None
+        };
+        let out = rows
             .iter()
             .map(|row| {
                 let room = room_from_row(row);
@@ -275,19 +316,78 @@ impl Store {
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            let ka = a
-                .last_message
-                .as_ref()
-                .map_or(a.room.created_at, |m| m.created_at);
-            let kb = b
-                .last_message
-                .as_ref()
-                .map_or(b.room.created_at, |m| m.created_at);
-            kb.cmp(&ka).then_with(|| a.room.id.cmp(&b.room.id))
-        });
-        Ok(out)
+        Ok((out, next))
     }
+
+    /// How many rooms `user_id` has created.
+    pub async fn rooms_created_by(&self, user_id: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ?")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The role and tenant each of `user_ids` last connected with; users
+    /// who never connected are absent.
+    pub async fn tenant_profiles(
+        &self,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, UserProfile>> {
+        let ids = serde_json::Value::from(user_ids.to_vec()).to_string();
+        let rows = sqlx::query(
+            "SELECT id, role, tenant FROM users WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("id"),
+                    UserProfile {
+                        role: r.get("role"),
+                        tenant: r.get("tenant"),
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+/// Where a page of a user's room list ends: the last room's activity time
+/// and id. On the wire it is an opaque string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomCursor {
+    pub activity: i64,
+    pub room_id: String,
+}
+
+impl RoomCursor {
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.activity, self.room_id)
+    }
+
+    /// `None` for anything [`RoomCursor::encode`] did not produce.
+    pub fn decode(s: &str) -> Option<RoomCursor> {
+        let (activity, room_id) = s.split_once(':')?;
+        if room_id.is_empty() || room_id.len() > 128 {
+            return None;
+        }
+        Some(RoomCursor {
+            activity: activity.parse().ok()?,
+            room_id: room_id.to_string(),
+        })
+    }
+}
+
+/// What the users table knows of someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    pub role: Option<String>,
+    pub tenant: Option<String>,
 }
 
 /// The first 120 characters of a message, for room lists.

@@ -200,6 +200,9 @@ export class Call extends Emitter {
         } else if (f.request_id === undefined && f.reason === "replaced") {
           // Another connection of ours joined in this one's place.
           this._finish("left", { reason: "replaced" });
+        } else if (f.request_id === undefined && f.reason === "removed") {
+          // We were removed from the call's room: the call is over for us.
+          this._finish("left", { reason: "removed" });
         }
         break;
       default:

@@ -65,6 +65,9 @@ export async function startServer({ dataDir, port = 0, env = {}, timeoutMs = 300
       // Browser tests send bursts (history, calls' stats): no rate limit in the way.
       EARSHOT_RATE_PER_SEC: "200",
       EARSHOT_RATE_BURST: "400",
+      // Pages create conversations naming people who have not signed in
+      // yet (and other applicants); the creation policy has its own tests.
+      EARSHOT_ROOM_CREATION: "open",
       ...env,
     },
     stdio: ["ignore", "ignore", "pipe"],
