@@ -153,6 +153,22 @@ pub struct Config {
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
+
+    // --- tenant isolation ---
+    /// Server-API keys scoped to one tenant (`[[tenant_api_keys]]` with
+    /// `key` and `tenant`): they reach only that tenant's rooms and users.
+    /// Keys in `api_keys` stay global.
+    pub tenant_api_keys: Vec<TenantApiKey>,
+}
+
+/// A server-API key that acts for one tenant only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantApiKey {
+    /// At least 16 bytes, like the keys of `api_keys`.
+    pub key: String,
+    /// The tenant (as tokens carry it in `tenant`) the key acts for.
+    pub tenant: String,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -232,6 +248,8 @@ impl Default for Config {
             webhook_max_attempts: 6,
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            // --- tenant isolation ---
+            tenant_api_keys: vec![],
         }
     }
 }
@@ -316,6 +334,25 @@ impl Config {
         }
         if self.api_keys.iter().any(|k| k.len() < 16) {
             return bad("api_keys must be at least 16 bytes each");
+        }
+        // --- tenant isolation ---
+        if self.tenant_api_keys.iter().any(|k| k.key.len() < 16) {
+            return bad("tenant_api_keys: every key must be at least 16 bytes");
+        }
+        if self
+            .tenant_api_keys
+            .iter()
+            .any(|k| k.tenant.is_empty() || k.tenant.len() > 128)
+        {
+            return bad("tenant_api_keys: every tenant must be 1 to 128 bytes");
+        }
+        {
+            let mut keys: Vec<&str> = self.api_keys.iter().map(String::as_str).collect();
+            keys.extend(self.tenant_api_keys.iter().map(|k| k.key.as_str()));
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return bad("a key appears twice in api_keys / tenant_api_keys");
+            }
         }
         if self.upload_max_bytes == 0 || self.upload_max_bytes > 1 << 30 {
             return bad("upload_max_bytes must be between 1 byte and 1 GiB");

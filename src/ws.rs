@@ -83,7 +83,7 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
     if let Err(err) = state
         .signaling
         .store
-        .upsert_user(&identity.user_ref())
+        .upsert_user(&identity.user_ref(), identity.tenant.as_deref())
         .await
     {
         tracing::warn!(%err, "cannot record user profile");

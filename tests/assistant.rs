@@ -32,9 +32,10 @@ async fn server_with(f: impl FnOnce(&mut earshot::Config)) -> TestServer {
     .await
 }
 
-/// A room with the assistant on (room metadata), and Amira in it.
+/// A room with the assistant on (room metadata), and Amira in it (made
+/// under its id by the product, in Amira's name).
 async fn assisted_room(server: &TestServer, id: &str) -> Client {
-    let token = server.token("amira", "applicant");
+    let token = server.token("amira", "service");
     server
         .create_room(
             &token,
@@ -192,7 +193,7 @@ async fn silent_unless_enabled_and_the_setting_is_guarded() {
             Some(json!({"enabled": true})),
         )
         .await;
-    assert_eq!(status, 403, "not even a member");
+    assert_eq!(status, 404, "not even a member: the room looks missing");
     let (status, _) = server
         .call(Method::PUT, None, path, Some(json!({"enabled": true})))
         .await;

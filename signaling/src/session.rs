@@ -557,8 +557,9 @@ impl Signaling {
         self.store.page(room_id, query, limit).await
     }
 
-    /// The room, if `identity` may access it; `NOT_FOUND` for unknown rooms
-    /// and `ACCESS_DENIED` (revealing nothing else) for others' rooms.
+    /// The room, if `identity` may access it; `NOT_FOUND` both for unknown
+    /// rooms and for rooms it may not access, so that nobody learns which
+    /// room ids exist.
     pub async fn authorize(
         &self,
         identity: &Identity,
@@ -573,7 +574,7 @@ impl Signaling {
         if may_access(identity, &self.config, &room, member) {
             Ok(room)
         } else {
-            Err(SignalError::AccessDenied)
+            Err(SignalError::NotFound("room"))
         }
     }
 

@@ -48,11 +48,8 @@ async fn room_for(
 ) -> Result<earshot_signaling::protocol::RoomInfo, AppError> {
     let sig = &state.signaling;
     Ok(match caller {
-        Caller::Service(_) => sig
-            .store
-            .room(id)
-            .await?
-            .ok_or(AppError::NotFound("room"))?,
+        // A scoped key or token: rooms of another tenant look missing.
+        Caller::Service(s) => super::tenancy::room_in_reach(state, s, id).await?,
         Caller::User(me) => sig.authorize(me, id).await?,
     })
 }

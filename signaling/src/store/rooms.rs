@@ -19,6 +19,8 @@ pub struct NewRoom {
     pub metadata: Option<Value>,
     pub created_by: String,
     pub members: Vec<String>,
+    /// Made by a user who is not staff (see `RoomInfo::user_created`).
+    pub user_created: bool,
 }
 
 /// One row of a user's room list, before presence is added.
@@ -41,6 +43,7 @@ fn room_from_row(row: &sqlx::sqlite::SqliteRow) -> RoomInfo {
         metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
         created_by: row.get("created_by"),
         created_at: row.get("created_at"),
+        user_created: row.get("user_created"),
     }
 }
 
@@ -50,8 +53,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at, user_created)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
         )
         .bind(&room.id)
         .bind(&room.room_type)
@@ -60,6 +63,7 @@ impl Store {
         .bind(room.metadata.as_ref().map(|m| m.to_string()))
         .bind(&room.created_by)
         .bind(now)
+        .bind(room.user_created)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -88,6 +92,7 @@ impl Store {
             metadata: room.metadata,
             created_by: room.created_by,
             created_at: now,
+            user_created: room.user_created,
         })
     }
 
@@ -164,15 +169,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Record a user's profile as their latest token states it.
-    pub async fn upsert_user(&self, user: &UserRef) -> Result<()> {
+    /// Record a user's profile and tenant as their latest token states them.
+    pub async fn upsert_user(&self, user: &UserRef, tenant: Option<&str>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO users (id, name, role) VALUES (?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role",
+            "INSERT INTO users (id, name, role, tenant) VALUES (?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
+             tenant = excluded.tenant",
         )
         .bind(&user.id)
         .bind(&user.name)
         .bind(&user.role)
+        .bind(tenant)
         .execute(&self.pool)
         .await?;
         Ok(())
