@@ -579,4 +579,43 @@ mod tests {
             Ok(())
         });
     }
+
+    // --- tenant isolation ---
+    #[test]
+    fn tenant_api_keys_are_read_from_toml_and_env_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "earshot.toml",
+                "dev = true\napi_keys = [\"global-key-0123456789\"]\n\
+                 [[tenant_api_keys]]\nkey = \"acme-key-0123456789\"\ntenant = \"acme\"\n",
+            )?;
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.api_keys, ["global-key-0123456789"]);
+            assert_eq!(
+                c.tenant_api_keys,
+                [TenantApiKey {
+                    key: "acme-key-0123456789".into(),
+                    tenant: "acme".into()
+                }]
+            );
+            jail.set_env(
+                "EARSHOT_TENANT_API_KEYS",
+                "[{key=\"globex-key-0123456789\", tenant=\"globex\"}]",
+            );
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.tenant_api_keys[0].tenant, "globex");
+            for bad in [
+                "[{key=\"short\", tenant=\"globex\"}]",
+                "[{key=\"globex-key-0123456789\", tenant=\"\"}]",
+                "[{key=\"global-key-0123456789\", tenant=\"globex\"}]",
+            ] {
+                jail.set_env("EARSHOT_TENANT_API_KEYS", bad);
+                let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
+                assert!(err.contains("tenant_api_keys"), "{bad}: {err}");
+            }
+            Ok(())
+        });
+    }
 }

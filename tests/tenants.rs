@@ -395,6 +395,10 @@ async fn a_squatter_cannot_take_a_room_id_nor_be_handed_an_applicant() {
     assert_eq!(r["code"], "NOT_FOUND", "{r}");
     let (status, _) = server.get(&outsider.token, "/api/rooms/visa-3").await;
     assert_eq!(status, 404);
+    let (_, list) = server.get(&outsider.token, "/api/rooms").await;
+    assert_eq!(list["rooms"], json!([]), "nor is it in his list");
+    let r = outsider.request(json!({"type": "list_rooms"})).await;
+    assert_eq!(r["rooms"], json!([]), "{r}");
     // Staff choose ids as before; a taken id is still a conflict for them.
     let pro = server.token_with(of("acme", "consul", "professional"));
     let again = json!({"id": "visa-2", "type": "application", "title": "again"});

@@ -170,7 +170,7 @@ impl Session {
                 self.sig.rooms.send(&room_id, cmd).await
             }
             ClientMessage::ListRooms {} => {
-                let rooms = self.sig.room_summaries(&self.identity.user_id).await?;
+                let rooms = self.sig.room_summaries(&self.identity).await?;
                 self.reply(ServerMessage::Rooms { request_id, rooms });
                 Ok(())
             }
@@ -525,11 +525,14 @@ fn check_id(field: &str, value: &str) -> Result<()> {
 }
 
 impl Signaling {
-    /// The user's rooms with unread counts, previews and who is online.
-    pub async fn room_summaries(&self, user_id: &str) -> Result<Vec<RoomSummary>> {
-        let rows = self.store.rooms_for_user(user_id).await?;
+    /// The user's rooms with unread counts, previews and who is online:
+    /// those they are a member of and may access (a room of another tenant
+    /// stays out of the list even for a member).
+    pub async fn room_summaries(&self, identity: &Identity) -> Result<Vec<RoomSummary>> {
+        let rows = self.store.rooms_for_user(&identity.user_id).await?;
         Ok(rows
             .into_iter()
+            .filter(|r| may_access(identity, &self.config, &r.room, true))
             .map(|r| RoomSummary {
                 online: r
                     .members

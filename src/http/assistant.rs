@@ -55,7 +55,7 @@ async fn room_for(
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/assistant", tag = "assistant",
-    params(("id" = String, Path)), responses((status = 200, body = AssistantState), (status = 403), (status = 404)),
+    params(("id" = String, Path)), responses((status = 200, body = AssistantState), (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = []), ("api_key" = [])))]
 /// Whether the room's assistant is on (room access, or the server API).
 pub async fn show(

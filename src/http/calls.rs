@@ -99,7 +99,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/calls/{id}/report", tag = "calls",
     params(("id" = String, Path)),
     responses((status = 200, description = "record, summary, participants' figures and the sample timeline"),
-              (status = 401), (status = 403), (status = 404)),
+              (status = 401), (status = 404, description = "no such call, or one in a room the caller may not access")),
     security(("bearer" = [])))]
 /// `GET /api/calls/{id}/report`: the call's record, quality summary, each
 /// participant's figures and the sample timeline.
@@ -150,7 +150,7 @@ pub async fn monitor(
 #[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
     params(("id" = String, Path)),
     responses((status = 200, description = "the call record with each device's join and leave times"),
-              (status = 401), (status = 403), (status = 404)),
+              (status = 401), (status = 404, description = "no such call, or one in a room the caller may not access")),
     security(("bearer" = [])))]
 /// `GET /api/calls/{id}`: a call with each participant's join and leave times.
 pub async fn show(
@@ -176,7 +176,7 @@ pub async fn show(
 
 #[utoipa::path(get, path = "/api/rooms/{id}/calls", tag = "calls", params(("id" = String, Path)),
     responses((status = 200, description = "`{room_id, calls: [call], active}`: the last 100, newest first, and the ongoing call's id"),
-              (status = 403), (status = 404)),
+              (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = [])))]
 /// `GET /api/rooms/{id}/calls`: the room's calls, newest first.
 pub async fn for_room(

@@ -122,13 +122,13 @@ pub async fn list(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
 ) -> Result<Json<Value>, AppError> {
-    let rooms = state.signaling.room_summaries(&me.user_id).await?;
+    let rooms = state.signaling.room_summaries(&me).await?;
     Ok(Json(json!({ "rooms": rooms })))
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = String, Path)),
     responses((status = 200, description = "`{room, members: [member with presence and last_read_seq], last_seq}`"),
-              (status = 403, description = "not a member"), (status = 404)),
+              (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = [])))]
 /// `GET /api/rooms/{id}`: the room and its members with presence.
 pub async fn show(
@@ -168,7 +168,7 @@ pub struct AddMember {
 #[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "rooms", params(("id" = String, Path)),
     request_body = AddMember,
     responses((status = 201, description = "added"), (status = 200, description = "already a member"),
-              (status = 400), (status = 403), (status = 404)),
+              (status = 400), (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = [])))]
 /// `POST /api/rooms/{id}/members`: any member (or staff in scope) may add someone.
 pub async fn add_member(
@@ -239,7 +239,7 @@ pub struct PageParams {
 
 #[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "rooms", params(("id" = String, Path), PageParams),
     responses((status = 200, description = "`{room_id, messages: [message], has_more}`, in ascending `seq`"),
-              (status = 400), (status = 403), (status = 404)),
+              (status = 400), (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = [])))]
 /// `GET /api/rooms/{id}/messages?before=&after=&limit=`: newest page first,
 /// each page in ascending `seq`.
