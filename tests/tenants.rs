@@ -421,7 +421,7 @@ async fn a_room_one_may_not_access_answers_exactly_like_a_missing_room() {
     let token = eve.token.clone();
     let who = As::Token(&token);
 
-    for kind in ["join_room", "get_messages", "start_call"] {
+    for kind in ["join_room", "get_messages", "start_call", "leave_room"] {
         let mut answers = vec![];
         for room in ["private", "no-such-room"] {
             let mut r = eve.request(json!({"type": kind, "room_id": room})).await;

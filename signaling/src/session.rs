@@ -161,7 +161,17 @@ impl Session {
                 Ok(())
             }
             ClientMessage::LeaveRoom { room_id } => {
-                self.joined.remove(&room_id);
+                if !self.joined.remove(&room_id) {
+                    // Not joined on this connection: nothing to leave. Answer
+                    // without the room task, and for a room the caller may
+                    // not access exactly as for a missing one.
+                    self.sig.authorize(&self.identity, &room_id).await?;
+                    self.reply(ServerMessage::RoomLeft {
+                        request_id,
+                        room_id,
+                    });
+                    return Ok(());
+                }
                 let cmd = RoomCmd::Leave {
                     conn: self.conn.clone(),
                     request_id,
