@@ -224,9 +224,11 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// Who is calling an endpoint of the server API (a product backend).
 #[derive(Debug, Clone)]
 pub enum ServiceCaller {
-    /// One of the configured `api_keys`.
-    ApiKey,
-    /// A token whose role is one of `api_roles`.
+    /// One of the configured keys: `api_keys` (global, `tenant` is `None`)
+    /// or `tenant_api_keys` (scoped to `tenant`).
+    ApiKey { tenant: Option<String> },
+    /// A token whose role is one of `api_roles`; scoped to its `tenant`
+    /// claim when it has one.
     Token(Identity),
 }
 
@@ -234,8 +236,26 @@ impl ServiceCaller {
     /// For logs and `updated_by` columns: never the key itself.
     pub fn label(&self) -> String {
         match self {
-            ServiceCaller::ApiKey => "api-key".into(),
+            ServiceCaller::ApiKey { tenant: None } => "api-key".into(),
+            ServiceCaller::ApiKey { tenant: Some(t) } => format!("api-key:{t}"),
             ServiceCaller::Token(id) => id.user_id.clone(),
+        }
+    }
+
+    /// The tenant this caller is confined to; `None`: every tenant.
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            ServiceCaller::ApiKey { tenant } => tenant.as_deref(),
+            ServiceCaller::Token(id) => id.tenant.as_deref(),
+        }
+    }
+
+    /// Whether a resource of `tenant` is within this caller's reach: global
+    /// callers reach everything, scoped callers only their own tenant's.
+    pub fn reaches(&self, tenant: Option<&str>) -> bool {
+        match self.tenant() {
+            None => true,
+            Some(mine) => tenant == Some(mine),
         }
     }
 }
@@ -247,15 +267,28 @@ pub enum Caller {
     User(Identity),
 }
 
-/// Whether `presented` is one of `keys`, in time independent of where
-/// (and whether) it matches.
-fn is_api_key(keys: &[String], presented: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    keys.iter()
-        .fold(subtle::Choice::from(0), |found, key| {
-            found | key.as_bytes().ct_eq(presented.as_bytes())
-        })
-        .into()
+/// Which configured key `presented` is: `None` if none; else the tenant of
+/// the key (`Some(None)` for a global key). Every key is compared in full,
+/// in time independent of where (and whether) it matches.
+fn match_api_key(config: &Config, presented: &str) -> Option<Option<String>> {
+    use subtle::{ConditionallySelectable, ConstantTimeEq};
+    // 0: no match; 1: a global key; 2 + i: tenant_api_keys[i].
+    let mut found = 0u64;
+    for key in &config.api_keys {
+        let eq = key.as_bytes().ct_eq(presented.as_bytes());
+        found = u64::conditional_select(&found, &1, eq);
+    }
+    for (i, entry) in config.tenant_api_keys.iter().enumerate() {
+        let eq = entry.key.as_bytes().ct_eq(presented.as_bytes());
+        found = u64::conditional_select(&found, &(2 + i as u64), eq);
+    }
+    match found {
+        0 => None,
+        1 => Some(None),
+        n => Some(Some(
+            config.tenant_api_keys[(n - 2) as usize].tenant.clone(),
+        )),
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -267,15 +300,14 @@ impl FromRequestParts<AppState> for Caller {
             .get("x-api-key")
             .map(|v| v.to_str().unwrap_or("").trim());
         if let Some(key) = api_key {
-            return if is_api_key(&state.config.api_keys, key) {
-                Ok(Caller::Service(ServiceCaller::ApiKey))
-            } else {
-                Err(AppError::Auth(AuthError::Invalid("unknown API key".into())))
+            return match match_api_key(&state.config, key) {
+                Some(tenant) => Ok(Caller::Service(ServiceCaller::ApiKey { tenant })),
+                None => Err(AppError::Auth(AuthError::Invalid("unknown API key".into()))),
             };
         }
         let token = bearer(&parts.headers).ok_or(AppError::Auth(AuthError::Missing))?;
-        if is_api_key(&state.config.api_keys, token) {
-            return Ok(Caller::Service(ServiceCaller::ApiKey));
+        if let Some(tenant) = match_api_key(&state.config, token) {
+            return Ok(Caller::Service(ServiceCaller::ApiKey { tenant }));
         }
         let identity = state.auth.verify(token)?;
         if state.config.api_roles.contains(&identity.role) {
@@ -302,17 +334,29 @@ impl FromRequestParts<AppState> for ServiceCaller {
 
 #[cfg(test)]
 mod api_key_tests {
-    use super::is_api_key;
+    use super::match_api_key;
+    use crate::config::{Config, TenantApiKey};
 
     #[test]
-    fn only_configured_keys_match() {
-        let keys = vec![
-            "k1-0123456789abcdef".to_string(),
-            "k2-0123456789abcdef".to_string(),
-        ];
-        assert!(is_api_key(&keys, "k2-0123456789abcdef"));
-        assert!(!is_api_key(&keys, "k2-0123456789abcde"));
-        assert!(!is_api_key(&keys, ""));
-        assert!(!is_api_key(&[], "anything"));
+    fn only_configured_keys_match_with_their_tenant() {
+        let config = Config {
+            api_keys: vec![
+                "k1-0123456789abcdef".to_string(),
+                "k2-0123456789abcdef".to_string(),
+            ],
+            tenant_api_keys: vec![TenantApiKey {
+                key: "acme-0123456789abcdef".into(),
+                tenant: "acme".into(),
+            }],
+            ..Config::default()
+        };
+        assert_eq!(match_api_key(&config, "k2-0123456789abcdef"), Some(None));
+        assert_eq!(
+            match_api_key(&config, "acme-0123456789abcdef"),
+            Some(Some("acme".to_string()))
+        );
+        assert_eq!(match_api_key(&config, "k2-0123456789abcde"), None);
+        assert_eq!(match_api_key(&config, ""), None);
+        assert_eq!(match_api_key(&Config::default(), "anything"), None);
     }
 }

@@ -206,6 +206,12 @@ pub struct Config {
     /// Take the client IP from the last `X-Forwarded-For` entry (only behind
     /// a reverse proxy that sets it).
     pub rest_trust_forwarded_for: bool,
+
+    // --- tenant isolation ---
+    /// Server-API keys scoped to one tenant (`[[tenant_api_keys]]` with
+    /// `key` and `tenant`): they reach only that tenant's rooms and users.
+    /// Keys in `api_keys` stay global.
+    pub tenant_api_keys: Vec<TenantApiKey>,
 }
 
 /// Who may create rooms and add members to them.
@@ -220,6 +226,16 @@ pub enum RoomCreation {
     WithStaff,
     /// Anyone names anyone (trusted deployments only).
     Open,
+}
+
+/// A server-API key that acts for one tenant only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantApiKey {
+    /// At least 16 bytes, like the keys of `api_keys`.
+    pub key: String,
+    /// The tenant (as tokens carry it in `tenant`) the key acts for.
+    pub tenant: String,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -322,6 +338,8 @@ impl Default for Config {
             rest_ip_per_minute: 2400,
             rest_ip_burst: 600,
             rest_trust_forwarded_for: false,
+            // --- tenant isolation ---
+            tenant_api_keys: vec![],
         }
     }
 }
@@ -406,6 +424,25 @@ impl Config {
         }
         if self.api_keys.iter().any(|k| k.len() < 16) {
             return bad("api_keys must be at least 16 bytes each");
+        }
+        // --- tenant isolation ---
+        if self.tenant_api_keys.iter().any(|k| k.key.len() < 16) {
+            return bad("tenant_api_keys: every key must be at least 16 bytes");
+        }
+        if self
+            .tenant_api_keys
+            .iter()
+            .any(|k| k.tenant.is_empty() || k.tenant.len() > 128)
+        {
+            return bad("tenant_api_keys: every tenant must be 1 to 128 bytes");
+        }
+        {
+            let mut keys: Vec<&str> = self.api_keys.iter().map(String::as_str).collect();
+            keys.extend(self.tenant_api_keys.iter().map(|k| k.key.as_str()));
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return bad("a key appears twice in api_keys / tenant_api_keys");
+            }
         }
         if self.upload_max_bytes == 0 || self.upload_max_bytes > 1 << 30 {
             return bad("upload_max_bytes must be between 1 byte and 1 GiB");
@@ -658,6 +695,45 @@ mod tests {
             #[derive(Serialize)]
             struct NoFlags {}
             assert!(Config::load(None, NoFlags {}).is_err());
+            Ok(())
+        });
+    }
+
+    // --- tenant isolation ---
+    #[test]
+    fn tenant_api_keys_are_read_from_toml_and_env_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "earshot.toml",
+                "dev = true\napi_keys = [\"global-key-0123456789\"]\n\
+                 [[tenant_api_keys]]\nkey = \"acme-key-0123456789\"\ntenant = \"acme\"\n",
+            )?;
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.api_keys, ["global-key-0123456789"]);
+            assert_eq!(
+                c.tenant_api_keys,
+                [TenantApiKey {
+                    key: "acme-key-0123456789".into(),
+                    tenant: "acme".into()
+                }]
+            );
+            jail.set_env(
+                "EARSHOT_TENANT_API_KEYS",
+                "[{key=\"globex-key-0123456789\", tenant=\"globex\"}]",
+            );
+            let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+            assert_eq!(c.tenant_api_keys[0].tenant, "globex");
+            for bad in [
+                "[{key=\"short\", tenant=\"globex\"}]",
+                "[{key=\"globex-key-0123456789\", tenant=\"\"}]",
+                "[{key=\"global-key-0123456789\", tenant=\"globex\"}]",
+            ] {
+                jail.set_env("EARSHOT_TENANT_API_KEYS", bad);
+                let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
+                assert!(err.contains("tenant_api_keys"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

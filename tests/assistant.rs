@@ -194,7 +194,7 @@ async fn silent_unless_enabled_and_the_setting_is_guarded() {
             Some(json!({"enabled": true})),
         )
         .await;
-    assert_eq!(status, 403, "not even a member");
+    assert_eq!(status, 404, "not even a member: the room looks missing");
     let (status, _) = server
         .call(Method::PUT, None, path, Some(json!({"enabled": true})))
         .await;

@@ -184,7 +184,10 @@ async fn end_by_professional_tells_the_room_and_is_stored() {
     }
     let eve = server.token("eve", "applicant");
     let (status, _) = server.get(&eve, &format!("/api/calls/{call_id}")).await;
-    assert_eq!(status, 403, "non-members cannot read the record");
+    assert_eq!(
+        status, 404,
+        "non-members cannot read the record (nor learn it exists)"
+    );
     // A new call may start now.
     let again = amira.start_call("r", "p2p").await;
     assert_eq!(again["type"], "call_started");
@@ -244,9 +247,14 @@ async fn staff_of_another_tenant_cannot_end_or_moderate_a_call() {
         tenant: Some("acme".into()),
         ..common::claims("amira", "applicant")
     });
+    // Made under its id by acme's product, in Amira's name.
+    let product = server.token_with(earshot::auth::Claims {
+        tenant: Some("acme".into()),
+        ..common::claims("amira", "service")
+    });
     server
         .create_room(
-            &acme,
+            &product,
             json!({"id": "acme-room", "type": "ticket", "title": "Acme", "participants": []}),
         )
         .await;

@@ -53,6 +53,11 @@ async fn spawn(data_dir: &std::path::Path) -> Proc {
 }
 
 fn token(user: &str) -> String {
+    token_as(user, "applicant")
+}
+
+/// Rooms with chosen ids are made by a service role (as a product does).
+fn token_as(user: &str, role: &str) -> String {
     let config = earshot::Config {
         jwt_secret: Some(SECRET.into()),
         dev: true,
@@ -63,7 +68,7 @@ fn token(user: &str) -> String {
     auth.mint(&earshot::auth::Claims {
         sub: user.into(),
         name: None,
-        role: "applicant".into(),
+        role: role.into(),
         tenant: None,
         rooms: vec![],
         exp: now + 3600,
@@ -91,7 +96,7 @@ async fn acked_messages_survive_sigkill() {
     for room in ["d1", "d2"] {
         let res = http
             .post(format!("http://{}/api/rooms", proc.addr))
-            .bearer_auth(token("writer0"))
+            .bearer_auth(token_as("writer0", "service"))
             .json(&json!({"id": room, "type": "ticket", "title": room, "participants": ["writer1", "writer2", "writer3"]}))
             .send()
             .await

@@ -118,10 +118,14 @@ async fn only_monitoring_roles_in_scope_see_calls() {
     let server = quality_server().await;
     let mut tenant_a = claims("amira", "applicant");
     tenant_a.tenant = Some("clinic-a".into());
-    let amira = server.token_with(tenant_a.clone());
+    // Made under its id by clinic A's product, in Amira's name.
+    let product = server.token_with(earshot::auth::Claims {
+        role: "service".into(),
+        ..tenant_a.clone()
+    });
     server
         .create_room(
-            &amira,
+            &product,
             json!({"id": "a-room", "type": "ticket", "title": "A"}),
         )
         .await;

@@ -49,7 +49,8 @@ async fn delete(server: &TestServer, token: &str, path: &str) -> (u16, Value) {
 #[tokio::test]
 async fn create_room_then_conflict_and_bad_input() {
     let server = TestServer::start().await;
-    let amira = server.token("amira", "applicant");
+    // Room ids are chosen by staff and product backends (service roles).
+    let amira = server.token("amira", "service");
     let body = json!({"id": "visa-42", "type": "application", "title": "  Visa 42  ",
         "participants": ["omar", "amira"], "metadata": {"case": 42}});
     let (status, room) = post(&server, &amira, "/api/rooms", body).await;
@@ -73,7 +74,8 @@ async fn create_room_then_conflict_and_bad_input() {
 
     // The same id again is a conflict and changes nothing.
     let dup = json!({"id": "visa-42", "type": "ticket", "title": "Hijack"});
-    let (status, err) = post(&server, &omar, "/api/rooms", dup).await;
+    let pro = server.token("omar", "professional");
+    let (status, err) = post(&server, &pro, "/api/rooms", dup).await;
     assert_eq!(status, 409);
     assert_eq!(err["code"], "CONFLICT");
     let (_, show) = server.get(&amira, "/api/rooms/visa-42").await;
@@ -237,19 +239,22 @@ async fn non_member_is_denied_everything_and_learns_nothing() {
     ] {
         let r = eve.request(req.clone()).await;
         assert_eq!(r["type"], "error", "{req}: {r}");
-        assert_eq!(r["code"], "ACCESS_DENIED", "{req}");
+        assert_eq!(
+            r["code"], "NOT_FOUND",
+            "{req}: like a room that does not exist"
+        );
         answers.push(r);
     }
     let t = eve.token.clone();
     for path in ["/api/rooms/private", "/api/rooms/private/messages"] {
         let (status, body) = server.get(&t, path).await;
-        assert_eq!(status, 403, "{path}");
-        assert_eq!(body["code"], "ACCESS_DENIED");
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["code"], "NOT_FOUND");
         answers.push(body);
     }
     let add_self = json!({"user_id": "eve"});
     let (status, body) = post(&server, &t, "/api/rooms/private/members", add_self).await;
-    assert_eq!(status, 403, "cannot add herself");
+    assert_eq!(status, 404, "cannot add herself");
     answers.push(body);
     answers.extend(eve.sync().await);
     answers.push(server.get(&t, "/api/rooms").await.1);
@@ -287,7 +292,7 @@ async fn staff_without_tenant_may_join_any_room() {
     }
     let mut customer = server.client("cust", "customer").await;
     let denied = code(&mut customer, "join_room", "case-1").await;
-    assert_eq!(denied, "ACCESS_DENIED", "customer is not a staff role");
+    assert_eq!(denied, "NOT_FOUND", "customer is not a staff role");
 }
 
 #[tokio::test]
@@ -298,7 +303,7 @@ async fn tenant_staff_reach_only_their_tenant_rooms() {
         ..claims(user, role)
     };
     for (user, tenant, id) in [("amira", "acme", "acme-1"), ("gus", "globex", "globex-1")] {
-        let token = server.token_with(tenanted(user, "applicant", tenant));
+        let token = server.token_with(tenanted(user, "service", tenant));
         let body = json!({"id": id, "type": "ticket", "title": id});
         let room = server.create_room(&token, body).await;
         assert_eq!(room["tenant"], tenant, "a room takes its creator's tenant");
@@ -312,14 +317,14 @@ async fn tenant_staff_reach_only_their_tenant_rooms() {
     for other in ["globex-1", "open-1"] {
         assert_eq!(
             code(&mut pro, "join_room", other).await,
-            "ACCESS_DENIED",
+            "NOT_FOUND",
             "{other}"
         );
         for path in [
             format!("/api/rooms/{other}"),
             format!("/api/rooms/{other}/messages"),
         ] {
-            assert_eq!(server.get(&pro.token, &path).await.0, 403, "{path}");
+            assert_eq!(server.get(&pro.token, &path).await.0, 404, "{path}");
         }
     }
     let (status, _) = server.get(&pro.token, "/api/rooms/acme-1/messages").await;
@@ -343,9 +348,9 @@ async fn a_room_grant_in_the_token_opens_that_room_only() {
         })
         .await;
     guest.join("x").await;
-    assert_eq!(code(&mut guest, "join_room", "y").await, "ACCESS_DENIED");
+    assert_eq!(code(&mut guest, "join_room", "y").await, "NOT_FOUND");
     assert_eq!(server.get(&guest.token, "/api/rooms/x").await.0, 200);
-    assert_eq!(server.get(&guest.token, "/api/rooms/y").await.0, 403);
+    assert_eq!(server.get(&guest.token, "/api/rooms/y").await.0, 404);
 }
 
 #[tokio::test]
@@ -375,7 +380,7 @@ async fn adding_a_member_lets_them_in_and_removing_drops_them() {
     let mut amira = server.client("amira", "applicant").await;
     amira.join("r").await;
     let mut omar = server.client("omar", "applicant").await;
-    assert_eq!(code(&mut omar, "join_room", "r").await, "ACCESS_DENIED");
+    assert_eq!(code(&mut omar, "join_room", "r").await, "NOT_FOUND");
 
     let (members, at) = ("/api/rooms/r/members", amira.token.clone());
     let add = |u: &str| json!({"user_id": u});
@@ -402,8 +407,8 @@ async fn adding_a_member_lets_them_in_and_removing_drops_them() {
     amira.say("r", "after", "omar is gone").await;
     assert!(omar.sync().await.iter().all(|m| m["type"] != "message"));
     assert_eq!(code(&mut omar, "send_message", "r").await, "NOT_JOINED");
-    assert_eq!(code(&mut omar, "join_room", "r").await, "ACCESS_DENIED");
-    assert_eq!(server.get(&omar.token, "/api/rooms/r").await.0, 403);
+    assert_eq!(code(&mut omar, "join_room", "r").await, "NOT_FOUND");
+    assert_eq!(server.get(&omar.token, "/api/rooms/r").await.0, 404);
     let (status, _) = delete(&server, &admin, "/api/rooms/r/members/omar").await;
     assert_eq!(status, 404, "no longer a member");
 

@@ -725,6 +725,7 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   getCallReport(callId: string): Promise<CallReport>;
   monitorCalls(): Promise<MonitorCall[]>;
 
+  /** `id` only for staff roles and service (`api_roles`) tokens; others get ACCESS_DENIED and should omit it (the server generates one). */
   createRoom(room: { id?: string; type?: string; title: string; participants?: string[]; metadata?: unknown }): Promise<RoomInfo>;
   getRoom(roomId: string): Promise<{ room: RoomInfo; members: MemberView[]; last_seq: number }>;
   addMember(roomId: string, userId: string): Promise<unknown>;

@@ -19,6 +19,8 @@ pub enum Target {
     Room(String),
     /// Every connected device (events) / every known user (notifications).
     All,
+    /// Like `All`, limited to the users whose latest token carried this tenant.
+    Tenant(String),
 }
 
 /// What a notification reached.
@@ -47,6 +49,16 @@ impl Signaling {
                     .into_iter()
                     .map(|(u, _)| u.id)
                     .collect()
+            }
+            Target::Tenant(tenant) => {
+                let users = self.store.users_in_tenant(tenant).await?;
+                if live_only {
+                    let online: std::collections::HashSet<String> =
+                        self.hub.snapshot().into_iter().map(|(u, _)| u).collect();
+                    users.into_iter().filter(|u| online.contains(u)).collect()
+                } else {
+                    users
+                }
             }
             Target::All if live_only => self.hub.snapshot().into_iter().map(|(u, _)| u).collect(),
             Target::All => {

@@ -1,6 +1,8 @@
 //! A user's room list, a page at a time (`list_rooms`, `GET /api/rooms`).
 
+use crate::config::Identity;
 use crate::error::{Result, SignalError};
+use crate::room::may_access;
 use crate::protocol::RoomSummary;
 use crate::store::RoomCursor;
 use crate::Signaling;
@@ -15,11 +17,11 @@ pub struct RoomPage {
 
 impl Signaling {
     /// A page of the user's rooms, most recently active first, with unread
-    /// counts, previews and who is online: `limit` rooms (the configured
+    /// counts, previews and who is online: `limit` rooms of `identity` (the configured
     /// default if absent, at most the configured maximum) after `cursor`.
     pub async fn room_page(
         &self,
-        user_id: &str,
+        identity: &Identity,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<RoomPage> {
@@ -34,10 +36,13 @@ impl Signaling {
             .clamp(1, self.config.room_list_max_page.max(1));
         let (rows, next) = self
             .store
-            .rooms_for_user(user_id, after.as_ref(), limit)
+            .rooms_for_user(&identity.user_id, after.as_ref(), limit)
             .await?;
+        // A room of another tenant stays out of the list even for a member
+        // (a page may then be short; the cursor still moves on).
         let rooms = rows
             .into_iter()
+            .filter(|r| may_access(identity, &self.config, &r.room, true))
             .map(|r| RoomSummary {
                 online: r
                     .members

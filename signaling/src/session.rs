@@ -162,7 +162,17 @@ impl Session {
                 Ok(())
             }
             ClientMessage::LeaveRoom { room_id } => {
-                self.joined.remove(&room_id);
+                if !self.joined.remove(&room_id) {
+                    // Not joined on this connection: nothing to leave. Answer
+                    // without the room task, and for a room the caller may
+                    // not access exactly as for a missing one.
+                    self.sig.authorize(&self.identity, &room_id).await?;
+                    self.reply(ServerMessage::RoomLeft {
+                        request_id,
+                        room_id,
+                    });
+                    return Ok(());
+                }
                 let cmd = RoomCmd::Leave {
                     conn: self.conn.clone(),
                     request_id,
@@ -173,7 +183,7 @@ impl Session {
             ClientMessage::ListRooms { limit, cursor } => {
                 let page = self
                     .sig
-                    .room_page(&self.identity.user_id, limit, cursor.as_deref())
+                    .room_page(&self.identity, limit, cursor.as_deref())
                     .await?;
                 self.reply(ServerMessage::Rooms {
                     request_id,
@@ -547,8 +557,9 @@ impl Signaling {
         self.store.page(room_id, query, limit).await
     }
 
-    /// The room, if `identity` may access it; `NOT_FOUND` for unknown rooms
-    /// and `ACCESS_DENIED` (revealing nothing else) for others' rooms.
+    /// The room, if `identity` may access it; `NOT_FOUND` both for unknown
+    /// rooms and for rooms it may not access, so that nobody learns which
+    /// room ids exist.
     pub async fn authorize(
         &self,
         identity: &Identity,
@@ -563,7 +574,7 @@ impl Signaling {
         if may_access(identity, &self.config, &room, member) {
             Ok(room)
         } else {
-            Err(SignalError::AccessDenied)
+            Err(SignalError::NotFound("room"))
         }
     }
 

@@ -66,17 +66,14 @@ async fn room_for(
 ) -> Result<earshot_signaling::protocol::RoomInfo, AppError> {
     let sig = &state.signaling;
     Ok(match caller {
-        Caller::Service(_) => sig
-            .store
-            .room(id)
-            .await?
-            .ok_or(AppError::NotFound("room"))?,
+        // A scoped key or token: rooms of another tenant look missing.
+        Caller::Service(s) => super::tenancy::room_in_reach(state, s, id).await?,
         Caller::User(me) => sig.authorize(me, id).await?,
     })
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/assistant", tag = "assistant",
-    params(("id" = String, Path)), responses((status = 200, body = AssistantState), (status = 403), (status = 404)),
+    params(("id" = String, Path)), responses((status = 200, body = AssistantState), (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = []), ("api_key" = [])))]
 /// Whether the room's assistant is on (room access, or the server API).
 pub async fn show(

@@ -15,6 +15,14 @@ use crate::auth::{AuthUser, Caller};
 use crate::error::AppError;
 use crate::AppState;
 
+/// A call in a room the caller may not access answers like a missing call.
+fn call_not_found(err: earshot_signaling::SignalError) -> AppError {
+    match err {
+        earshot_signaling::SignalError::NotFound(_) => AppError::NotFound("call"),
+        other => other.into(),
+    }
+}
+
 /// Calls listed when `limit` is not given, and the most one page holds.
 const DEFAULT_LIST: u32 = 50;
 const MAX_LIST: u32 = 200;
@@ -91,7 +99,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/calls/{id}/report", tag = "calls",
     params(("id" = String, Path)),
     responses((status = 200, description = "record, summary, participants' figures and the sample timeline"),
-              (status = 401), (status = 403), (status = 404)),
+              (status = 401), (status = 404, description = "no such call, or one in a room the caller may not access")),
     security(("bearer" = [])))]
 /// `GET /api/calls/{id}/report`: the call's record, quality summary, each
 /// participant's figures and the sample timeline.
@@ -106,7 +114,9 @@ pub async fn report(
         .call_report(&id)
         .await?
         .ok_or(AppError::NotFound("call"))?;
-    sig.authorize(&me, &report.call.room_id).await?;
+    sig.authorize(&me, &report.call.room_id)
+        .await
+        .map_err(call_not_found)?;
     let active = sig
         .calls
         .active_in_room(&report.call.room_id)
@@ -140,7 +150,7 @@ pub async fn monitor(
 #[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
     params(("id" = String, Path)),
     responses((status = 200, description = "the call record with each device's join and leave times"),
-              (status = 401), (status = 403), (status = 404)),
+              (status = 401), (status = 404, description = "no such call, or one in a room the caller may not access")),
     security(("bearer" = [])))]
 /// `GET /api/calls/{id}`: a call with each participant's join and leave times.
 pub async fn show(
@@ -154,7 +164,9 @@ pub async fn show(
         .call(&id)
         .await?
         .ok_or(AppError::NotFound("call"))?;
-    sig.authorize(&me, &call.room_id).await?;
+    sig.authorize(&me, &call.room_id)
+        .await
+        .map_err(call_not_found)?;
     let active = sig
         .calls
         .active_in_room(&call.room_id)
@@ -164,7 +176,7 @@ pub async fn show(
 
 #[utoipa::path(get, path = "/api/rooms/{id}/calls", tag = "calls", params(("id" = String, Path)),
     responses((status = 200, description = "`{room_id, calls: [call], active}`: the last 100, newest first, and the ongoing call's id"),
-              (status = 403), (status = 404)),
+              (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
     security(("bearer" = [])))]
 /// `GET /api/rooms/{id}/calls`: the room's calls, newest first.
 pub async fn for_room(
@@ -181,21 +193,50 @@ pub async fn for_room(
 }
 
 #[utoipa::path(get, path = "/api/status", tag = "server",
-    responses((status = 200, description = "uptime, version, connections, rooms, calls, SFU counters"), (status = 403)),
+    responses((status = 200, description = "uptime, version, connections, rooms, calls, SFU counters; for a caller scoped to a tenant only that tenant's connections, users online and rooms"), (status = 403)),
     security(("api_key" = []), ("bearer" = [])))]
 /// `GET /api/status` (staff roles, or the server API): uptime, connections,
-/// rooms, calls and the SFU's live peers, tracks and tasks.
+/// rooms, calls and the SFU's live peers, tracks and tasks. Staff of a
+/// tenant and keys or tokens scoped to one see their tenant's figures only
+/// (connections, users online, rooms), never the server's.
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, AppError> {
     let sig = &state.signaling;
-    if let Caller::User(me) = &caller {
-        if !me.is_staff(&sig.config) {
-            return Err(AppError::Forbidden(
-                "status is for staff roles and the server API".into(),
-            ));
+    let tenant = match &caller {
+        Caller::User(me) => {
+            if !me.is_staff(&sig.config) {
+                return Err(AppError::Forbidden(
+                    "status is for staff roles and the server API".into(),
+                ));
+            }
+            me.tenant.as_deref()
         }
+        Caller::Service(service) => service.tenant(),
+    };
+    if let Some(tenant) = tenant {
+        let users: std::collections::HashSet<String> = sig
+            .store
+            .users_in_tenant(tenant)
+            .await?
+            .into_iter()
+            .collect();
+        let online: Vec<usize> = sig
+            .hub
+            .snapshot()
+            .into_iter()
+            .filter(|(user, devices)| users.contains(user) && !devices.is_empty())
+            .map(|(_, devices)| devices.len())
+            .collect();
+        return Ok(Json(json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_secs": state.started.elapsed().as_secs(),
+            "tenant": tenant,
+            "connections": online.iter().sum::<usize>(),
+            "users_online": online.len(),
+            "rooms_total": sig.store.room_count_in_tenant(tenant).await?,
+        })));
     }
     let (connections, users_online) = sig.hub.counts();
     Ok(Json(json!({

@@ -9,6 +9,8 @@ pub mod rate_limit;
 mod room_policy;
 mod rooms;
 mod server_api;
+mod server_clients;
+mod tenancy;
 mod uploads;
 
 use axum::extract::{FromRequest, FromRequestParts};
@@ -121,8 +123,11 @@ pub fn router(state: AppState) -> Router {
             "/api/server/uploads",
             post(server_api::upload).layer(upload_limit),
         )
-        .route("/api/server/clients", get(server_api::clients))
-        .route("/api/server/users/{user_id}", get(server_api::user_status))
+        .route("/api/server/clients", get(server_clients::clients))
+        .route(
+            "/api/server/users/{user_id}",
+            get(server_clients::user_status),
+        )
         .route("/api/notifications", get(notifications::list))
         .route("/api/notifications/read-all", post(notifications::read_all))
         .route("/api/notifications/{id}/read", post(notifications::read))

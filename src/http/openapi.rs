@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assistant, calls, dev, notifications, rooms, server_api, uploads};
+use super::{assistant, calls, dev, notifications, rooms, server_api, server_clients, uploads};
 
 struct Security;
 
@@ -39,7 +39,7 @@ impl Modify for Security {
         calls::list, calls::show, calls::report, calls::monitor,
         server_api::notify_user, server_api::notify_room, server_api::notify_all,
         server_api::event_user, server_api::event_room, server_api::event_all,
-        server_api::post_message, server_api::upload, server_api::clients, server_api::user_status,
+        server_api::post_message, server_api::upload, server_clients::clients, server_clients::user_status,
         notifications::list, notifications::read, notifications::read_all,
         uploads::upload, uploads::download, uploads::thumbnail,
         assistant::show, assistant::set,

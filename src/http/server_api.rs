@@ -1,6 +1,7 @@
 //! The server API for a product backend (API key, or a token with an
 //! `api_roles` role): notifications and custom events to a user, a room or
-//! everyone; chat messages as a system or named sender; who is connected.
+//! everyone; chat messages as a system or named sender. A key or token
+//! scoped to a tenant reaches only that tenant's rooms and users.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,15 +11,15 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
+use super::tenancy::{everyone, room_in_reach, user_in_reach};
 use super::{uploads, ApiJson, ApiPath, ApiQuery};
 use crate::auth::ServiceCaller;
 use crate::error::AppError;
 use crate::AppState;
 use earshot_signaling::notify::Target;
-use earshot_signaling::protocol::{MessageType, NotificationKind, PresenceStatus, UserRef};
+use earshot_signaling::protocol::{MessageType, NotificationKind, UserRef};
 use earshot_signaling::room::RoomCmd;
 use earshot_signaling::store::{NewMessage, NewNotification};
-use earshot_signaling::ConnHandle;
 
 const MAX_JSON: usize = 16 * 1024;
 const MAX_EVENT_PAYLOAD: usize = 32 * 1024;
@@ -36,7 +37,7 @@ fn reserved() -> AppError {
     AppError::BadRequest("the assistant's identity is reserved".into())
 }
 
-fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 128 {
         return Err(AppError::BadRequest(format!(
             "`{what}` must be 1 to 128 bytes"
@@ -168,7 +169,8 @@ async fn notify(
 
 #[utoipa::path(post, path = "/api/server/notify/user/{user_id}", tag = "server",
     params(("user_id" = String, Path)), request_body = NotifyRequest,
-    responses((status = 201, body = NotifyResponse), (status = 400), (status = 401), (status = 403)),
+    responses((status = 201, body = NotifyResponse), (status = 400), (status = 401), (status = 403),
+              (status = 404, description = "a scoped caller: not a user of its tenant")),
     security(("api_key" = []), ("bearer" = [])))]
 /// Notify every device of one user (stored; delivered on connect if offline).
 pub async fn notify_user(
@@ -178,6 +180,7 @@ pub async fn notify_user(
     ApiJson(req): ApiJson<NotifyRequest>,
 ) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
     check_id("user_id", &user_id)?;
+    user_in_reach(&state, &caller, &user_id).await?;
     notify(&state, &caller, Target::User(user_id), req).await
 }
 
@@ -193,19 +196,22 @@ pub async fn notify_room(
     ApiJson(req): ApiJson<NotifyRequest>,
 ) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
     check_id("room_id", &room_id)?;
+    room_in_reach(&state, &caller, &room_id).await?;
     notify(&state, &caller, Target::Room(room_id), req).await
 }
 
 #[utoipa::path(post, path = "/api/server/notify/all", tag = "server",
     request_body = NotifyRequest, responses((status = 201, body = NotifyResponse)),
     security(("api_key" = []), ("bearer" = [])))]
-/// Notify everyone: every user who has ever connected.
+/// Notify everyone: every user who has ever connected (with a key or token
+/// scoped to a tenant: every user of that tenant).
 pub async fn notify_all(
     State(state): State<AppState>,
     caller: ServiceCaller,
     ApiJson(req): ApiJson<NotifyRequest>,
 ) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
-    notify(&state, &caller, Target::All, req).await
+    let target = everyone(&caller);
+    notify(&state, &caller, target, req).await
 }
 
 /// A custom event.
@@ -258,15 +264,18 @@ async fn event(
 
 #[utoipa::path(post, path = "/api/server/events/user/{user_id}", tag = "server",
     params(("user_id" = String, Path)), request_body = EventRequest,
-    responses((status = 200, body = EventResponse)), security(("api_key" = []), ("bearer" = [])))]
+    responses((status = 200, body = EventResponse),
+              (status = 404, description = "a scoped caller: not a user of its tenant")),
+    security(("api_key" = []), ("bearer" = [])))]
 /// Send a custom event to every device of one user.
 pub async fn event_user(
     State(state): State<AppState>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<EventRequest>,
 ) -> Result<Json<EventResponse>, AppError> {
     check_id("user_id", &user_id)?;
+    user_in_reach(&state, &caller, &user_id).await?;
     event(&state, Target::User(user_id), req).await
 }
 
@@ -276,24 +285,26 @@ pub async fn event_user(
 /// Send a custom event to every device of every member of a room.
 pub async fn event_room(
     State(state): State<AppState>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     ApiPath(room_id): ApiPath<String>,
     ApiJson(req): ApiJson<EventRequest>,
 ) -> Result<Json<EventResponse>, AppError> {
     check_id("room_id", &room_id)?;
+    room_in_reach(&state, &caller, &room_id).await?;
     event(&state, Target::Room(room_id), req).await
 }
 
 #[utoipa::path(post, path = "/api/server/events/all", tag = "server",
     request_body = EventRequest, responses((status = 200, body = EventResponse)),
     security(("api_key" = []), ("bearer" = [])))]
-/// Send a custom event to every connected device.
+/// Send a custom event to every connected device (of the caller's tenant,
+/// for a scoped caller).
 pub async fn event_all(
     State(state): State<AppState>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     ApiJson(req): ApiJson<EventRequest>,
 ) -> Result<Json<EventResponse>, AppError> {
-    event(&state, Target::All, req).await
+    event(&state, everyone(&caller), req).await
 }
 
 /// Who a server message is from.
@@ -357,6 +368,7 @@ pub async fn post_message(
     ApiJson(req): ApiJson<PostMessageRequest>,
 ) -> Result<(StatusCode, Json<PostMessageResponse>), AppError> {
     check_id("room_id", &room_id)?;
+    room_in_reach(&state, &caller, &room_id).await?;
     let max = state.config.max_text_chars;
     if req.text.trim().is_empty() && req.attachments.is_empty() {
         return Err(AppError::BadRequest(
@@ -468,151 +480,4 @@ pub async fn upload(
     check_sender("sender_id", &sender)?;
     tracing::debug!(by = %caller.label(), sender = %sender, "server upload");
     uploads::receive(&state, &sender, multipart).await
-}
-
-/// One connected device.
-#[derive(Serialize, ToSchema)]
-pub struct ClientView {
-    pub connection_id: String,
-    #[schema(value_type = Object)]
-    pub user: UserRef,
-    pub connected_at: i64,
-    /// This device's presence: `online`, `away` or `busy`.
-    #[schema(value_type = String)]
-    pub status: PresenceStatus,
-    /// Frames this device sent to the server.
-    pub messages_sent: u64,
-    /// Frames the server sent to this device.
-    pub messages_received: u64,
-}
-
-fn client_view(conn: &ConnHandle, status: PresenceStatus, user: UserRef) -> ClientView {
-    ClientView {
-        connection_id: conn.id().to_string(),
-        user,
-        connected_at: conn.connected_at(),
-        status,
-        messages_sent: conn.frames_in(),
-        messages_received: conn.frames_out(),
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ClientsResponse {
-    pub count: usize,
-    pub clients: Vec<ClientView>,
-}
-
-#[utoipa::path(get, path = "/api/server/clients", tag = "server",
-    responses((status = 200, body = ClientsResponse)), security(("api_key" = []), ("bearer" = [])))]
-/// Every connected device, oldest connection first.
-pub async fn clients(
-    State(state): State<AppState>,
-    _caller: ServiceCaller,
-) -> Result<Json<ClientsResponse>, AppError> {
-    let sig = &state.signaling;
-    let snapshot = sig.hub.snapshot();
-    let users: Vec<String> = snapshot.iter().map(|(u, _)| u.clone()).collect();
-    let profiles = sig.store.user_profiles(&users).await?;
-    let mut clients: Vec<ClientView> = snapshot
-        .into_iter()
-        .flat_map(|(user, devices)| {
-            let (name, role) = profiles.get(&user).cloned().unwrap_or((None, None));
-            let user = UserRef {
-                id: user,
-                name,
-                role,
-            };
-            devices
-                .into_iter()
-                .map(move |(conn, status)| client_view(&conn, status, user.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    clients.sort_by_key(|c| (c.connected_at, c.connection_id.parse::<u64>().unwrap_or(0)));
-    Ok(Json(ClientsResponse {
-        count: clients.len(),
-        clients,
-    }))
-}
-
-/// One user's connection status and metrics.
-#[derive(Serialize, ToSchema)]
-pub struct UserStatusResponse {
-    pub user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    pub online: bool,
-    /// Aggregated over devices: `online`, `away`, `busy` or `offline`.
-    #[schema(value_type = String)]
-    pub status: PresenceStatus,
-    pub devices: usize,
-    /// The oldest open connection's start, while online.
-    pub connected_since: Option<i64>,
-    /// The last disconnect, while offline.
-    pub last_seen: Option<i64>,
-    /// Frames sent by / to the user's open connections.
-    pub messages_sent: u64,
-    pub messages_received: u64,
-    pub connections: Vec<ClientView>,
-}
-
-#[utoipa::path(get, path = "/api/server/users/{user_id}", tag = "server",
-    params(("user_id" = String, Path)),
-    responses((status = 200, body = UserStatusResponse)), security(("api_key" = []), ("bearer" = [])))]
-/// One user's connection status, devices and message counts.
-pub async fn user_status(
-    State(state): State<AppState>,
-    _caller: ServiceCaller,
-    ApiPath(user_id): ApiPath<String>,
-) -> Result<Json<UserStatusResponse>, AppError> {
-    check_id("user_id", &user_id)?;
-    let sig = &state.signaling;
-    let profile = sig
-        .store
-        .user_profiles(std::slice::from_ref(&user_id))
-        .await?
-        .remove(&user_id)
-        .unwrap_or((None, None));
-    let presence = sig.hub.presence(&user_id);
-    let last_seen = match presence.last_seen {
-        Some(at) => Some(at),
-        None => sig
-            .store
-            .last_seen(std::slice::from_ref(&user_id))
-            .await?
-            .pop()
-            .and_then(|(_, at)| at),
-    };
-    let user = UserRef {
-        id: user_id.clone(),
-        name: profile.0.clone(),
-        role: profile.1.clone(),
-    };
-    let mut connections: Vec<ClientView> = sig
-        .hub
-        .devices(&user_id)
-        .into_iter()
-        .map(|(conn, status)| client_view(&conn, status, user.clone()))
-        .collect();
-    connections.sort_by_key(|c| c.connected_at);
-    Ok(Json(UserStatusResponse {
-        online: !connections.is_empty(),
-        status: presence.status,
-        devices: connections.len(),
-        connected_since: connections.iter().map(|c| c.connected_at).min(),
-        last_seen: if connections.is_empty() {
-            last_seen
-        } else {
-            None
-        },
-        messages_sent: connections.iter().map(|c| c.messages_sent).sum(),
-        messages_received: connections.iter().map(|c| c.messages_received).sum(),
-        user_id,
-        name: profile.0,
-        role: profile.1,
-        connections,
-    }))
 }

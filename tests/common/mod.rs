@@ -131,9 +131,12 @@ impl TestServer {
         res.json().await.unwrap()
     }
 
-    /// A room of type `application` with `owner` and `others` as members.
+    /// A room of type `application` with `owner` and `others` as members,
+    /// made under its id the way a product backend makes it: with a token
+    /// of a service role (users who are not staff cannot choose room ids)
+    /// in the owner's name, so `owner` is its creator.
     pub async fn room(&self, id: &str, owner: &str, others: &[&str]) -> Value {
-        let token = self.token(owner, "applicant");
+        let token = self.token(owner, "service");
         self.create_room(&token, json!({"id": id, "type": "application", "title": format!("Room {id}"), "participants": others})).await
     }
 

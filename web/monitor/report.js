@@ -82,7 +82,7 @@ export class ReportView {
   renderError(err) {
     this.el.dataset.state = "error";
     const text =
-      err.code === "NOT_FOUND" ? "There is no such call." : err.code === "ACCESS_DENIED" ? "You may not see this call's report." : `Could not load the report: ${err.message}`;
+      err.code === "NOT_FOUND" ? "There is no such call, or you may not see it." : err.code === "ACCESS_DENIED" ? "You may not see this call's report." : `Could not load the report: ${err.message}`;
     this.el.replaceChildren(this.backLink(), h("div", { class: "empty report-error", role: "alert" }, h("strong", {}, text), h("span", { class: "muted" }, err.code ?? "")));
   }
 

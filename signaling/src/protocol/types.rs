@@ -159,6 +159,10 @@ pub struct RoomInfo {
     pub metadata: Option<Value>,
     pub created_by: String,
     pub created_at: i64,
+    /// Made by a user who is not staff (not by staff or the server API): a
+    /// token's room grant never admits into such a room. Server-side only.
+    #[serde(skip)]
+    pub user_created: bool,
 }
 
 /// A room member with their live presence.

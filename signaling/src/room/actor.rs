@@ -28,13 +28,30 @@ const JOIN_PAGE: u32 = 50;
 
 /// Whether `identity` may see and join `room`: members, holders of a room
 /// grant, and staff roles within their tenant (all rooms without a tenant).
+///
+/// Tenants are walls: an identity of one tenant never reaches a room of
+/// another, member or not. A token's room grant admits only into a room of
+/// the token's own tenant that staff or the server API made, never into one
+/// a user made (whoever made a room first under an id must not receive the
+/// people the product grants that id to).
 pub fn may_access(
     identity: &Identity,
     config: &SignalingConfig,
     room: &RoomInfo,
     is_member: bool,
 ) -> bool {
-    if is_member || identity.room_grants.iter().any(|g| g == &room.id) {
+    if let (Some(mine), Some(theirs)) = (&identity.tenant, &room.tenant) {
+        if mine != theirs {
+            return false;
+        }
+    }
+    if is_member {
+        return true;
+    }
+    let granted = identity.room_grants.iter().any(|g| g == &room.id)
+        && identity.tenant == room.tenant
+        && !room.user_created;
+    if granted {
         return true;
     }
     identity.is_staff(config)
@@ -376,7 +393,8 @@ impl Room {
     ) -> Result<()> {
         let is_member = self.members.contains(&identity.user_id);
         if !may_access(&identity, self.config(), self.info(), is_member) {
-            return Err(SignalError::AccessDenied);
+            // Exactly what an unknown room answers: nothing tells them apart.
+            return Err(SignalError::NotFound("room"));
         }
         let store = self.registry.deps().store.clone();
         if !is_member {

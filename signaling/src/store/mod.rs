@@ -13,6 +13,7 @@ mod notifications;
 mod quality;
 mod rooms;
 mod stats;
+mod tenants;
 mod uploads;
 mod writer;
 

@@ -19,6 +19,8 @@ pub struct NewRoom {
     pub metadata: Option<Value>,
     pub created_by: String,
     pub members: Vec<String>,
+    /// Made by a user who is not staff (see `RoomInfo::user_created`).
+    pub user_created: bool,
 }
 
 /// One row of a user's room list, before presence is added.
@@ -41,6 +43,7 @@ fn room_from_row(row: &sqlx::sqlite::SqliteRow) -> RoomInfo {
         metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
         created_by: row.get("created_by"),
         created_at: row.get("created_at"),
+        user_created: row.get("user_created"),
     }
 }
 
@@ -50,8 +53,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at, last_activity_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO rooms (id, room_type, title, tenant, metadata, created_by, created_at, last_activity_at, user_created)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
         )
         .bind(&room.id)
         .bind(&room.room_type)
@@ -61,6 +64,7 @@ impl Store {
         .bind(&room.created_by)
         .bind(now)
         .bind(now)
+        .bind(room.user_created)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -89,6 +93,7 @@ impl Store {
             metadata: room.metadata,
             created_by: room.created_by,
             created_at: now,
+            user_created: room.user_created,
         })
     }
 
