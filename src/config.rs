@@ -153,6 +153,30 @@ pub struct Config {
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
+
+    // --- limits: connections and memory ---
+    /// Bytes queued to one WebSocket and not yet written before it is closed
+    /// as a slow consumer (1013).
+    pub outbound_max_bytes: usize,
+    /// Most bytes of messages in one history reply (`room_joined`,
+    /// `messages`); past it the reply is cut and `has_more` set.
+    pub history_max_bytes: usize,
+    /// Open TCP connections (HTTP and WebSocket) the server accepts; past it
+    /// new connections get a 503 and are closed.
+    pub max_connections: usize,
+    /// Open TCP connections from one IP address (0: no limit). Behind a
+    /// reverse proxy every client has the proxy's address: raise or disable.
+    pub max_connections_per_ip: usize,
+    /// Open WebSockets of one user (all devices); past it: 429.
+    pub max_sockets_per_user: usize,
+    /// Connections kept for plain HTTP (health checks, the server API) and
+    /// for sockets of `api_roles` users: WebSocket upgrades are refused (503)
+    /// once `max_connections - connection_reserve` sockets are open.
+    pub connection_reserve: usize,
+    /// Time a client has to send a complete HTTP request head, also the
+    /// longest an idle keep-alive connection is kept.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -232,6 +256,14 @@ impl Default for Config {
             webhook_max_attempts: 6,
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            // --- limits: connections and memory ---
+            outbound_max_bytes: signaling.outbound_max_bytes,
+            history_max_bytes: signaling.history_max_bytes,
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            max_sockets_per_user: 16,
+            connection_reserve: 100,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -356,6 +388,23 @@ impl Config {
                 return bad("webhook_max_attempts must be at least 1");
             }
         }
+        // --- limits: connections and memory ---
+        if self.outbound_max_bytes < 64 * 1024 {
+            return bad("outbound_max_bytes must be at least 64 KiB");
+        }
+        if self.history_max_bytes < 16 * 1024 || self.history_max_bytes > self.outbound_max_bytes / 2
+        {
+            return bad("history_max_bytes must be at least 16 KiB and at most half of outbound_max_bytes");
+        }
+        if self.max_sockets_per_user == 0 {
+            return bad("max_sockets_per_user must be at least 1");
+        }
+        if self.connection_reserve >= self.max_connections {
+            return bad("connection_reserve must be smaller than max_connections");
+        }
+        if self.header_timeout < Duration::from_millis(100) {
+            return bad("header_timeout must be at least 100ms");
+        }
         Ok(())
     }
 
@@ -391,6 +440,8 @@ impl Config {
             monitor_roles: self.monitor_roles.clone(),
             quality_interval: self.quality_interval,
             quality_hysteresis: self.quality_hysteresis.max(1),
+            outbound_max_bytes: self.outbound_max_bytes,
+            history_max_bytes: self.history_max_bytes,
             ..SignalingConfig::default()
         }
     }

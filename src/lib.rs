@@ -11,6 +11,8 @@
 //!   OpenAPI description (`/api/openapi.json`).
 //! - [`files`]: upload names, MIME sniffing, thumbnails, download headers.
 //! - [`http`]: REST routes and the static demo app.
+//! - [`limits`]: connection caps (total, per IP, sockets per user).
+//! - [`serve`]: the accept loop (request-head deadline, caps, graceful stop).
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`webhooks`]: signed, retried delivery of call events.
 //! - [`ws`]: the WebSocket connection: auth, reader, writer, heartbeat.
@@ -21,7 +23,9 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod limits;
 pub mod metrics;
+pub mod serve;
 pub mod webhooks;
 pub mod ws;
 
@@ -65,6 +69,8 @@ pub struct AppInner {
     pub tracker: TaskTracker,
     pub started: Instant,
     pub metrics: metrics::ServerMetrics,
+    /// Connection caps, shared by the accept loop and the WebSocket edge.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl std::ops::Deref for AppState {
@@ -133,7 +139,9 @@ pub async fn app(
             events,
         },
     );
+    let limits = limits::Limits::new(&config);
     let state = AppState(Arc::new(AppInner {
+        limits,
         config,
         auth,
         signaling,
@@ -155,9 +163,14 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let (router, state) = app(config, shutdown.clone()).await?;
     info!(addr = %listener.local_addr()?, dev = state.config.dev, "earshot listening");
-    let serve =
-        axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    serve.await?;
+    serve::serve(
+        listener,
+        router,
+        state.limits.clone(),
+        state.config.header_timeout,
+        shutdown.clone(),
+    )
+    .await;
     for call_id in state.signaling.calls.ids() {
         let _ = state
             .signaling

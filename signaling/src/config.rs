@@ -41,6 +41,13 @@ pub struct SignalingConfig {
     pub quality_interval: Duration,
     /// Consecutive samples a new quality level needs before it is announced.
     pub quality_hysteresis: u32,
+    // --- limits: connection memory ---
+    /// Bytes queued to one connection (not yet written to its socket) before
+    /// it is closed as a slow consumer (1013).
+    pub outbound_max_bytes: usize,
+    /// Most bytes of messages in one history reply (`room_joined` recovery,
+    /// `messages`); past it the reply is cut and `has_more` set.
+    pub history_max_bytes: usize,
 }
 
 impl Default for SignalingConfig {
@@ -64,6 +71,9 @@ impl Default for SignalingConfig {
             monitor_roles: vec!["admin".into()],
             quality_interval: Duration::from_secs(5),
             quality_hysteresis: 2,
+            // --- limits: connection memory ---
+            outbound_max_bytes: 1024 * 1024,
+            history_max_bytes: 256 * 1024,
         }
     }
 }

@@ -14,7 +14,7 @@ use tracing::debug;
 
 use crate::call::CallCmd;
 use crate::config::Identity;
-use crate::conn::ConnHandle;
+use crate::conn::{fit_history, ConnHandle, Keep};
 use crate::error::{ErrorCode, Result, SignalError};
 use crate::protocol::{
     parse_client_frame, ClientMessage, PresenceStatus, RoomSummary, SendMessage, ServerMessage,
@@ -27,6 +27,8 @@ use crate::Signaling;
 const MAX_ID_LEN: usize = 128;
 /// Default history page size.
 const DEFAULT_PAGE: u32 = 50;
+/// When to retry a history request refused for pending output.
+const HISTORY_RETRY_MS: u64 = 1000;
 
 pub struct Session {
     sig: Arc<Signaling>,
@@ -147,6 +149,9 @@ impl Session {
             }
             ClientMessage::JoinRoom { room_id, since_seq } => {
                 check_id("room_id", &room_id)?;
+                if self.history_refused(&request_id) {
+                    return Ok(());
+                }
                 let (reply, rx) = oneshot::channel();
                 let cmd = RoomCmd::Join {
                     identity: self.identity.clone(),
@@ -223,6 +228,9 @@ impl Session {
                 after,
                 limit,
             } => {
+                if self.history_refused(&request_id) {
+                    return Ok(());
+                }
                 let query = match (before, after) {
                     (Some(_), Some(_)) => {
                         return Err(SignalError::BadRequest(
@@ -433,6 +441,24 @@ impl Session {
         self.sig.calls.send(call_id, cmd).await
     }
 
+    /// Refuse a history request (a join sends history too) while the
+    /// connection's outbound queue could not take the reply: the check costs
+    /// no storage query, and the client is told when to try again.
+    fn history_refused(&self, request_id: &Option<String>) -> bool {
+        if self.conn.has_room_for(self.sig.config.history_max_bytes) {
+            return false;
+        }
+        self.count_error(ErrorCode::RateLimited);
+        self.reply(ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: "too much output waiting to be read; read it before asking for history"
+                .into(),
+            request_id: request_id.clone(),
+            retry_after_ms: Some(HISTORY_RETRY_MS),
+        });
+        true
+    }
+
     fn require_joined(&self, room_id: &str) -> Result<()> {
         if self.joined.contains(room_id) {
             Ok(())
@@ -554,7 +580,13 @@ impl Signaling {
     ) -> Result<(Vec<crate::protocol::MessageView>, bool)> {
         self.authorize(identity, room_id).await?;
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, self.config.max_page);
-        self.store.page(room_id, query, limit).await
+        let keep = match query {
+            PageQuery::After(_) => Keep::Oldest,
+            PageQuery::Before(_) => Keep::Newest,
+        };
+        let (mut messages, has_more) = self.store.page(room_id, query, limit).await?;
+        let cut = fit_history(&mut messages, self.config.history_max_bytes, keep);
+        Ok((messages, has_more || cut))
     }
 
     /// The room, if `identity` may access it; `NOT_FOUND` for unknown rooms
