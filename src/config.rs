@@ -584,6 +584,40 @@ mod tests {
     }
 
     #[test]
+    fn connection_and_memory_limits_are_checked() {
+        let ok = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        let bad = [
+            Config {
+                history_max_bytes: ok.outbound_max_bytes,
+                ..ok.clone()
+            },
+            Config {
+                outbound_max_bytes: 1024,
+                ..ok.clone()
+            },
+            Config {
+                connection_reserve: ok.max_connections,
+                ..ok.clone()
+            },
+            Config {
+                max_sockets_per_user: 0,
+                ..ok.clone()
+            },
+            Config {
+                header_timeout: Duration::ZERO,
+                ..ok.clone()
+            },
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("earshot.toml", "lisen = \"127.0.0.1:9000\"\n")?;

@@ -154,6 +154,8 @@ fn fit_connections_to_file_limit(config: &mut Config) {
 
 /// The open-file soft limit before and after raising it to the hard limit.
 #[cfg(unix)]
+// `rlim_t` is `u64` on Linux but not on every Unix.
+#[allow(clippy::unnecessary_cast)]
 fn raise_file_limit() -> std::io::Result<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

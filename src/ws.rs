@@ -178,6 +178,32 @@ async fn serve(
         .close_reason()
         .unwrap_or((close::NORMAL, String::new()));
     info!(conn = conn.id(), code, reason = %reason, "disconnected");
+    release_memory();
+}
+
+/// Hand memory freed by closed connections back to the system. glibc keeps
+/// freed pages in its arenas, so a burst of large queues would otherwise stay
+/// in the process's RSS after the clients left. At most once every few
+/// seconds, on a blocking thread.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let now = earshot_signaling::store::now_ms() as u64;
+        let last = LAST.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < 5_000
+            || LAST
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        tokio::task::spawn_blocking(|| {
+            // SAFETY: malloc_trim only returns free memory to the system.
+            unsafe { libc::malloc_trim(0) };
+        });
+    }
 }
 
 async fn authenticate_by_message(

@@ -29,6 +29,9 @@ const MAX_ID_LEN: usize = 128;
 const DEFAULT_PAGE: u32 = 50;
 /// When to retry a history request refused for pending output.
 const HISTORY_RETRY_MS: u64 = 1000;
+/// What a history reply carries besides its messages (the room, its
+/// members), allowed for when deciding whether the reply would fit.
+const HISTORY_REPLY_EXTRA: usize = 16 * 1024;
 
 pub struct Session {
     sig: Arc<Signaling>,
@@ -445,7 +448,8 @@ impl Session {
     /// connection's outbound queue could not take the reply: the check costs
     /// no storage query, and the client is told when to try again.
     fn history_refused(&self, request_id: &Option<String>) -> bool {
-        if self.conn.has_room_for(self.sig.config.history_max_bytes) {
+        let reply = self.sig.config.history_max_bytes + HISTORY_REPLY_EXTRA;
+        if self.conn.has_room_for(reply) {
             return false;
         }
         self.count_error(ErrorCode::RateLimited);
