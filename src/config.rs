@@ -392,9 +392,12 @@ impl Config {
         if self.outbound_max_bytes < 64 * 1024 {
             return bad("outbound_max_bytes must be at least 64 KiB");
         }
-        if self.history_max_bytes < 16 * 1024 || self.history_max_bytes > self.outbound_max_bytes / 2
+        if self.history_max_bytes < 16 * 1024
+            || self.history_max_bytes > self.outbound_max_bytes / 2
         {
-            return bad("history_max_bytes must be at least 16 KiB and at most half of outbound_max_bytes");
+            return bad(
+                "history_max_bytes must be at least 16 KiB and at most half of outbound_max_bytes",
+            );
         }
         if self.max_sockets_per_user == 0 {
             return bad("max_sockets_per_user must be at least 1");

@@ -257,7 +257,10 @@ mod tests {
         s1.claim_user("u").unwrap();
         s2.claim_user("u").unwrap();
         let mut s3 = l.open_socket(false).unwrap();
-        assert_eq!(s3.claim_user("u").unwrap_err(), LimitError::TooManyForUser(2));
+        assert_eq!(
+            s3.claim_user("u").unwrap_err(),
+            LimitError::TooManyForUser(2)
+        );
         s3.claim_user("v").unwrap();
         assert_eq!(l.open_socket(false).unwrap_err(), LimitError::ServerFull);
         let _admin = l.open_socket(true).unwrap();

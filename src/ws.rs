@@ -97,16 +97,12 @@ struct Slots {
 }
 
 fn refused(err: crate::limits::LimitError, identity: Option<&Identity>) -> Response {
-    info!(user = identity.map(|i| i.user_id.as_str()), %err, "socket refused");
+    // Debug, not info: a client retrying in a loop must not flood the log.
+    debug!(user = identity.map(|i| i.user_id.as_str()), %err, "socket refused");
     axum::response::IntoResponse::into_response(err)
 }
 
-async fn serve(
-    state: AppState,
-    socket: WebSocket,
-    identity: Option<Identity>,
-    mut slots: Slots,
-) {
+async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>, mut slots: Slots) {
     let (mut sink, mut stream) = socket.split();
     let identity = match identity {
         Some(identity) => identity,
@@ -123,11 +119,12 @@ async fn serve(
     if let Err(err) = slots.socket.claim_user(&identity.user_id) {
         // Authenticated by message: the upgrade is done, so say it on the
         // socket (a typed error, then a policy close).
-        info!(user = %identity.user_id, %err, "socket refused");
+        debug!(user = %identity.user_id, %err, "socket refused");
         let error = ServerMessage::error(err.code(), err.to_string(), None).to_frame();
         let closed = async {
             sink.send(text_message(error)).await?;
-            sink.send(close_message(close::POLICY, &err.to_string())).await
+            sink.send(close_message(close::POLICY, &err.to_string()))
+                .await
         };
         if closed.await.is_ok() {
             await_close_reply(&mut stream).await;

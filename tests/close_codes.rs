@@ -29,7 +29,11 @@ async fn raw_socket(server: &TestServer, user: &str) -> TcpStream {
         assert_eq!(s.read(&mut b).await.unwrap(), 1, "handshake cut short");
         head.push(b[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     s
 }
 
@@ -48,7 +52,10 @@ async fn close_after(server: &TestServer, user: &str, bytes: &[u8]) -> (u16, Str
     s.write_all(bytes).await.unwrap();
     let mut ws = WebSocketStream::from_raw_socket(s, Role::Client, None).await;
     loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("closed in time") {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("closed in time")
+        {
             Some(Ok(Message::Close(Some(f)))) => return (u16::from(f.code), f.reason.to_string()),
             Some(Ok(Message::Close(None))) => panic!("a close frame without a code"),
             Some(Ok(_)) => continue,
@@ -74,7 +81,8 @@ async fn a_malformed_frame_closes_with_1002() {
 #[tokio::test]
 async fn text_that_is_not_utf8_closes_with_1007() {
     let server = TestServer::start().await;
-    let (code, reason) = close_after(&server, "amira", &frame(0x81, &[0x7b, 0xff, 0xfe, 0x7d])).await;
+    let (code, reason) =
+        close_after(&server, "amira", &frame(0x81, &[0x7b, 0xff, 0xfe, 0x7d])).await;
     assert_eq!(code, 1007, "{reason}");
     let mut omar = server.client("omar", "professional").await;
     omar.sync().await;

@@ -42,7 +42,9 @@ async fn read_response(s: &mut TcpStream) -> Option<(u16, String)> {
             }
         }
     };
-    tokio::time::timeout(WAIT, read).await.expect("a response in time")
+    tokio::time::timeout(WAIT, read)
+        .await
+        .expect("a response in time")
 }
 
 /// A new connection sends `request`; its response.
@@ -62,7 +64,10 @@ fn refusal(err: tungstenite::Error) -> (u16, Value) {
     match err {
         tungstenite::Error::Http(res) => {
             let body = res.body().clone().unwrap_or_default();
-            (res.status().as_u16(), serde_json::from_slice(&body).unwrap())
+            (
+                res.status().as_u16(),
+                serde_json::from_slice(&body).unwrap(),
+            )
         }
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
@@ -92,11 +97,17 @@ async fn one_user_gets_a_bounded_number_of_sockets() {
 
     // A third socket with the token at the upgrade: 429 and a typed body.
     let url = format!("{}?token={token}", server.ws_url());
-    let err = Client::connect(&url).await.err().expect("third socket refused");
+    let err = Client::connect(&url)
+        .await
+        .err()
+        .expect("third socket refused");
     let (status, body) = refusal(err);
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["code"], "RATE_LIMITED", "{body}");
-    assert!(body["message"].as_str().unwrap().contains("limit 2"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("limit 2"),
+        "{body}"
+    );
 
     // A third socket that authenticates by message: a typed error, then close.
     let mut third = Client::connect(&server.ws_url()).await.unwrap();
@@ -160,7 +171,11 @@ async fn a_full_server_still_answers_health_checks_and_admins() {
     for u in ["u1", "u2", "u3", "u4"] {
         users.push(server.client(u, "customer").await);
     }
-    let url = format!("{}?token={}", server.ws_url(), server.token("u5", "customer"));
+    let url = format!(
+        "{}?token={}",
+        server.ws_url(),
+        server.token("u5", "customer")
+    );
     let (status, body) = refusal(Client::connect(&url).await.err().expect("refused"));
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["code"], "UNAVAILABLE", "{body}");
@@ -219,7 +234,11 @@ async fn silent_and_half_sent_requests_are_cut_off_after_the_header_timeout() {
 
     // All three are closed by the server: half a header, nothing at all,
     // and an idle keep-alive connection.
-    for (what, s) in [("half", &mut half), ("silent", &mut silent), ("idle", &mut idle)] {
+    for (what, s) in [
+        ("half", &mut half),
+        ("silent", &mut silent),
+        ("idle", &mut idle),
+    ] {
         let mut buf = [0u8; 256];
         let end = tokio::time::timeout(WAIT, async {
             loop {

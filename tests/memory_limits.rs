@@ -50,7 +50,11 @@ async fn stalled_socket(server: &TestServer, user: &str) -> WebSocketStream<TcpS
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(server.addr).await.unwrap();
-    let url = format!("{}?token={}", server.ws_url(), server.token(user, "customer"));
+    let url = format!(
+        "{}?token={}",
+        server.ws_url(),
+        server.token(user, "customer")
+    );
     let (ws, _) = tokio_tungstenite::client_async(url, stream)
         .await
         .expect("upgrade");
@@ -238,7 +242,10 @@ async fn a_client_that_never_reads_cannot_pile_up_history_replies() {
     drop(mallory);
     let deadline = tokio::time::Instant::now() + WAIT;
     while value(&metrics(&server).await, "earshot_outbound_queued_bytes") > 0.0 {
-        assert!(tokio::time::Instant::now() < deadline, "queued bytes stay held");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queued bytes stay held"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     amira.say("r", "after", "and after").await;
@@ -275,7 +282,10 @@ async fn a_listener_that_stops_reading_is_closed_once_its_bytes_exceed_the_bound
         }
     }
     let close = loop {
-        match tokio::time::timeout(WAIT, sami.next()).await.expect("closes") {
+        match tokio::time::timeout(WAIT, sami.next())
+            .await
+            .expect("closes")
+        {
             Some(Ok(Message::Close(frame))) => break frame.expect("a close frame"),
             Some(Ok(_)) => {}
             other => panic!("no close frame: {other:?}"),

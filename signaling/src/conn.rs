@@ -6,12 +6,18 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{Frame, MessageView};
+use crate::error::ErrorCode;
+use crate::protocol::{Frame, MessageView, ServerMessage};
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
 /// WebSocket close code for a client that cannot keep up ("try again later").
 pub const CLOSE_SLOW_CONSUMER: u16 = 1013;
+/// When to retry a history request refused for pending output.
+const HISTORY_RETRY_MS: u64 = 1000;
+/// What a history reply carries besides its messages (the room, its
+/// members), allowed for when deciding whether it would fit.
+const HISTORY_REPLY_EXTRA: usize = 16 * 1024;
 
 /// A connection as seen from the rest of the server: an outbound queue
 /// bounded both in frames and in bytes, plus a way to close it. Cloning is
@@ -158,6 +164,27 @@ impl ConnHandle {
         pending == 0 || pending.saturating_add(reply_bytes) <= self.inner.max_bytes
     }
 
+    /// Whether to serve a history request whose messages take up to
+    /// `history_bytes`: not while the reply (plus the room and its members)
+    /// would not fit the pending output. Then the client is told, with
+    /// `RATE_LIMITED` and a retry hint, and no storage query is made.
+    pub fn admit_history(&self, history_bytes: usize, request_id: &Option<String>) -> bool {
+        if self.has_room_for(history_bytes.saturating_add(HISTORY_REPLY_EXTRA)) {
+            return true;
+        }
+        self.send(
+            ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                message: "too much output waiting to be read; read it before asking for history"
+                    .into(),
+                request_id: request_id.clone(),
+                retry_after_ms: Some(HISTORY_RETRY_MS),
+            }
+            .to_frame(),
+        );
+        false
+    }
+
     /// Ask the transport to close this connection with a code and reason.
     /// The first reason given wins.
     pub fn close(&self, code: u16, reason: &str) {
@@ -238,7 +265,6 @@ fn json_len(value: &impl serde::Serialize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
 
     #[test]
     fn full_queue_closes_the_connection() {
@@ -273,7 +299,9 @@ mod tests {
         assert!(conn.send(f.clone()));
         assert_eq!(conn.pending_bytes(), len * 2);
         assert!(!conn.has_room_for(1));
-        assert!(ConnHandle::with_limits("v".into(), 1, 1).0.has_room_for(len));
+        assert!(ConnHandle::with_limits("v".into(), 1, 1)
+            .0
+            .has_room_for(len));
         let taken = rx.try_recv().unwrap();
         conn.dequeued(&taken);
         assert_eq!(conn.pending_bytes(), len);
@@ -292,5 +320,32 @@ mod tests {
         assert!(conn.send(pong()));
         assert!(!conn.send(pong()));
         assert!(conn.is_closed());
+    }
+
+    #[test]
+    fn history_is_cut_to_its_byte_bound_from_the_right_end() {
+        let views: Vec<MessageView> = (1..=10)
+            .map(|seq| {
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("m{seq}"), "room_id": "r", "seq": seq,
+                    "sender": {"id": "u"}, "client_msg_id": format!("c{seq}"),
+                    "message_type": "text", "text": "x".repeat(1000), "created_at": 0
+                }))
+                .unwrap()
+            })
+            .collect();
+        let one = views.iter().map(json_len).max().unwrap() + 1;
+        let mut oldest = views.clone();
+        assert!(fit_history(&mut oldest, one * 3, Keep::Oldest));
+        assert_eq!(oldest.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        let mut newest = views.clone();
+        assert!(fit_history(&mut newest, one * 3, Keep::Newest));
+        assert_eq!(newest.iter().map(|m| m.seq).collect::<Vec<_>>(), [8, 9, 10]);
+        let mut tiny = views.clone();
+        assert!(fit_history(&mut tiny, 1, Keep::Oldest));
+        assert_eq!(tiny.len(), 1, "at least one message, so paging moves on");
+        let mut all = views.clone();
+        assert!(!fit_history(&mut all, usize::MAX, Keep::Newest));
+        assert_eq!(all.len(), 10);
     }
 }

@@ -27,11 +27,6 @@ use crate::Signaling;
 const MAX_ID_LEN: usize = 128;
 /// Default history page size.
 const DEFAULT_PAGE: u32 = 50;
-/// When to retry a history request refused for pending output.
-const HISTORY_RETRY_MS: u64 = 1000;
-/// What a history reply carries besides its messages (the room, its
-/// members), allowed for when deciding whether the reply would fit.
-const HISTORY_REPLY_EXTRA: usize = 16 * 1024;
 
 pub struct Session {
     sig: Arc<Signaling>,
@@ -152,7 +147,7 @@ impl Session {
             }
             ClientMessage::JoinRoom { room_id, since_seq } => {
                 check_id("room_id", &room_id)?;
-                if self.history_refused(&request_id) {
+                if !self.admit_history(&request_id) {
                     return Ok(());
                 }
                 let (reply, rx) = oneshot::channel();
@@ -231,7 +226,7 @@ impl Session {
                 after,
                 limit,
             } => {
-                if self.history_refused(&request_id) {
+                if !self.admit_history(&request_id) {
                     return Ok(());
                 }
                 let query = match (before, after) {
@@ -444,23 +439,15 @@ impl Session {
         self.sig.calls.send(call_id, cmd).await
     }
 
-    /// Refuse a history request (a join sends history too) while the
-    /// connection's outbound queue could not take the reply: the check costs
-    /// no storage query, and the client is told when to try again.
-    fn history_refused(&self, request_id: &Option<String>) -> bool {
-        let reply = self.sig.config.history_max_bytes + HISTORY_REPLY_EXTRA;
-        if self.conn.has_room_for(reply) {
-            return false;
+    /// History (a join sends some too) is refused cheaply, before any
+    /// storage query, while the reply would not fit the pending output.
+    fn admit_history(&self, request_id: &Option<String>) -> bool {
+        let max = self.sig.config.history_max_bytes;
+        let admitted = self.conn.admit_history(max, request_id);
+        if !admitted {
+            self.count_error(ErrorCode::RateLimited);
         }
-        self.count_error(ErrorCode::RateLimited);
-        self.reply(ServerMessage::Error {
-            code: ErrorCode::RateLimited,
-            message: "too much output waiting to be read; read it before asking for history"
-                .into(),
-            request_id: request_id.clone(),
-            retry_after_ms: Some(HISTORY_RETRY_MS),
-        });
-        true
+        admitted
     }
 
     fn require_joined(&self, room_id: &str) -> Result<()> {
