@@ -212,6 +212,30 @@ pub struct Config {
     /// `key` and `tenant`): they reach only that tenant's rooms and users.
     /// Keys in `api_keys` stay global.
     pub tenant_api_keys: Vec<TenantApiKey>,
+
+    // --- limits: connections and memory ---
+    /// Bytes queued to one WebSocket and not yet written before it is closed
+    /// as a slow consumer (1013).
+    pub outbound_max_bytes: usize,
+    /// Most bytes of messages in one history reply (`room_joined`,
+    /// `messages`); past it the reply is cut and `has_more` set.
+    pub history_max_bytes: usize,
+    /// Open TCP connections (HTTP and WebSocket) the server accepts; past it
+    /// new connections get a 503 and are closed.
+    pub max_connections: usize,
+    /// Open TCP connections from one IP address (0: no limit). Behind a
+    /// reverse proxy every client has the proxy's address: raise or disable.
+    pub max_connections_per_ip: usize,
+    /// Open WebSockets of one user (all devices); past it: 429.
+    pub max_sockets_per_user: usize,
+    /// Connections kept for plain HTTP (health checks, the server API) and
+    /// for sockets of `api_roles` users: WebSocket upgrades are refused (503)
+    /// once `max_connections - connection_reserve` sockets are open.
+    pub connection_reserve: usize,
+    /// Time a client has to send a complete HTTP request head, also the
+    /// longest an idle keep-alive connection is kept.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
 }
 
 /// Who may create rooms and add members to them.
@@ -340,6 +364,14 @@ impl Default for Config {
             rest_trust_forwarded_for: false,
             // --- tenant isolation ---
             tenant_api_keys: vec![],
+            // --- limits: connections and memory ---
+            outbound_max_bytes: signaling.outbound_max_bytes,
+            history_max_bytes: signaling.history_max_bytes,
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            max_sockets_per_user: 16,
+            connection_reserve: 100,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -507,6 +539,26 @@ impl Config {
                 return bad("webhook_max_attempts must be at least 1");
             }
         }
+        // --- limits: connections and memory ---
+        if self.outbound_max_bytes < 64 * 1024 {
+            return bad("outbound_max_bytes must be at least 64 KiB");
+        }
+        if self.history_max_bytes < 16 * 1024
+            || self.history_max_bytes > self.outbound_max_bytes / 2
+        {
+            return bad(
+                "history_max_bytes must be at least 16 KiB and at most half of outbound_max_bytes",
+            );
+        }
+        if self.max_sockets_per_user == 0 {
+            return bad("max_sockets_per_user must be at least 1");
+        }
+        if self.connection_reserve >= self.max_connections {
+            return bad("connection_reserve must be smaller than max_connections");
+        }
+        if self.header_timeout < Duration::from_millis(100) {
+            return bad("header_timeout must be at least 100ms");
+        }
         Ok(())
     }
 
@@ -546,6 +598,8 @@ impl Config {
             call_start_per_minute: self.call_start_per_minute,
             room_list_page: self.room_list_page,
             room_list_max_page: self.room_list_max_page,
+            outbound_max_bytes: self.outbound_max_bytes,
+            history_max_bytes: self.history_max_bytes,
             ..SignalingConfig::default()
         }
     }
@@ -686,6 +740,40 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn connection_and_memory_limits_are_checked() {
+        let ok = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        let bad = [
+            Config {
+                history_max_bytes: ok.outbound_max_bytes,
+                ..ok.clone()
+            },
+            Config {
+                outbound_max_bytes: 1024,
+                ..ok.clone()
+            },
+            Config {
+                connection_reserve: ok.max_connections,
+                ..ok.clone()
+            },
+            Config {
+                max_sockets_per_user: 0,
+                ..ok.clone()
+            },
+            Config {
+                header_timeout: Duration::ZERO,
+                ..ok.clone()
+            },
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
     }
 
     #[test]

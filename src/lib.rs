@@ -11,6 +11,8 @@
 //!   OpenAPI description (`/api/openapi.json`).
 //! - [`files`]: upload names, MIME sniffing, thumbnails, download headers.
 //! - [`http`]: REST routes and the static demo app.
+//! - [`limits`]: connection caps (total, per IP, sockets per user).
+//! - [`serve`]: the accept loop (request-head deadline, caps, graceful stop).
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`upload_limits`]: thumbnail workers, upload rate, quota, disk floor,
 //!   and the sweeper of never-attached uploads.
@@ -23,8 +25,10 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod upload_limits;
+pub mod serve;
 pub mod webhooks;
 pub mod ws;
 
@@ -72,6 +76,8 @@ pub struct AppInner {
     pub uploads: upload_limits::UploadLimits,
     /// Per-user and per-IP limits at the HTTP edge.
     pub limits: http::Limits,
+    /// Connection caps, shared by the accept loop and the WebSocket edge.
+    pub conn_limits: Arc<limits::Limits>,
 }
 
 impl std::ops::Deref for AppState {
@@ -146,8 +152,10 @@ pub async fn app(
         },
     );
     let limits = http::Limits::new(&config);
+    let conn_limits = limits::Limits::new(&config);
     let state = AppState(Arc::new(AppInner {
         limits,
+        conn_limits,
         auth,
         signaling,
         shutdown,
@@ -170,13 +178,14 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let (router, state) = app(config, shutdown.clone()).await?;
     info!(addr = %listener.local_addr()?, dev = state.config.dev, "earshot listening");
-    // The peer address reaches handlers (per-IP limits).
-    let serve = axum::serve(
+    serve::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router,
+        state.conn_limits.clone(),
+        state.config.header_timeout,
+        shutdown.clone(),
     )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    serve.await?;
+    .await;
     for call_id in state.signaling.calls.ids() {
         let _ = state
             .signaling

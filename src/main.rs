@@ -73,6 +73,7 @@ fn main() -> anyhow::Result<()> {
     init_tracing(config.log_json);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            fit_connections_to_file_limit(&mut config);
             // One worker: the current-thread scheduler, which wakes tasks
             // without the cross-thread bookkeeping of the multi-threaded one.
             let mut builder = match config.worker_threads {
@@ -117,6 +118,71 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Descriptors kept for everything but client connections: the database,
+/// media sockets, uploads, refused connections being answered.
+const FD_HEADROOM: u64 = 256;
+
+/// Raise the open-file soft limit to the hard limit (each connection is a
+/// descriptor; the usual soft default of 1024 is far below what a server
+/// needs) and keep `max_connections` within what the limit allows.
+fn fit_connections_to_file_limit(config: &mut Config) {
+    let limit = match raise_file_limit() {
+        Ok((before, after)) => {
+            tracing::info!(before, after, "open-file limit");
+            after
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot read or raise the open-file limit");
+            return;
+        }
+    };
+    let wanted = config.max_connections as u64 + FD_HEADROOM;
+    if wanted > limit {
+        let fits = limit.saturating_sub(FD_HEADROOM).max(1) as usize;
+        tracing::warn!(
+            max_connections = config.max_connections,
+            open_file_limit = limit,
+            lowered_to = fits,
+            "max_connections does not fit the open-file limit; lowered"
+        );
+        config.max_connections = fits;
+        config.connection_reserve = config.connection_reserve.min(fits / 2);
+    }
+}
+
+/// The open-file soft limit before and after raising it to the hard limit.
+#[cfg(unix)]
+// `rlim_t` is `u64` on Linux but not on every Unix.
+#[allow(clippy::unnecessary_cast)]
+fn raise_file_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let before = lim.rlim_cur as u64;
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: `raised` is a valid rlimit; the call only reads it.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        return Ok((before, lim.rlim_max as u64));
+    }
+    Ok((before, before))
+}
+
+#[cfg(not(unix))]
+fn raise_file_limit() -> std::io::Result<(u64, u64)> {
+    Err(std::io::Error::other("not supported on this platform"))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

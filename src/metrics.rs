@@ -27,6 +27,10 @@ pub struct ServerMetrics {
     sfu_forwarded: IntCounter,
     /// HTTP responses by status code.
     pub http_responses: IntCounterVec,
+    // --- limits: connections and memory ---
+    tcp_connections: IntGauge,
+    outbound_bytes: IntGauge,
+    outbound_bytes_max: IntGauge,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
@@ -93,6 +97,22 @@ impl ServerMetrics {
                 "RTP packets the SFU forwarded",
             )?,
             http_responses,
+            // --- limits: connections and memory ---
+            tcp_connections: gauge(
+                &registry,
+                "earshot_tcp_connections",
+                "Open TCP connections (HTTP and WebSocket)",
+            )?,
+            outbound_bytes: gauge(
+                &registry,
+                "earshot_outbound_queued_bytes",
+                "Bytes queued to WebSockets and not yet written, all connections",
+            )?,
+            outbound_bytes_max: gauge(
+                &registry,
+                "earshot_outbound_queued_bytes_max",
+                "Bytes queued to the most backed-up WebSocket",
+            )?,
             registry,
         })
     }
@@ -106,6 +126,16 @@ impl ServerMetrics {
         self.rooms_active.set(sig.rooms.active() as i64);
         self.calls_active.set(sig.calls.active() as i64);
         self.monitors.set(sig.monitors.len() as i64);
+        // --- limits: connections and memory ---
+        self.tcp_connections.set(state.conn_limits.tcp_open() as i64);
+        let (mut total, mut most) = (0usize, 0usize);
+        for conn in sig.hub.all_connections() {
+            let n = conn.pending_bytes();
+            total = total.saturating_add(n);
+            most = most.max(n);
+        }
+        self.outbound_bytes.set(total as i64);
+        self.outbound_bytes_max.set(most as i64);
         if let Some(sfu) = &sig.sfu {
             let s = sfu.stats();
             self.sfu_peers.set(s.peers as i64);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -16,6 +16,8 @@ use tracing::{debug, info};
 
 use crate::auth::{bearer, AuthError};
 use crate::error::AppError;
+use crate::limits::SocketSlot;
+use crate::serve::ConnSlot;
 use crate::AppState;
 use earshot_signaling::protocol::{parse_client_frame, ClientMessage, Frame, ServerMessage};
 use earshot_signaling::{ConnHandle, ErrorCode, Identity, Session};
@@ -23,6 +25,10 @@ use earshot_signaling::{ConnHandle, ErrorCode, Identity, Session};
 /// Close codes used by the server.
 pub mod close {
     pub const NORMAL: u16 = 1000;
+    /// A malformed frame (RFC 6455 section 7.4.1).
+    pub const PROTOCOL: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const BAD_DATA: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const RESTART: u16 = 1012;
@@ -45,6 +51,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
+    tcp: Option<Extension<ConnSlot>>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let token = query.token.as_deref().or_else(|| bearer(&headers));
@@ -55,6 +62,23 @@ pub async fn upgrade(
     if state.shutdown.is_cancelled() {
         return Err(earshot_signaling::SignalError::Unavailable.into());
     }
+    // Admins (token given here) may use the connection reserve.
+    let privileged = identity
+        .as_ref()
+        .is_some_and(|i| state.config.api_roles.iter().any(|r| r == &i.role));
+    let mut slot = match state.conn_limits.open_socket(privileged) {
+        Ok(slot) => slot,
+        Err(err) => return Ok(refused(err, identity.as_ref())),
+    };
+    if let Some(identity) = &identity {
+        if let Err(err) = slot.claim_user(&identity.user_id) {
+            return Ok(refused(err, Some(identity)));
+        }
+    }
+    let slots = Slots {
+        _tcp: tcp.map(|Extension(slot)| slot),
+        socket: slot,
+    };
     let max = state.config.max_frame_bytes;
     // Small read chunks: tungstenite zero-fills the whole chunk on every read,
     // and chat frames are small (larger ones still grow the buffer as needed).
@@ -63,10 +87,22 @@ pub async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(READ_CHUNK);
     let tracker = state.tracker.clone();
-    Ok(ws.on_upgrade(move |socket| tracker.track_future(serve(state, socket, identity))))
+    Ok(ws.on_upgrade(move |socket| tracker.track_future(serve(state, socket, identity, slots))))
 }
 
-async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
+/// The connection's places under the caps, held until the socket closes.
+struct Slots {
+    _tcp: Option<ConnSlot>,
+    socket: SocketSlot,
+}
+
+fn refused(err: crate::limits::LimitError, identity: Option<&Identity>) -> Response {
+    // Debug, not info: a client retrying in a loop must not flood the log.
+    debug!(user = identity.map(|i| i.user_id.as_str()), %err, "socket refused");
+    axum::response::IntoResponse::into_response(err)
+}
+
+async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>, mut slots: Slots) {
     let (mut sink, mut stream) = socket.split();
     let identity = match identity {
         Some(identity) => identity,
@@ -80,6 +116,21 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
             }
         },
     };
+    if let Err(err) = slots.socket.claim_user(&identity.user_id) {
+        // Authenticated by message: the upgrade is done, so say it on the
+        // socket (a typed error, then a policy close).
+        debug!(user = %identity.user_id, %err, "socket refused");
+        let error = ServerMessage::error(err.code(), err.to_string(), None).to_frame();
+        let closed = async {
+            sink.send(text_message(error)).await?;
+            sink.send(close_message(close::POLICY, &err.to_string()))
+                .await
+        };
+        if closed.await.is_ok() {
+            await_close_reply(&mut stream).await;
+        }
+        return;
+    }
     if let Err(err) = state
         .signaling
         .store
@@ -88,7 +139,11 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
     {
         tracing::warn!(%err, "cannot record user profile");
     }
-    let (conn, queue) = ConnHandle::new(identity.user_id.clone(), state.config.outbound_queue);
+    let (conn, queue) = ConnHandle::with_limits(
+        identity.user_id.clone(),
+        state.config.outbound_queue,
+        state.config.outbound_max_bytes,
+    );
     info!(user = %identity.user_id, conn = conn.id(), role = %identity.role, "connected");
     let heartbeat_ms = state.config.ping_interval.as_millis() as u64;
     let session = Session::open(
@@ -120,6 +175,32 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>) {
         .close_reason()
         .unwrap_or((close::NORMAL, String::new()));
     info!(conn = conn.id(), code, reason = %reason, "disconnected");
+    release_memory();
+}
+
+/// Hand memory freed by closed connections back to the system. glibc keeps
+/// freed pages in its arenas, so a burst of large queues would otherwise stay
+/// in the process's RSS after the clients left. At most once every few
+/// seconds, on a blocking thread.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let now = earshot_signaling::store::now_ms() as u64;
+        let last = LAST.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < 5_000
+            || LAST
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        tokio::task::spawn_blocking(|| {
+            // SAFETY: malloc_trim only returns free memory to the system.
+            unsafe { libc::malloc_trim(0) };
+        });
+    }
 }
 
 async fn authenticate_by_message(
@@ -207,11 +288,13 @@ async fn write_loop(
             _ = &mut stop => break None,
             frame = queue.recv() => {
                 let Some(frame) = frame else { break None };
+                conn.dequeued(&frame);
                 let write = async {
                     sink.feed(text_message(frame)).await?;
                     let mut n = 1;
                     // Batch whatever else is queued into one flush.
                     while let Ok(frame) = queue.try_recv() {
+                        conn.dequeued(&frame);
                         sink.feed(text_message(frame)).await?;
                         n += 1;
                     }
@@ -310,20 +393,26 @@ async fn read_loop(
             }
             Some(Err(err)) => {
                 debug!(conn = conn.id(), error = %err, "read error");
-                let too_big = err
-                    .into_inner()
-                    .downcast::<tokio_tungstenite::tungstenite::Error>()
-                    .is_ok_and(|e| {
-                        matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_))
-                    });
-                if too_big {
-                    conn.close(close::TOO_BIG, "message too big");
-                } else {
-                    conn.close(close::POLICY, "protocol error");
-                }
+                let (code, reason) = read_error_close(err);
+                conn.close(code, reason);
                 break;
             }
         }
     }
     session
+}
+
+/// The close code and reason for a read error, as RFC 6455 section 7.4.1
+/// assigns them: 1009 for a message over the size limit, 1007 for text that
+/// is not UTF-8, 1002 for any other framing fault.
+fn read_error_close(err: axum::Error) -> (u16, &'static str) {
+    use tokio_tungstenite::tungstenite::Error;
+    match err.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(_)) => (close::TOO_BIG, "message too big"),
+        Ok(Error::Utf8(_)) => (close::BAD_DATA, "invalid UTF-8 in a text message"),
+        Ok(Error::Io(_) | Error::ConnectionClosed | Error::AlreadyClosed) => {
+            (close::NORMAL, "socket error")
+        }
+        Ok(_) | Err(_) => (close::PROTOCOL, "protocol error"),
+    }
 }

@@ -48,6 +48,13 @@ pub struct SignalingConfig {
     pub room_list_page: u32,
     /// Largest room-list page a client may ask for.
     pub room_list_max_page: u32,
+    // --- limits: connection memory ---
+    /// Bytes queued to one connection (not yet written to its socket) before
+    /// it is closed as a slow consumer (1013).
+    pub outbound_max_bytes: usize,
+    /// Most bytes of messages in one history reply (`room_joined` recovery,
+    /// `messages`); past it the reply is cut and `has_more` set.
+    pub history_max_bytes: usize,
 }
 
 impl Default for SignalingConfig {
@@ -75,6 +82,9 @@ impl Default for SignalingConfig {
             call_start_per_minute: 10,
             room_list_page: 50,
             room_list_max_page: 200,
+            // --- limits: connection memory ---
+            outbound_max_bytes: 1024 * 1024,
+            history_max_bytes: 256 * 1024,
         }
     }
 }

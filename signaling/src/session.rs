@@ -14,7 +14,7 @@ use tracing::debug;
 
 use crate::call::CallCmd;
 use crate::config::Identity;
-use crate::conn::ConnHandle;
+use crate::conn::{fit_history, ConnHandle, Keep};
 use crate::error::{ErrorCode, Result, SignalError};
 use crate::protocol::{
     parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
@@ -148,6 +148,9 @@ impl Session {
             }
             ClientMessage::JoinRoom { room_id, since_seq } => {
                 check_id("room_id", &room_id)?;
+                if !self.admit_history(&request_id) {
+                    return Ok(());
+                }
                 let (reply, rx) = oneshot::channel();
                 let cmd = RoomCmd::Join {
                     identity: self.identity.clone(),
@@ -242,6 +245,9 @@ impl Session {
                 after,
                 limit,
             } => {
+                if !self.admit_history(&request_id) {
+                    return Ok(());
+                }
                 let query = match (before, after) {
                     (Some(_), Some(_)) => {
                         return Err(SignalError::BadRequest(
@@ -452,6 +458,17 @@ impl Session {
         self.sig.calls.send(call_id, cmd).await
     }
 
+    /// History (a join sends some too) is refused cheaply, before any
+    /// storage query, while the reply would not fit the pending output.
+    fn admit_history(&self, request_id: &Option<String>) -> bool {
+        let max = self.sig.config.history_max_bytes;
+        let admitted = self.conn.admit_history(max, request_id);
+        if !admitted {
+            self.count_error(ErrorCode::RateLimited);
+        }
+        admitted
+    }
+
     fn require_joined(&self, room_id: &str) -> Result<()> {
         if self.joined.contains(room_id) {
             Ok(())
@@ -554,7 +571,13 @@ impl Signaling {
     ) -> Result<(Vec<crate::protocol::MessageView>, bool)> {
         self.authorize(identity, room_id).await?;
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, self.config.max_page);
-        self.store.page(room_id, query, limit).await
+        let keep = match query {
+            PageQuery::After(_) => Keep::Oldest,
+            PageQuery::Before(_) => Keep::Newest,
+        };
+        let (mut messages, has_more) = self.store.page(room_id, query, limit).await?;
+        let cut = fit_history(&mut messages, self.config.history_max_bytes, keep);
+        Ok((messages, has_more || cut))
     }
 
     /// The room, if `identity` may access it; `NOT_FOUND` both for unknown

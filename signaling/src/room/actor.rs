@@ -14,7 +14,7 @@ use super::cmd::RoomCmd;
 use super::registry::RoomRegistry;
 use crate::assistant::RoomAssistant;
 use crate::config::{Identity, SignalingConfig};
-use crate::conn::ConnHandle;
+use crate::conn::{fit_history, ConnHandle, Keep};
 use crate::error::{Result, SignalError};
 use crate::protocol::MessageView;
 use crate::protocol::{Frame, MemberView, RoomInfo, ServerMessage, UserRef};
@@ -404,7 +404,7 @@ impl Room {
             self.members.insert(identity.user_id.clone());
         }
         let max = self.config().max_recovery;
-        let (missed, has_more) = match since_seq {
+        let (mut missed, mut has_more) = match since_seq {
             Some(since) => {
                 store
                     .range(&self.id, since.max(0), self.last_seq, max)
@@ -420,6 +420,14 @@ impl Room {
                     .await?
             }
         };
+        // Bounded in bytes as well as in messages: catching up keeps the
+        // oldest missed ones, a fresh join the newest; the rest is paged.
+        let keep = if since_seq.is_some() {
+            Keep::Oldest
+        } else {
+            Keep::Newest
+        };
+        has_more |= fit_history(&mut missed, self.config().history_max_bytes, keep);
         let hub = &self.registry.deps().hub;
         let members = store
             .members(&self.id)

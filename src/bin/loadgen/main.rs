@@ -6,6 +6,8 @@
 //! - `sfu`: calls of M participants publishing Opus-rate audio through the
 //!   SFU; reports forwarded packets/s, loss, delay and server CPU per packet.
 //! - `idle`: open N authenticated sockets and report the server's RSS per socket.
+//! - `attack-memory`: clients that never read and keep asking for a room's
+//!   whole history; reports the server's peak and remaining RSS.
 //!
 //! Tokens are minted with the server's HS256 secret (`--secret`).
 
@@ -22,6 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use earshot::auth::{now_secs, Auth, Claims};
 
+mod attack;
 mod sfu;
 
 #[derive(Parser)]
@@ -83,6 +86,23 @@ enum Cmd {
     Idle {
         #[arg(long, default_value_t = 5000)]
         connections: usize,
+    },
+    /// Clients that never read, asking for a large history again and again.
+    AttackMemory {
+        #[arg(long, default_value_t = 3)]
+        attackers: usize,
+        /// Messages in the room's history.
+        #[arg(long, default_value_t = 500)]
+        history: usize,
+        /// Message text length in bytes.
+        #[arg(long, default_value_t = 4000)]
+        size: usize,
+        /// Seconds of attack.
+        #[arg(long, default_value_t = 16)]
+        duration: u64,
+        /// Requests per second per attacker.
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
     },
 }
 
@@ -231,6 +251,22 @@ async fn main() -> Result<()> {
         }
         Cmd::Idle { connections } => {
             idle(&cli.addr, &cli.secret, cli.server_pid, connections).await
+        }
+        Cmd::AttackMemory {
+            attackers,
+            history,
+            size,
+            duration,
+            rate,
+        } => {
+            let plan = attack::Plan {
+                attackers,
+                history,
+                size,
+                duration,
+                rate,
+            };
+            attack::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }
     }
 }
