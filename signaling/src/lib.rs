@@ -9,6 +9,7 @@
 //! - [`config`]: typed [`SignalingConfig`] and the caller's [`Identity`].
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
+//! - [`expiry`]: closing a connection when its token expires, unless refreshed.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
 //! - [`hub`]: who is connected, and presence aggregated across devices.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod hub;
 pub mod metrics;
 pub mod monitor;
