@@ -125,7 +125,7 @@ impl Auth {
             }
         };
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 30;
+        validation.leeway = config.jwt_leeway.as_secs();
         validation.set_required_spec_claims(&["exp", "sub"]);
         // A token whose `nbf` is still ahead (beyond the leeway) is refused.
         validation.validate_nbf = true;
@@ -165,7 +165,10 @@ impl Auth {
                 _ => AuthError::Invalid(e.to_string()),
             })?;
         check_subject(&data.claims.sub)?;
-        Ok(data.claims.identity())
+        let mut identity = data.claims.identity();
+        // Honoured, like at verification, until `exp` plus the leeway.
+        identity.expires_at = Some(data.claims.exp.saturating_add(self.validation.leeway));
+        Ok(identity)
     }
 
     /// [`Auth::verify`] for a session checking a refreshed token.

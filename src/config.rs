@@ -153,6 +153,12 @@ pub struct Config {
     /// Time limit of one delivery attempt.
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
+
+    // --- limits: tokens ---
+    /// Clock skew tolerated on `exp` and `nbf`: a token is honoured (and an
+    /// open socket kept) until `exp` plus this.
+    #[serde(with = "humantime_serde")]
+    pub jwt_leeway: Duration,
 }
 
 /// Uploads allowed by default: images, PDF and common audio (voice notes).
@@ -232,6 +238,8 @@ impl Default for Config {
             webhook_max_attempts: 6,
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
+            // --- limits: tokens ---
+            jwt_leeway: Duration::from_secs(30),
         }
     }
 }

@@ -113,6 +113,11 @@ async fn a_subject_with_control_characters_or_a_server_id_is_refused() {
     server.stop().await;
 }
 
+/// A server without clock leeway: a socket closes exactly at `exp`.
+async fn strict() -> TestServer {
+    TestServer::with(|c| c.jwt_leeway = Duration::ZERO).await
+}
+
 /// A client whose token expires two seconds from now.
 async fn short_lived(server: &TestServer, user: &str) -> (Client, u64) {
     let mut c = claims(user, "applicant");
@@ -126,7 +131,7 @@ async fn short_lived(server: &TestServer, user: &str) -> (Client, u64) {
 
 #[tokio::test]
 async fn a_socket_is_closed_when_its_token_expires() {
-    let server = TestServer::start().await;
+    let server = strict().await;
     let mut c = claims("ann", "applicant");
     c.exp = now_secs() + 2;
     let exp = c.exp;
@@ -143,8 +148,28 @@ async fn a_socket_is_closed_when_its_token_expires() {
 }
 
 #[tokio::test]
-async fn a_refreshed_token_keeps_the_socket_open_past_the_first_expiry() {
+async fn the_clock_leeway_applies_to_open_sockets_too() {
+    // Default leeway (30 s): a token that expired 5 s ago is still honoured,
+    // and the socket it opens lasts until exp + 30 s, not a moment less.
     let server = TestServer::start().await;
+    let mut c = claims("ann", "applicant");
+    c.exp = now_secs() - 5;
+    let exp = c.exp;
+    let token = server.token_with(c);
+    let mut client = Client::connect(&format!("{}?token={token}", server.ws_url()))
+        .await
+        .unwrap();
+    let welcome = client.recv_type("welcome").await;
+    assert_eq!(welcome["token_expires_at"], json!((exp + 30) * 1000));
+    client.user = "ann".into();
+    let rooms = client.request(json!({"type": "list_rooms"})).await;
+    assert_eq!(rooms["type"], "rooms", "{rooms}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refreshed_token_keeps_the_socket_open_past_the_first_expiry() {
+    let server = strict().await;
     server.room("r1", "ann", &[]).await;
     let (mut ann, exp) = short_lived(&server, "ann").await;
     ann.join("r1").await;
@@ -167,7 +192,7 @@ async fn a_refreshed_token_keeps_the_socket_open_past_the_first_expiry() {
 
 #[tokio::test]
 async fn a_refresh_with_another_users_token_is_refused_and_the_socket_still_expires() {
-    let server = TestServer::start().await;
+    let server = strict().await;
     let (mut ann, exp) = short_lived(&server, "ann").await;
     let r = ann
         .request(json!({"type": "authenticate", "token": server.token("bob", "applicant")}))
@@ -190,7 +215,7 @@ async fn a_refresh_with_another_users_token_is_refused_and_the_socket_still_expi
 
 #[tokio::test]
 async fn a_refresh_with_an_expired_or_forged_token_is_refused() {
-    let server = TestServer::start().await;
+    let server = strict().await;
     let (mut ann, _) = short_lived(&server, "ann").await;
     let mut old = claims("ann", "applicant");
     old.exp = now_secs() - 3600;

@@ -78,8 +78,9 @@ pub struct Identity {
     pub tenant: Option<String>,
     /// Rooms the token explicitly grants, beyond membership.
     pub room_grants: Vec<String>,
-    /// When the token expires (Unix seconds): an open connection is closed
-    /// then unless it presented a fresh token. `None`: never.
+    /// When the token stops being honoured (Unix seconds: its `exp` plus the
+    /// clock leeway): an open connection is closed then unless it presented
+    /// a fresh token. `None`: never.
     pub expires_at: Option<u64>,
 }
 
