@@ -1,0 +1,82 @@
+// Token refresh on the open socket: before the token expires the SDK asks its
+// token provider again and sends `authenticate` on the same socket, so the
+// server never closes it with 4001 and the app sees no reconnect.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EarshotClient } from "../../earshot.js";
+import { FakeServer } from "../helpers/fake-server.js";
+
+async function waitFor(pred, what = "condition", timeoutMs = 3000) {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function makeClient(server) {
+  const client = new EarshotClient({
+    url: "ws://fake/ws",
+    WebSocket: server.WebSocket,
+    window: null,
+    backoff: { initialDelayMs: 10, maxDelayMs: 40, jitter: 0.5 },
+    heartbeatIntervalMs: 10000,
+    heartbeatTimeoutMs: 5000,
+    requestTimeoutMs: 2000,
+  });
+  const log = { states: [], errors: [] };
+  client.on("state", (s) => log.states.push(s));
+  client.on("error", (e) => log.errors.push(e));
+  return { client, log };
+}
+
+test("a token provider is asked again before expiry and the socket stays open", async (t) => {
+  const server = new FakeServer({ tokenLifetimeMs: 300 });
+  const { client, log } = makeClient(server);
+  t.after(() => client.disconnect());
+  let calls = 0;
+  await client.connect(async () => `amira:t${++calls}`);
+  // Three token lifetimes: without refreshes the socket would have been closed twice.
+  await waitFor(() => server.framesOfType("authenticate").length >= 4, "three refreshes");
+  const auths = server.framesOfType("authenticate");
+  assert.deepEqual(auths.slice(0, 4).map((f) => f.token), ["amira:t1", "amira:t2", "amira:t3", "amira:t4"]);
+  assert.ok(auths.slice(1).every((f) => typeof f.request_id === "string"), "refreshes carry a request_id");
+  assert.equal(server.connections, 1, "no reconnect");
+  assert.equal(client.state, "connected");
+  assert.deepEqual(log.states, ["connecting", "connected"]);
+  assert.deepEqual(log.errors, []);
+  await client.joinRoom("visa-1");
+});
+
+test("a refused refresh is reported, and the 4001 close at expiry leads to a reconnect with a fresh token", async (t) => {
+  const server = new FakeServer({ tokenLifetimeMs: 300 });
+  const { client, log } = makeClient(server);
+  t.after(() => client.disconnect());
+  let calls = 0;
+  // The second token is for someone else: the server refuses the refresh.
+  await client.connect(async () => (++calls === 2 ? "omar:t" : `amira:t${calls}`));
+  await waitFor(() => log.errors.length === 1, "the refused refresh");
+  assert.equal(log.errors[0].code, "UNAUTHENTICATED");
+  assert.match(log.errors[0].message, /refresh refused/);
+  await waitFor(() => server.connections === 2 && client.state === "connected", "reconnected after 4001");
+  assert.ok(log.states.includes("reconnecting"));
+  assert.equal(server.framesOfType("authenticate")[2].token, "amira:t3", "the reconnect asked the provider again");
+});
+
+test("a fixed token is not refreshed (nothing fresh to send)", async (t) => {
+  const server = new FakeServer({ tokenLifetimeMs: 200 });
+  const { client } = makeClient(server);
+  t.after(() => client.disconnect());
+  await client.connect("amira:fixed");
+  await waitFor(() => server.connections === 2, "closed at expiry and reconnected");
+  assert.ok(server.framesOfType("authenticate").every((f) => f.request_id === undefined), "only first-message authentication");
+});
+
+test("no token_expires_at in welcome: no refresh", async (t) => {
+  const server = new FakeServer();
+  const { client } = makeClient(server);
+  t.after(() => client.disconnect());
+  await client.connect(async () => "amira:t");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.framesOfType("authenticate").length, 1);
+});
