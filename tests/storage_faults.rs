@@ -121,3 +121,46 @@ async fn a_failed_write_gets_a_typed_error_and_storage_recovers_without_a_restar
     assert!(refused.iter().all(|c| !seen.contains(c)));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_transaction_outside_the_writer_does_not_poison_later_writes() {
+    let server = TestServer::start().await;
+    server.room("r1", "ann", &[]).await;
+    let mut ann = server.client("ann", "applicant").await;
+    ann.join("r1").await;
+    let mut conn = db(&server).await;
+    sqlx::query(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON room_members \
+         BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let token = server.token("ann", "applicant");
+    for i in 0..6 {
+        let res = reqwest::Client::new()
+            .post(server.http("/api/rooms"))
+            .bearer_auth(&token)
+            .json(&json!({"id": format!("f{i}"), "type": "application", "title": "x", "participants": ["bob"]}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            status >= 500,
+            "room creation during the fault: {status} {body}"
+        );
+        assert!(body["code"].is_string(), "{body}");
+    }
+    heal(&mut conn).await;
+    for i in 0..30 {
+        let cid = format!("after-{i}");
+        let r = send(&mut ann, &cid).await;
+        assert_eq!(
+            r["type"], "message_ack",
+            "write {i} after the fault cleared: {r}"
+        );
+    }
+    server.stop().await;
+}
