@@ -22,6 +22,8 @@ export const CLOSE = Object.freeze({
 
 /** Refresh this long before the token expires (at most), or a fifth of its remaining life. */
 const REFRESH_MARGIN_MS = 60000;
+/** setTimeout's longest delay; a later refresh is planned again when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * @typedef {"connecting" | "connected" | "reconnecting" | "disconnected"} ConnectionState
@@ -63,6 +65,8 @@ export class ReconnectingSocket {
     this.clockOffsetMs = 0;
     this.refreshes = 0;
     this.refreshRequestId = null;
+    /** When the socket's token expires (ms, server clock), from `welcome` / `token_refreshed`. */
+    this.tokenExpiresAt = null;
     this.tokenSource = null;
     this._onOnline = () => this.retryNow();
     this._onOffline = () => this.probe();
@@ -212,6 +216,7 @@ export class ReconnectingSocket {
     if (!frame || typeof frame.type !== "string") return;
     if (frame.type === "welcome") {
       if (typeof frame.server_time === "number") this.clockOffsetMs = frame.server_time - Date.now();
+      this.tokenExpiresAt = null;
       this._scheduleRefresh(frame.token_expires_at);
       this.authenticated = true;
       clearTimeout(this.timers.connect);
@@ -234,7 +239,13 @@ export class ReconnectingSocket {
     }
     if (frame.type === "token_refreshed") {
       if (frame.request_id === this.refreshRequestId) this.refreshRequestId = null;
-      this._scheduleRefresh(frame.token_expires_at);
+      // A provider that handed back the same token gains nothing: the socket
+      // closes at expiry and the reconnect asks it again.
+      if (frame.token_expires_at > this.tokenExpiresAt) this._scheduleRefresh(frame.token_expires_at);
+      else {
+        clearTimeout(this.timers.refresh);
+        this.timers.refresh = null;
+      }
       this.h.refreshed?.(frame);
       return;
     }
@@ -253,13 +264,16 @@ export class ReconnectingSocket {
     clearTimeout(this.timers.refresh);
     this.timers.refresh = null;
     if (typeof expiresAt !== "number" || typeof this.tokenSource !== "function") return;
+    this.tokenExpiresAt = expiresAt;
     const left = expiresAt - (Date.now() + this.clockOffsetMs);
     const delay = Math.max(0, left - Math.min(REFRESH_MARGIN_MS, left / 5));
     const ws = this.ws;
     this.timers.refresh = setTimeout(() => {
       this.timers.refresh = null;
-      if (ws === this.ws) this._refresh(ws);
-    }, delay);
+      if (ws !== this.ws) return;
+      if (delay > MAX_TIMER_MS) this._scheduleRefresh(expiresAt);
+      else this._refresh(ws);
+    }, Math.min(delay, MAX_TIMER_MS));
   }
 
   /** Get a fresh token from the provider and send it on the open socket (no reconnect). */

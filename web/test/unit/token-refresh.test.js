@@ -80,3 +80,39 @@ test("no token_expires_at in welcome: no refresh", async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(server.framesOfType("authenticate").length, 1);
 });
+
+test("a provider that hands back the same token is not asked again and again", async (t) => {
+  const server = new FakeServer({ tokenLifetimeMs: 1000 });
+  // The fake server gives every refresh a new expiry; pin it to the first one.
+  const first = Date.now() + 1000;
+  const handle = server.handle.bind(server);
+  server.handle = (sock, f) => {
+    if (sock.user && f.type === "authenticate") {
+      server.received.push(f);
+      return sock.push({ type: "token_refreshed", request_id: f.request_id, token_expires_at: first });
+    }
+    return handle(sock, f);
+  };
+  const { client } = makeClient(server);
+  t.after(() => client.disconnect());
+  await client.connect(async () => "amira:same");
+  await waitFor(() => server.connections === 2, "closed at expiry and reconnected");
+  const refreshes = server.framesOfType("authenticate").filter((f) => f.request_id !== undefined);
+  assert.equal(refreshes.length, 1, "one refresh: the same expiry came back, so no more");
+});
+
+test("a token valid for longer than a timer can wait does not refresh at once", async (t) => {
+  const server = new FakeServer();
+  const { client } = makeClient(server);
+  t.after(() => client.disconnect());
+  const realPush = server.WebSocket.prototype.push;
+  server.WebSocket.prototype.push = function (frame) {
+    // 30 days, beyond setTimeout's 24.8-day limit.
+    if (frame.type === "welcome") frame = { ...frame, token_expires_at: Date.now() + 30 * 86400 * 1000 };
+    return realPush.call(this, frame);
+  };
+  t.after(() => (server.WebSocket.prototype.push = realPush));
+  await client.connect(async () => "amira:t");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.framesOfType("authenticate").length, 1, "no refresh yet");
+});
