@@ -299,6 +299,8 @@ export interface SendMessageInput {
 export interface EarshotEvents {
   state: (state: ConnectionState, info: { previous: ConnectionState }) => void;
   welcome: (frame: WelcomeFrame) => void;
+  /** The token was refreshed on the open socket (from the token provider, before it expired). */
+  token_refreshed: (frame: TokenRefreshedFrame) => void;
   connected: (info: { resumed: boolean; user: UserRef; connection_id: string }) => void;
   disconnected: (info: { code: number; reason: string; wasConnected: boolean; byClient: boolean }) => void;
   reconnecting: (info: { attempt: number; delay: number }) => void;

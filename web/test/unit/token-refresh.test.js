@@ -35,6 +35,8 @@ test("a token provider is asked again before expiry and the socket stays open", 
   const { client, log } = makeClient(server);
   t.after(() => client.disconnect());
   let calls = 0;
+  const refreshed = [];
+  client.on("token_refreshed", (f) => refreshed.push(f.token_expires_at));
   await client.connect(async () => `amira:t${++calls}`);
   // Three token lifetimes: without refreshes the socket would have been closed twice.
   await waitFor(() => server.framesOfType("authenticate").length >= 4, "three refreshes");
@@ -45,6 +47,7 @@ test("a token provider is asked again before expiry and the socket stays open", 
   assert.equal(client.state, "connected");
   assert.deepEqual(log.states, ["connecting", "connected"]);
   assert.deepEqual(log.errors, []);
+  assert.ok(refreshed.length >= 3 && refreshed.every((t) => typeof t === "number"), "token_refreshed events");
   await client.joinRoom("visa-1");
 });
 
