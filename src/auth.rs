@@ -54,6 +54,7 @@ impl Claims {
             role: self.role.clone(),
             tenant: self.tenant.clone(),
             room_grants: self.rooms.clone(),
+            expires_at: Some(self.exp),
         }
     }
 }
@@ -65,6 +66,8 @@ pub enum AuthError {
     Missing,
     #[error("token expired")]
     Expired,
+    #[error("token not valid yet (`nbf` is in the future)")]
+    NotYetValid,
     #[error("invalid token: {0}")]
     Invalid(String),
 }
@@ -122,8 +125,10 @@ impl Auth {
             }
         };
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 30;
+        validation.leeway = config.jwt_leeway.as_secs();
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // A token whose `nbf` is still ahead (beyond the leeway) is refused.
+        validation.validate_nbf = true;
         if let Some(iss) = &config.jwt_issuer {
             validation.set_issuer(&[iss]);
         }
@@ -141,17 +146,35 @@ impl Auth {
 
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
+        // RFC 7515 §4.1.11: a token naming extensions in `crit` must be
+        // refused by a recipient that does not understand them; earshot
+        // understands none.
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if header.crit.is_some() {
+            return Err(AuthError::Invalid(
+                "critical header extensions (`crit`) are not supported".into(),
+            ));
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
                 ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not accepted".into()),
                 _ => AuthError::Invalid(e.to_string()),
             })?;
-        if data.claims.sub.is_empty() || data.claims.sub.len() > 128 {
-            return Err(AuthError::Invalid("`sub` must be 1 to 128 bytes".into()));
-        }
-        Ok(data.claims.identity())
+        check_subject(&data.claims.sub)?;
+        let mut identity = data.claims.identity();
+        // Honoured, like at verification, until `exp` plus the leeway.
+        identity.expires_at = Some(data.claims.exp.saturating_add(self.validation.leeway));
+        Ok(identity)
+    }
+
+    /// [`Auth::verify`] for a session checking a refreshed token.
+    pub fn verifier(&self) -> earshot_signaling::expiry::TokenVerifier {
+        let auth = self.clone();
+        std::sync::Arc::new(move |token: &str| auth.verify(token).map_err(|e| e.to_string()))
     }
 
     /// Mint a token (dev mode only).
@@ -163,6 +186,31 @@ impl Auth {
     pub fn can_mint(&self) -> bool {
         self.encoding.is_some()
     }
+}
+
+/// User ids the server itself speaks as: a token may not claim them.
+pub const RESERVED_SUBJECTS: [&str; 2] = ["system", "assistant"];
+
+/// A token's `sub`: 1 to 128 bytes, no control characters, not an id the
+/// server uses for its own messages.
+fn check_subject(sub: &str) -> Result<(), AuthError> {
+    if sub.is_empty() || sub.len() > 128 {
+        return Err(AuthError::Invalid("`sub` must be 1 to 128 bytes".into()));
+    }
+    if sub.chars().any(char::is_control) {
+        return Err(AuthError::Invalid(
+            "`sub` must not contain control characters".into(),
+        ));
+    }
+    if RESERVED_SUBJECTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(sub.trim()))
+    {
+        return Err(AuthError::Invalid(format!(
+            "`sub` {sub:?} is reserved for the server"
+        )));
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch.

@@ -236,6 +236,12 @@ pub struct Config {
     /// longest an idle keep-alive connection is kept.
     #[serde(with = "humantime_serde")]
     pub header_timeout: Duration,
+
+    // --- limits: tokens ---
+    /// Clock skew tolerated on `exp` and `nbf`: a token is honoured (and an
+    /// open socket kept) until `exp` plus this.
+    #[serde(with = "humantime_serde")]
+    pub jwt_leeway: Duration,
 }
 
 /// Who may create rooms and add members to them.
@@ -372,6 +378,8 @@ impl Default for Config {
             max_sockets_per_user: 16,
             connection_reserve: 100,
             header_timeout: Duration::from_secs(10),
+            // --- limits: tokens ---
+            jwt_leeway: Duration::from_secs(30),
         }
     }
 }

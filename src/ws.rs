@@ -151,7 +151,8 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>, m
         identity,
         conn.clone(),
         heartbeat_ms,
-    );
+    )
+    .with_verifier(state.auth.verifier());
     // Registered with the hub by `Session::open`, so nothing notified from
     // here on is missed: deliver what was stored while no device was online.
     if let Err(err) = state.signaling.deliver_pending_notifications(&conn).await {

@@ -325,8 +325,24 @@ async fn glare(server: TestServer) {
     peer.accept_answer(answer["sdp"].as_str().unwrap().to_string())
         .await
         .unwrap();
-    // The server offers Amira's track to Omar.
-    let server_offer = omar.recv_type("sfu_offer").await;
+    // The server offers Amira's track to Omar. Its candidates are trickled:
+    // Omar adds them, as a browser does (an ICE-lite server never probes
+    // the addresses a client names, so without them nothing connects).
+    let mut server_offer = None;
+    let mut candidates = 0;
+    while server_offer.is_none() || candidates == 0 {
+        let m = omar.recv().await;
+        match m["type"].as_str() {
+            Some("sfu_offer") => server_offer = Some(m),
+            Some("ice_candidate") => {
+                let c = serde_json::from_value(m["candidate"].clone()).unwrap();
+                peer.pc.add_ice_candidate(c).await.unwrap();
+                candidates += 1;
+            }
+            _ => {}
+        }
+    }
+    let server_offer = server_offer.unwrap();
 
     // Omar offers at the same moment: the server keeps its own offer.
     let clash = peer.pc.create_offer(None).await.unwrap();

@@ -160,6 +160,13 @@ export interface WelcomeFrame extends Frame {
   connection_id: string;
   server_time: number;
   heartbeat_interval_ms: number;
+  /** When the token stops being honoured (ms, server clock); the SDK refreshes it before then. */
+  token_expires_at?: number;
+}
+/** The reply to a token refresh (`authenticate` on the open socket). */
+export interface TokenRefreshedFrame extends Frame {
+  type: "token_refreshed";
+  token_expires_at?: number;
 }
 export interface RoomJoinedFrame extends Frame {
   type: "room_joined";
@@ -296,6 +303,8 @@ export interface SendMessageInput {
 export interface EarshotEvents {
   state: (state: ConnectionState, info: { previous: ConnectionState }) => void;
   welcome: (frame: WelcomeFrame) => void;
+  /** The token was refreshed on the open socket (from the token provider, before it expired). */
+  token_refreshed: (frame: TokenRefreshedFrame) => void;
   connected: (info: { resumed: boolean; user: UserRef; connection_id: string }) => void;
   disconnected: (info: { code: number; reason: string; wasConnected: boolean; byClient: boolean }) => void;
   reconnecting: (info: { attempt: number; delay: number }) => void;
@@ -757,7 +766,7 @@ export function devToken(
 export function devConfig(options?: { baseUrl?: string; fetch?: typeof fetch }): Promise<{ dev: boolean; staff_roles: string[] }>;
 export function uuid(): string;
 
-export const CLOSE: Readonly<{ NORMAL: 1000; POLICY: 1008; TOO_BIG: 1009; RESTART: 1012; SLOW_CONSUMER: 1013; HEARTBEAT: 4000 }>;
+export const CLOSE: Readonly<{ NORMAL: 1000; POLICY: 1008; TOO_BIG: 1009; RESTART: 1012; SLOW_CONSUMER: 1013; HEARTBEAT: 4000; TOKEN_EXPIRED: 4001 }>;
 export const DEFAULT_BACKOFF: Readonly<Required<BackoffOptions>>;
 /** Delay before retry `attempt` (0-based): in [capped × (1 − jitter), capped]. */
 export function backoffDelay(attempt: number, options?: BackoffOptions, random?: () => number): number;

@@ -90,6 +90,7 @@ export class EarshotClient extends Emitter {
         open: (welcome, resumed) => this._onOpen(welcome, resumed),
         frame: (frame) => this._dispatch(frame),
         pong: (frame, rtt) => this.emit("pong", { ...frame, rtt }),
+        refreshed: (frame) => this.emit("token_refreshed", frame),
         down: (info) => this._onDown(info),
         reconnecting: (info) => this.emit("reconnecting", info),
         failed: (err) => this._onFailed(err),

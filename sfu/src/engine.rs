@@ -279,6 +279,13 @@ impl Sfu {
             Ports::Direct(_) => UDPNetwork::Ephemeral(EphemeralUDP::default()),
         });
         settings.set_network_types(vec![NetworkType::Udp4]);
+        // ICE lite, like the direct engine: answer the checks a client's
+        // packets bring, at the address they came from, and never send
+        // checks of our own to the addresses a client names in its
+        // candidates (any user could aim the server's packets at hosts of
+        // their choice, inside its own network too). Browsers, as full
+        // agents, do the checking; the server offers only host candidates.
+        settings.set_lite(true);
         settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
         settings.set_include_loopback_candidate(config.include_loopback);
         settings.set_ice_timeouts(

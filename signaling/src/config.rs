@@ -99,6 +99,10 @@ pub struct Identity {
     pub tenant: Option<String>,
     /// Rooms the token explicitly grants, beyond membership.
     pub room_grants: Vec<String>,
+    /// When the token stops being honoured (Unix seconds: its `exp` plus the
+    /// clock leeway): an open connection is closed then unless it presented
+    /// a fresh token. `None`: never.
+    pub expires_at: Option<u64>,
 }
 
 impl Identity {

@@ -78,6 +78,13 @@ pub enum SignalError {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// The database refused a write (disk full, I/O error): nothing of the
+    /// write was stored and it is safe to send again.
+    #[error("the write could not be stored (storage failure); nothing was saved, try again")]
+    StorageFailed,
+    /// A token presented on an open connection was refused.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("storage error")]
     Storage(#[from] sqlx::Error),
     #[error("storage error: {0}")]
@@ -93,8 +100,9 @@ impl SignalError {
             SignalError::NotJoined => ErrorCode::NotJoined,
             SignalError::TooLarge(_) => ErrorCode::MessageTooLarge,
             SignalError::Conflict(_) => ErrorCode::Conflict,
-            SignalError::Unavailable => ErrorCode::Unavailable,
             SignalError::RateLimited { .. } => ErrorCode::RateLimited,
+            SignalError::Unavailable | SignalError::StorageFailed => ErrorCode::Unavailable,
+            SignalError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             SignalError::Storage(_) | SignalError::Migrate(_) => ErrorCode::Internal,
         }
     }

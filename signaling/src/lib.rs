@@ -9,6 +9,7 @@
 //! - [`config`]: typed [`SignalingConfig`] and the caller's [`Identity`].
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
+//! - [`expiry`]: closing a connection when its token expires, unless refreshed.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`room_list`]: a user's room list, a page at a time.
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod hub;
 pub mod limit;
 pub mod metrics;

@@ -16,6 +16,7 @@ use crate::call::CallCmd;
 use crate::config::Identity;
 use crate::conn::{fit_history, ConnHandle, Keep};
 use crate::error::{ErrorCode, Result, SignalError};
+use crate::expiry::{expires_ms, refresh, Expiry, TokenVerifier};
 use crate::protocol::{
     parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
 };
@@ -36,6 +37,10 @@ pub struct Session {
     calls: HashSet<String>,
     limiter: DefaultDirectRateLimiter,
     clock: DefaultClock,
+    /// Closes the connection when the token expires.
+    expiry: Expiry,
+    /// Checks a fresh token sent with `authenticate` (none: refused).
+    verifier: Option<TokenVerifier>,
     /// Frames received, for status endpoints.
     pub received: u64,
 }
@@ -57,10 +62,12 @@ impl Session {
                 connection_id: conn.id().to_string(),
                 server_time: crate::store::now_ms(),
                 heartbeat_interval_ms,
+                token_expires_at: expires_ms(identity.expires_at),
             }
             .to_frame(),
         );
         sig.hub.register(&conn);
+        let expiry = Expiry::start(conn.clone(), identity.expires_at);
         Session {
             sig,
             identity,
@@ -69,8 +76,28 @@ impl Session {
             calls: HashSet::new(),
             limiter,
             clock: DefaultClock::default(),
+            expiry,
+            verifier: None,
             received: 0,
         }
+    }
+
+    /// Let the client extend the connection past its token's expiry by
+    /// sending `authenticate` with a fresh token, checked by `verifier`.
+    pub fn with_verifier(mut self, verifier: TokenVerifier) -> Session {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// `authenticate` on an open connection (see [`crate::expiry::refresh`]).
+    fn refresh(&mut self, token: &str, request_id: Option<String>) -> Result<()> {
+        let verifier = self.verifier.as_ref();
+        let token_expires_at = refresh(verifier, &mut self.identity, &self.expiry, token)?;
+        self.reply(ServerMessage::TokenRefreshed {
+            request_id,
+            token_expires_at,
+        });
+        Ok(())
     }
 
     pub fn identity(&self) -> &Identity {
@@ -136,9 +163,7 @@ impl Session {
 
     async fn dispatch(&mut self, msg: ClientMessage, request_id: Option<String>) -> Result<()> {
         match msg {
-            ClientMessage::Authenticate { .. } => {
-                Err(SignalError::BadRequest("already authenticated".into()))
-            }
+            ClientMessage::Authenticate { token } => self.refresh(&token, request_id),
             ClientMessage::Ping { ts } => {
                 self.reply(ServerMessage::Pong {
                     ts,

@@ -59,7 +59,8 @@ pub struct NotifyRequest {
     pub title: String,
     #[serde(default, alias = "message")]
     pub body: String,
-    /// An `http(s)://` URL or a path starting with `/`.
+    /// An `http(s)://` URL with a host, or a path on the app's origin starting
+    /// with a single `/`; no backslashes or control characters.
     #[serde(default)]
     pub link: Option<String>,
     /// Free JSON for the app (up to 16 KiB).
@@ -95,14 +96,10 @@ impl NotifyRequest {
             ));
         }
         if let Some(link) = &self.link {
-            let ok = link.len() <= 2048
-                && (link.starts_with("https://")
-                    || link.starts_with("http://")
-                    || link.starts_with('/'))
-                && !link.chars().any(char::is_control);
-            if !ok {
+            if !super::notifications::is_safe_link(link) {
                 return Err(AppError::BadRequest(
-                    "`link` must be an http(s) URL or a path starting with /, up to 2048 bytes"
+                    "`link` must be an http(s) URL with a host, or a path starting with a single / \
+                     (no backslashes or control characters), up to 2048 bytes"
                         .into(),
                 ));
             }

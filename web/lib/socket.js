@@ -1,7 +1,8 @@
 // One logical connection to the server over successive WebSockets:
 // authentication, the app-level heartbeat, connection state, and reconnecting
-// with backoff. Knows nothing of rooms or messages: frames other than
-// `welcome` and `pong` go to `handlers.frame`.
+// with backoff, and refreshing the token on the open socket before it
+// expires. Knows nothing of rooms or messages: frames other than `welcome`,
+// `pong` and `token_refreshed` go to `handlers.frame`.
 
 import { Backoff } from "./backoff.js";
 import { EarshotError } from "./errors.js";
@@ -16,7 +17,13 @@ export const CLOSE = Object.freeze({
   RESTART: 1012,
   SLOW_CONSUMER: 1013,
   HEARTBEAT: 4000,
+  TOKEN_EXPIRED: 4001, // the token expired without a refresh: reconnect with a fresh one
 });
+
+/** Refresh this long before the token expires (at most), or a fifth of its remaining life. */
+const REFRESH_MARGIN_MS = 60000;
+/** setTimeout's longest delay; a later refresh is planned again when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * @typedef {"connecting" | "connected" | "reconnecting" | "disconnected"} ConnectionState
@@ -53,7 +60,13 @@ export class ReconnectingSocket {
     this.stopped = true;
     this.everConnected = false;
     this.gen = 0;
-    this.timers = { retry: null, connect: null, ping: null, pong: null };
+    this.timers = { retry: null, connect: null, ping: null, pong: null, refresh: null };
+    /** Server clock minus ours, from `welcome`. */
+    this.clockOffsetMs = 0;
+    this.refreshes = 0;
+    this.refreshRequestId = null;
+    /** When the socket's token expires (ms, server clock), from `welcome` / `token_refreshed`. */
+    this.tokenExpiresAt = null;
     this.tokenSource = null;
     this._onOnline = () => this.retryNow();
     this._onOffline = () => this.probe();
@@ -202,6 +215,9 @@ export class ReconnectingSocket {
     }
     if (!frame || typeof frame.type !== "string") return;
     if (frame.type === "welcome") {
+      if (typeof frame.server_time === "number") this.clockOffsetMs = frame.server_time - Date.now();
+      this.tokenExpiresAt = null;
+      this._scheduleRefresh(frame.token_expires_at);
       this.authenticated = true;
       clearTimeout(this.timers.connect);
       this.backoff.reset();
@@ -221,7 +237,58 @@ export class ReconnectingSocket {
       this.h.pong?.(frame, rtt);
       return;
     }
+    if (frame.type === "token_refreshed") {
+      if (frame.request_id === this.refreshRequestId) this.refreshRequestId = null;
+      // A provider that handed back the same token gains nothing: the socket
+      // closes at expiry and the reconnect asks it again.
+      if (frame.token_expires_at > this.tokenExpiresAt) this._scheduleRefresh(frame.token_expires_at);
+      else {
+        clearTimeout(this.timers.refresh);
+        this.timers.refresh = null;
+      }
+      this.h.refreshed?.(frame);
+      return;
+    }
+    if (frame.type === "error" && frame.request_id != null && frame.request_id === this.refreshRequestId) {
+      // The server keeps the socket until the old token expires, then closes
+      // it with 4001 and the reconnect asks the provider again.
+      this.refreshRequestId = null;
+      this.h.error?.(new EarshotError(frame.code ?? "UNAUTHENTICATED", `token refresh refused: ${frame.message ?? ""}`));
+      return;
+    }
     this.h.frame?.(frame);
+  }
+
+  /** Plan the token refresh before `expiresAt` (ms, server clock); only a token provider can give a fresh token. */
+  _scheduleRefresh(expiresAt) {
+    clearTimeout(this.timers.refresh);
+    this.timers.refresh = null;
+    if (typeof expiresAt !== "number" || typeof this.tokenSource !== "function") return;
+    this.tokenExpiresAt = expiresAt;
+    const left = expiresAt - (Date.now() + this.clockOffsetMs);
+    const delay = Math.max(0, left - Math.min(REFRESH_MARGIN_MS, left / 5));
+    const ws = this.ws;
+    this.timers.refresh = setTimeout(() => {
+      this.timers.refresh = null;
+      if (ws !== this.ws) return;
+      if (delay > MAX_TIMER_MS) this._scheduleRefresh(expiresAt);
+      else this._refresh(ws);
+    }, Math.min(delay, MAX_TIMER_MS));
+  }
+
+  /** Get a fresh token from the provider and send it on the open socket (no reconnect). */
+  async _refresh(ws) {
+    let token;
+    try {
+      token = await this._token();
+    } catch (err) {
+      this.h.error?.(new EarshotError("UNAUTHENTICATED", `cannot get a token: ${err?.message ?? err}`, { cause: err }));
+      return;
+    }
+    if (ws !== this.ws || !this.authenticated) return;
+    this.refreshes += 1;
+    this.refreshRequestId = `token-refresh-${this.refreshes}`;
+    this.send({ type: "authenticate", token, request_id: this.refreshRequestId });
   }
 
   _startHeartbeat() {
@@ -259,6 +326,9 @@ export class ReconnectingSocket {
     }
     if (ws === this.ws) this.ws = null;
     clearTimeout(this.timers.connect);
+    clearTimeout(this.timers.refresh);
+    this.timers.refresh = null;
+    this.refreshRequestId = null;
     this._stopHeartbeat();
   }
 

@@ -21,6 +21,9 @@ pub struct ClientFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// First message when the token was not given in the URL or a header.
+    /// On an authenticated connection: a fresh token for the same user,
+    /// answered with `token_refreshed`, keeps the connection open past the
+    /// first token's expiry.
     Authenticate {
         token: String,
     },

@@ -20,6 +20,19 @@ pub enum ServerMessage {
         connection_id: String,
         server_time: i64,
         heartbeat_interval_ms: u64,
+        /// When the token expires (ms since the epoch, server clock): the
+        /// connection is closed then (code 4001) unless the client sends
+        /// `authenticate` with a fresh token before.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        token_expires_at: Option<i64>,
+    },
+    /// A fresh token sent with `authenticate` was accepted: the connection
+    /// now lasts until `token_expires_at`.
+    TokenRefreshed {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        token_expires_at: Option<i64>,
     },
     Pong {
         #[serde(skip_serializing_if = "Option::is_none", default)]

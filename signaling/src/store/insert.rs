@@ -43,7 +43,7 @@ impl Writer {
                 self.poisoned = Some(err);
                 return items
                     .into_iter()
-                    .map(|(_, done)| Answer::Insert(done, Err(SignalError::Unavailable)))
+                    .map(|(_, done)| Answer::Insert(done, Err(SignalError::StorageFailed)))
                     .collect();
             }
         };
@@ -69,7 +69,8 @@ impl Writer {
                 continue;
             }
             first_in_batch.insert(k, i);
-            match self.prepare(tx, msg, created_at).await {
+            let prepared = self.prepare(tx, msg, created_at).await;
+            match self.check_storage(prepared) {
                 Ok(view) => {
                     self.last_seq.insert(view.room_id.clone(), view.seq);
                     dirty.insert(view.room_id.clone(), view.seq);
@@ -82,7 +83,13 @@ impl Writer {
                 Err(err) => results.push(Some(Err(err))),
             }
         }
-        for chunk in fresh.chunks(CHUNK) {
+        // After a storage failure the transaction may be gone: write nothing.
+        let chunks = if self.poisoned.is_none() {
+            fresh.chunks(CHUNK)
+        } else {
+            [].chunks(CHUNK)
+        };
+        for chunk in chunks {
             if let Err(err) = insert_rows(tx, chunk).await {
                 self.poisoned = Some(err);
                 break;
@@ -102,13 +109,13 @@ impl Writer {
                 }),
                 Some(Err(SignalError::NotFound(what))) => Err(SignalError::NotFound(what)),
                 Some(Err(err)) => Err(SignalError::BadRequest(err.public_message())),
-                None => Err(SignalError::Unavailable),
+                None => Err(SignalError::StorageFailed),
             });
         }
         dones
             .into_iter()
             .zip(results)
-            .map(|(done, r)| Answer::Insert(done, r.unwrap_or(Err(SignalError::Unavailable))))
+            .map(|(done, r)| Answer::Insert(done, r.unwrap_or(Err(SignalError::StorageFailed))))
             .collect()
     }
 

@@ -51,6 +51,22 @@ pub struct Store {
     writer: WriterHandle,
 }
 
+/// Whether a connection given back to the pool may be reused. A dropped
+/// transaction's rollback is queued on the connection; when SQLite had
+/// already ended that transaction itself (disk full, I/O error) the
+/// rollback fails and the driver keeps believing a transaction is open, so
+/// every later `BEGIN` on it would fail. Such a connection is closed and
+/// replaced. The common case (no transaction) costs nothing.
+async fn release_if_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // Let the queued rollback run, then look again.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 impl Store {
     /// Open (creating if needed) the SQLite database at `path`, apply
     /// migrations and start the group-commit writer on the current runtime.
@@ -71,6 +87,7 @@ impl Store {
             .pragma("wal_autocheckpoint", "8000");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;

@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use super::messages::{view_from_row, NewMessage};
 use super::now_ms;
@@ -109,7 +110,8 @@ pub struct Writer {
     max_batch: usize,
     /// Last sequence number per room, valid while no commit has failed.
     pub(super) last_seq: HashMap<String, i64>,
-    /// A statement failed in a way that must abort the whole batch.
+    /// A statement failed in a way that must abort the whole batch (and
+    /// may have ended the transaction inside SQLite already).
     pub(super) poisoned: Option<sqlx::Error>,
 }
 
@@ -142,21 +144,51 @@ impl Writer {
 
     async fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
         let size = batch.len();
+        self.poisoned = None;
+        let mut conn = match self.pool.acquire().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                error!(%err, size, "cannot get a connection for a write batch");
+                batch
+                    .drain(..)
+                    .for_each(|op| op.fail(|| SignalError::StorageFailed));
+                return;
+            }
+        };
+        match self.apply_batch(&mut conn, batch).await {
+            Ok(answers) => answers.into_iter().for_each(Answer::send),
+            Err((err, answers)) => {
+                error!(%err, size, "write batch failed; nothing of it was stored");
+                // Sequence numbers handed out in this batch were never stored.
+                self.last_seq.clear();
+                answers.into_iter().for_each(Answer::fail);
+                // SQLite may have rolled the transaction back by itself (disk
+                // full, I/O error), leaving the driver believing one is still
+                // open: such a connection would refuse every later BEGIN.
+                // Never hand it back to the pool; a fresh one replaces it.
+                if let Err(err) = conn.close().await {
+                    warn!(%err, "closing the failed write connection");
+                }
+            }
+        }
+    }
+
+    /// Begin, apply every write of `batch` and commit. On failure the
+    /// transaction is rolled back and every answer must fail.
+    async fn apply_batch(
+        &mut self,
+        conn: &mut PoolConnection<Sqlite>,
+        batch: &mut Vec<WriteOp>,
+    ) -> std::result::Result<Vec<Answer>, (sqlx::Error, Vec<Answer>)> {
         // IMMEDIATE: take the write lock now, waiting (busy_timeout) for
         // other writers such as profile and last_seen updates. A deferred
         // transaction that reads before it writes fails at once with
         // SQLITE_BUSY when another connection wrote in between.
-        let mut tx = match self.pool.begin_with("BEGIN IMMEDIATE").await {
+        let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
-            Err(err) => {
-                error!(%err, size, "cannot begin write transaction");
-                batch
-                    .drain(..)
-                    .for_each(|op| op.fail(|| SignalError::Unavailable));
-                return;
-            }
+            Err(err) => return Err((err, batch.drain(..).map(Answer::skipped).collect())),
         };
-        let mut answers = Vec::with_capacity(size);
+        let mut answers = Vec::with_capacity(batch.len());
         let mut dirty: HashMap<String, i64> = HashMap::new();
         // Inserts go first, together: a few statements for the whole batch
         // instead of one round trip per message.
@@ -172,34 +204,49 @@ impl Writer {
             answers.extend(self.insert_many(&mut tx, inserts, &mut dirty).await);
         }
         for op in others {
-            answers.push(self.apply(&mut tx, op, &mut dirty).await);
+            // After a storage failure the transaction may be gone: a later
+            // statement would run (and commit) on its own. Apply nothing more.
+            if self.poisoned.is_some() {
+                answers.push(Answer::skipped(op));
+            } else {
+                answers.push(self.apply(&mut tx, op, &mut dirty).await);
+            }
         }
-        let mut outcome: std::result::Result<(), sqlx::Error> = Ok(());
+        if let Some(err) = self.poisoned.take() {
+            if let Err(rollback) = tx.rollback().await {
+                // Expected when SQLite already rolled back by itself.
+                debug!(%rollback, "rollback after a failed write");
+            }
+            return Err((err, answers));
+        }
         for (room, seq) in &dirty {
-            if let Err(e) = sqlx::query("UPDATE rooms SET last_seq = ? WHERE id = ?")
+            if let Err(err) = sqlx::query("UPDATE rooms SET last_seq = ? WHERE id = ?")
                 .bind(seq)
                 .bind(room)
                 .execute(&mut *tx)
                 .await
             {
-                outcome = Err(e);
-                break;
+                if let Err(rollback) = tx.rollback().await {
+                    debug!(%rollback, "rollback after a failed write");
+                }
+                return Err((err, answers));
             }
         }
-        if let Some(err) = self.poisoned.take() {
-            outcome = Err(err);
+        match tx.commit().await {
+            Ok(()) => Ok(answers),
+            Err(err) => Err((err, answers)),
         }
-        if outcome.is_ok() {
-            outcome = tx.commit().await;
-        }
-        match outcome {
-            Ok(()) => answers.into_iter().for_each(Answer::send),
-            Err(err) => {
-                error!(%err, size, "write batch failed to commit");
-                // Sequence numbers handed out in this batch were never stored.
-                self.last_seq.clear();
-                answers.into_iter().for_each(Answer::fail);
+    }
+
+    /// A storage error in one write fails the whole batch: SQLite may have
+    /// rolled back the transaction with it. Other errors stay the write's own.
+    pub(super) fn check_storage<T>(&mut self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(SignalError::Storage(err)) => {
+                self.poisoned.get_or_insert(err);
+                Err(SignalError::StorageFailed)
             }
+            other => other,
         }
     }
 
@@ -223,7 +270,7 @@ impl Writer {
                 done,
             } => {
                 let result = edit(tx, &room_id, &message_id, &editor, Some(&text)).await;
-                Answer::Edit(done, result)
+                Answer::Edit(done, self.check_storage(result))
             }
             WriteOp::Delete {
                 room_id,
@@ -232,7 +279,7 @@ impl Writer {
                 done,
             } => {
                 let result = edit(tx, &room_id, &message_id, &by, None).await;
-                Answer::Edit(done, result)
+                Answer::Edit(done, self.check_storage(result))
             }
             WriteOp::MarkRead {
                 room_id,
@@ -241,7 +288,7 @@ impl Writer {
                 done,
             } => {
                 let result = self.mark_read(tx, &room_id, &user_id, seq).await;
-                Answer::Read(done, result)
+                Answer::Read(done, self.check_storage(result))
             }
             WriteOp::Flush { done } => Answer::Flush(done),
         }
@@ -356,12 +403,25 @@ impl Answer {
         }
     }
 
+    /// The batch did not commit: nothing of it is stored.
     fn fail(self) {
         match self {
-            Answer::Insert(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
-            Answer::Edit(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
-            Answer::Read(tx, _) => drop(tx.send(Err(SignalError::Unavailable))),
-            Answer::Flush(tx) => drop(tx.send(Err(SignalError::Unavailable))),
+            Answer::Insert(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
+            Answer::Edit(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
+            Answer::Read(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
+            Answer::Flush(tx) => drop(tx.send(Err(SignalError::StorageFailed))),
+        }
+    }
+
+    /// A write not applied because its batch had already failed.
+    fn skipped(op: WriteOp) -> Answer {
+        match op {
+            WriteOp::Insert { done, .. } => Answer::Insert(done, Err(SignalError::StorageFailed)),
+            WriteOp::Edit { done, .. } | WriteOp::Delete { done, .. } => {
+                Answer::Edit(done, Err(SignalError::StorageFailed))
+            }
+            WriteOp::MarkRead { done, .. } => Answer::Read(done, Err(SignalError::StorageFailed)),
+            WriteOp::Flush { done } => Answer::Flush(done),
         }
     }
 }

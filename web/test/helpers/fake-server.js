@@ -10,8 +10,11 @@ const CLOSED = 3;
 const later = (fn) => setTimeout(fn, 0);
 
 export class FakeServer {
-  constructor({ maxRecovery = 500 } = {}) {
+  constructor({ maxRecovery = 500, tokenLifetimeMs = null } = {}) {
     this.up = true;
+    // Like the real server: a socket is closed with 4001 when its token
+    // expires, unless `authenticate` on the open socket refreshed it.
+    this.tokenLifetimeMs = tokenLifetimeMs;
     this.answerPings = true;
     this.maxRecovery = maxRecovery;
     this.sockets = new Set();
@@ -86,6 +89,14 @@ export class FakeServer {
     for (const s of [...this.sockets]) s.drop(code, reason);
   }
 
+  /** (Re)start the socket's token expiry; returns the `token_expires_at` field. */
+  _expireLater(sock) {
+    if (this.tokenLifetimeMs === null) return {};
+    clearTimeout(sock.expiry);
+    sock.expiry = setTimeout(() => sock.drop(4001, "token expired"), this.tokenLifetimeMs);
+    return { token_expires_at: Date.now() + this.tokenLifetimeMs };
+  }
+
   framesOfType(type) {
     return this.received.filter((f) => f.type === type);
   }
@@ -97,12 +108,18 @@ export class FakeServer {
       if (this.validTokens && !this.validTokens.has(f.token)) return sock.drop(1008, "invalid token: bad signature");
       sock.user = { id: f.token.split(":")[0] || "user", name: "User" };
       this.connections += 1;
-      return sock.push({ type: "welcome", user: sock.user, connection_id: String(this.connections), server_time: Date.now(), heartbeat_interval_ms: 20000 });
+      const expires = this._expireLater(sock);
+      return sock.push({ type: "welcome", user: sock.user, connection_id: String(this.connections), server_time: Date.now(), heartbeat_interval_ms: 20000, ...expires });
     }
     const rid = f.request_id;
     const reply = (m) => sock.push(rid === undefined ? m : { ...m, request_id: rid });
     const error = (code, message) => reply({ type: "error", code, message });
     switch (f.type) {
+      case "authenticate": {
+        if (this.validTokens && !this.validTokens.has(f.token)) return error("UNAUTHENTICATED", "invalid token: bad signature");
+        if ((f.token.split(":")[0] || "user") !== sock.user.id) return error("UNAUTHENTICATED", "the new token is for another user");
+        return reply({ type: "token_refreshed", ...this._expireLater(sock) });
+      }
       case "ping":
         if (this.answerPings) sock.push({ type: "pong", ts: f.ts, server_time: Date.now() });
         return;
@@ -228,6 +245,7 @@ class FakeWebSocket {
   }
 
   close(code = 1000, reason = "") {
+    clearTimeout(this.expiry);
     if (this.readyState >= CLOSING) return;
     this.readyState = CLOSING;
     this.server.sockets.delete(this);
@@ -248,6 +266,7 @@ class FakeWebSocket {
 
   /** Server side: the connection ends. */
   drop(code, reason) {
+    clearTimeout(this.expiry);
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
     this.server.sockets.delete(this);
