@@ -9,7 +9,8 @@
 //! latest token had a staff role and the same tenant (both none counts as
 //! the same). Staff may name anyone except users known in another tenant
 //! (staff without a tenant: anyone). Under `staff` only staff create rooms
-//! and add members; under `open` anyone names anyone.
+//! and add members; under `open` anyone names anyone. A product backend (a
+//! token whose role is in `api_roles`) counts as staff here.
 
 use earshot_signaling::Identity;
 
@@ -25,7 +26,7 @@ pub async fn check_create(
     others: &[String],
 ) -> Result<(), AppError> {
     check_names(state, me, others).await?;
-    if me.is_staff(&state.signaling.config) {
+    if trusted(state, me) {
         return Ok(());
     }
     let limits = &state.limits;
@@ -48,6 +49,11 @@ pub async fn check_create(
     Ok(())
 }
 
+/// Staff, or a product backend (`api_roles`): trusted to put people in rooms.
+fn trusted(state: &AppState, me: &Identity) -> bool {
+    me.is_staff(&state.signaling.config) || state.config.api_roles.iter().any(|r| r == &me.role)
+}
+
 /// Refuse unless `me` may add `user_id` to a room they can access.
 pub async fn check_add(state: &AppState, me: &Identity, user_id: &str) -> Result<(), AppError> {
     if user_id == me.user_id {
@@ -61,8 +67,7 @@ async fn check_names(state: &AppState, me: &Identity, others: &[String]) -> Resu
     if policy == RoomCreation::Open {
         return Ok(());
     }
-    let config = &state.signaling.config;
-    let staff = me.is_staff(config);
+    let staff = trusted(state, me);
     if !staff && policy == RoomCreation::Staff {
         return Err(AppError::Forbidden(
             "only staff may create rooms or add members on this server".into(),
@@ -92,7 +97,7 @@ async fn check_names(state: &AppState, me: &Identity, others: &[String]) -> Resu
             p.tenant == me.tenant
                 && p.role
                     .as_ref()
-                    .is_some_and(|r| config.staff_roles.iter().any(|s| s == r))
+                    .is_some_and(|r| state.signaling.config.staff_roles.iter().any(|s| s == r))
         });
         if !is_staff_here {
             return Err(AppError::Forbidden(format!(
