@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer, WAIT};
+use common::{metric_samples, metric_value, Client, TestServer, WAIT};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
@@ -69,22 +69,9 @@ async fn metrics(server: &TestServer) -> Vec<(String, f64)> {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_string(), value.parse().ok()?))
-        })
-        .collect()
+    metric_samples(&text)
 }
 
-fn value(samples: &[(String, f64)], name: &str) -> f64 {
-    samples
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("{name} not exposed"))
-}
 
 fn json_len(v: &Value) -> usize {
     v.to_string().len()
@@ -166,7 +153,7 @@ async fn a_client_that_never_reads_cannot_pile_up_history_replies() {
     let mut peak = 0.0f64;
     loop {
         let m = metrics(&server).await;
-        let most = value(&m, "earshot_outbound_queued_bytes_max");
+        let most = metric_value(&m, "earshot_outbound_queued_bytes_max");
         assert!(
             most <= OUTBOUND_MAX as f64,
             "one connection holds {most} bytes, over the {OUTBOUND_MAX} bound"
@@ -241,7 +228,7 @@ async fn a_client_that_never_reads_cannot_pile_up_history_replies() {
     // And once mallory is gone, nothing of hers stays queued.
     drop(mallory);
     let deadline = tokio::time::Instant::now() + WAIT;
-    while value(&metrics(&server).await, "earshot_outbound_queued_bytes") > 0.0 {
+    while metric_value(&metrics(&server).await, "earshot_outbound_queued_bytes") > 0.0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "queued bytes stay held"
@@ -277,7 +264,7 @@ async fn a_listener_that_stops_reading_is_closed_once_its_bytes_exceed_the_bound
         assert!(sent < 4000, "sami was never cut off");
         amira.say("r", &format!("m{sent}"), &text(sent)).await;
         sent += 1;
-        if sent % 10 == 0 && value(&metrics(&server).await, "earshot_connections") < 2.0 {
+        if sent % 10 == 0 && metric_value(&metrics(&server).await, "earshot_connections") < 2.0 {
             break;
         }
     }

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::peer::{Packets, SfuParticipant};
-use common::TestServer;
+use common::{metric_samples, metric_value, TestServer};
 use serde_json::json;
 
 /// Every sample of the exposition, as (name with labels, value).
@@ -28,24 +28,10 @@ async fn scrape(server: &TestServer, token: Option<&str>) -> (u16, Vec<(String, 
         return (status, vec![]);
     }
     assert!(ctype.starts_with("text/plain"), "{ctype}");
-    let samples = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (name, value) = l.rsplit_once(' ').expect("sample line");
-            (name.to_string(), value.parse::<f64>().expect("number"))
-        })
-        .collect();
+    let samples = metric_samples(&text);
     (status, samples)
 }
 
-fn value(samples: &[(String, f64)], name: &str) -> f64 {
-    samples
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("{name} not exposed"))
-}
 
 #[tokio::test]
 async fn metrics_expose_what_the_server_does() {
@@ -68,22 +54,22 @@ async fn metrics_expose_what_the_server_does() {
 
     let (status, m) = scrape(&server, None).await;
     assert_eq!(status, 200);
-    assert_eq!(value(&m, "earshot_connections"), 2.0);
-    assert_eq!(value(&m, "earshot_users_online"), 2.0);
-    assert_eq!(value(&m, "earshot_messages_stored_total"), 3.0);
+    assert_eq!(metric_value(&m, "earshot_connections"), 2.0);
+    assert_eq!(metric_value(&m, "earshot_users_online"), 2.0);
+    assert_eq!(metric_value(&m, "earshot_messages_stored_total"), 3.0);
     assert_eq!(
-        value(&m, "earshot_socket_errors_total{code=\"BAD_REQUEST\"}"),
+        metric_value(&m, "earshot_socket_errors_total{code=\"BAD_REQUEST\"}"),
         1.0
     );
-    assert!(value(&m, "earshot_http_responses_total{status=\"404\"}") >= 1.0);
-    assert!(value(&m, "earshot_http_responses_total{status=\"201\"}") >= 1.0);
-    assert!(value(&m, "earshot_socket_frames_total{direction=\"in\"}") >= 6.0);
-    assert!(value(&m, "earshot_socket_frames_total{direction=\"out\"}") >= 6.0);
-    assert!(value(&m, "earshot_rooms_active") >= 1.0);
-    assert!(value(&m, "process_resident_memory_bytes") > 1e6);
+    assert!(metric_value(&m, "earshot_http_responses_total{status=\"404\"}") >= 1.0);
+    assert!(metric_value(&m, "earshot_http_responses_total{status=\"201\"}") >= 1.0);
+    assert!(metric_value(&m, "earshot_socket_frames_total{direction=\"in\"}") >= 6.0);
+    assert!(metric_value(&m, "earshot_socket_frames_total{direction=\"out\"}") >= 6.0);
+    assert!(metric_value(&m, "earshot_rooms_active") >= 1.0);
+    assert!(metric_value(&m, "process_resident_memory_bytes") > 1e6);
     // Whole seconds: a young process may show 0; it must be there.
-    assert!(value(&m, "process_cpu_seconds_total") >= 0.0);
-    assert!(value(&m, "process_open_fds") > 0.0);
+    assert!(metric_value(&m, "process_cpu_seconds_total") >= 0.0);
+    assert!(metric_value(&m, "process_open_fds") > 0.0);
 
     // A call with media: forwarded packets and quality samples.
     let started = a.start_call("m-room", "sfu").await;
@@ -96,22 +82,22 @@ async fn metrics_expose_what_the_server_does() {
         .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, m) = scrape(&server, None).await;
-    assert_eq!(value(&m, "earshot_calls_active"), 1.0);
-    assert_eq!(value(&m, "earshot_calls_started_total{mode=\"sfu\"}"), 1.0);
-    assert_eq!(value(&m, "earshot_call_participants"), 2.0);
-    assert_eq!(value(&m, "earshot_sfu_peers"), 2.0);
-    assert_eq!(value(&m, "earshot_sfu_tracks"), 2.0);
-    assert!(value(&m, "earshot_sfu_forwarded_packets_total") >= 100.0);
-    assert!(value(&m, "earshot_sfu_received_packets_total") >= 100.0);
-    let samples = value(&m, "earshot_call_quality_mos_count");
+    assert_eq!(metric_value(&m, "earshot_calls_active"), 1.0);
+    assert_eq!(metric_value(&m, "earshot_calls_started_total{mode=\"sfu\"}"), 1.0);
+    assert_eq!(metric_value(&m, "earshot_call_participants"), 2.0);
+    assert_eq!(metric_value(&m, "earshot_sfu_peers"), 2.0);
+    assert_eq!(metric_value(&m, "earshot_sfu_tracks"), 2.0);
+    assert!(metric_value(&m, "earshot_sfu_forwarded_packets_total") >= 100.0);
+    assert!(metric_value(&m, "earshot_sfu_received_packets_total") >= 100.0);
+    let samples = metric_value(&m, "earshot_call_quality_mos_count");
     assert!(samples >= 2.0, "{samples} MOS samples");
     // Clean loopback audio: every sample scores above 4.
     assert_eq!(
-        value(&m, "earshot_call_quality_mos_bucket{le=\"4.03\"}"),
+        metric_value(&m, "earshot_call_quality_mos_bucket{le=\"4.03\"}"),
         0.0
     );
     assert_eq!(
-        value(&m, "earshot_call_quality_loss_percent_count"),
+        metric_value(&m, "earshot_call_quality_loss_percent_count"),
         samples
     );
 
@@ -119,10 +105,10 @@ async fn metrics_expose_what_the_server_does() {
         .await;
     a.recv_type("call_ended").await;
     let (_, m) = scrape(&server, None).await;
-    assert_eq!(value(&m, "earshot_calls_active"), 0.0);
-    assert_eq!(value(&m, "earshot_call_participants"), 0.0);
+    assert_eq!(metric_value(&m, "earshot_calls_active"), 0.0);
+    assert_eq!(metric_value(&m, "earshot_call_participants"), 0.0);
     assert_eq!(
-        value(&m, "earshot_calls_ended_total{reason=\"ended\"}"),
+        metric_value(&m, "earshot_calls_ended_total{reason=\"ended\"}"),
         1.0
     );
 }
@@ -134,5 +120,5 @@ async fn a_metrics_token_guards_the_endpoint() {
     assert_eq!(scrape(&server, Some("wrong")).await.0, 401);
     let (status, m) = scrape(&server, Some("scrape-me-0123456789")).await;
     assert_eq!(status, 200);
-    assert_eq!(value(&m, "earshot_connections"), 0.0);
+    assert_eq!(metric_value(&m, "earshot_connections"), 0.0);
 }

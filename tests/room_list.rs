@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::TestServer;
+use common::{assert_rate_limited, TestServer};
 use serde_json::{json, Value};
 
 async fn paged_server() -> TestServer {
@@ -130,18 +130,6 @@ async fn get_as(
     req.send().await.unwrap()
 }
 
-async fn assert_limited(res: reqwest::Response) {
-    assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry), "Retry-After {retry}");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
-    assert!(body["retry_after_ms"].as_u64().unwrap() > 0, "{body}");
-}
 
 #[tokio::test]
 async fn rest_over_the_per_user_limit_gets_a_typed_429_and_others_carry_on() {
@@ -154,7 +142,7 @@ async fn rest_over_the_per_user_limit_gets_a_typed_429_and_others_carry_on() {
     for _ in 0..5 {
         assert_eq!(get_as(&server, &eve, None).await.status(), 200);
     }
-    assert_limited(get_as(&server, &eve, None).await).await;
+    assert_rate_limited(get_as(&server, &eve, None).await).await;
     // Another user from the same address is unaffected.
     let amira = server.token("amira", "applicant");
     assert_eq!(get_as(&server, &amira, None).await.status(), 200);
@@ -177,7 +165,7 @@ async fn rest_over_the_per_ip_limit_gets_a_typed_429_and_other_addresses_carry_o
         assert_eq!(res.status(), 200);
     }
     let t = server.token("u4", "applicant");
-    assert_limited(get_as(&server, &t, Some("198.51.100.1, 203.0.113.7")).await).await;
+    assert_rate_limited(get_as(&server, &t, Some("198.51.100.1, 203.0.113.7")).await).await;
     // Another address is not.
     assert_eq!(get_as(&server, &t, Some("203.0.113.8")).await.status(), 200);
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{claims, Client, TestServer};
+use common::{assert_rate_limited, claims, Client, TestServer};
 use earshot::auth::Claims;
 use earshot::config::RoomCreation;
 use reqwest::Method;
@@ -155,16 +155,7 @@ async fn room_creation_is_rate_limited_and_capped_per_user() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry), "Retry-After {retry}");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
-    assert!(body["retry_after_ms"].as_u64().unwrap() > 0, "{body}");
+    assert_rate_limited(res).await;
 
     // Someone else is unaffected, and staff are not limited.
     let amira = server.token("amira", "applicant");

@@ -441,3 +441,38 @@ impl TestServer {
         }
     }
 }
+
+/// Every sample of a Prometheus text page as (name with labels, value).
+pub fn metric_samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').expect("sample line");
+            (name.to_string(), value.parse::<f64>().expect("number"))
+        })
+        .collect()
+}
+
+/// The value of the sample named exactly `name`; panics if it is missing.
+pub fn metric_value(samples: &[(String, f64)], name: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("{name} not exposed"))
+}
+
+/// A typed 429: `Retry-After` in whole seconds (1 to 60) and a
+/// `RATE_LIMITED` body with `retry_after_ms`.
+pub async fn assert_rate_limited(res: reqwest::Response) {
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
+    assert!(body["retry_after_ms"].as_u64().unwrap() > 0, "{body}");
+}
