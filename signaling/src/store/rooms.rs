@@ -232,20 +232,21 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<RoomListRow>, Option<RoomCursor>)> {
         let limit = limit.max(1);
-        // The page is a range of one index, (user_id, activity_at, room_id),
-        // read newest first; only then are unread counts, previews and
-        // members read, for the page's rooms alone. The cursor bound is a
-        // separate statement so the planner can seek to it.
+        // The page is chosen first from the user's memberships and their
+        // rooms' activity times (two columns each, sorted); only then are
+        // unread counts, previews and members read, for the page's rooms
+        // alone.
         const FIRST: &str = "m.user_id = ?1";
-        const AFTER: &str = "m.user_id = ?1 AND m.activity_at <= ?2
-                            AND (m.activity_at < ?2 OR m.room_id < ?3)";
+        const AFTER: &str = "m.user_id = ?1 AND a.last_activity_at <= ?2
+                            AND (a.last_activity_at < ?2 OR m.room_id < ?3)";
         let sql = format!(
             "SELECT r.*, p.last_read_seq, p.activity_at AS page_activity,
                (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > p.last_read_seq
                   AND x.sender_id != ?1 AND x.deleted_at IS NULL) AS unread
-             FROM (SELECT m.room_id, m.last_read_seq, m.activity_at FROM room_members m
+             FROM (SELECT m.room_id, m.last_read_seq, a.last_activity_at AS activity_at
+                   FROM room_members m JOIN rooms a ON a.id = m.room_id
                    WHERE {}
-                   ORDER BY m.activity_at DESC, m.room_id DESC
+                   ORDER BY a.last_activity_at DESC, m.room_id DESC
                    LIMIT ?4) p
              JOIN rooms r ON r.id = p.room_id
              ORDER BY p.activity_at DESC, p.room_id DESC",

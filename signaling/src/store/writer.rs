@@ -219,10 +219,15 @@ impl Writer {
             }
             return Err((err, answers));
         }
+        // The batch's time is each touched room's activity time (the room
+        // list's order): one statement per room, no trigger.
+        let now = super::now_ms();
         for (room, seq) in &dirty {
-            if let Err(err) = sqlx::query("UPDATE rooms SET last_seq = ? WHERE id = ?")
-                .bind(seq)
-                .bind(room)
+            if let Err(err) =
+                sqlx::query("UPDATE rooms SET last_seq = ?, last_activity_at = ? WHERE id = ?")
+                    .bind(seq)
+                    .bind(now)
+                    .bind(room)
                 .execute(&mut *tx)
                 .await
             {
