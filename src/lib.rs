@@ -65,6 +65,9 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     pub config: Config,
     pub auth: auth::Auth,
+    /// Checks tokens presented on open sockets (`authenticate` refreshes);
+    /// built once and shared, not cloned per connection.
+    pub token_verifier: earshot_signaling::expiry::TokenVerifier,
     pub signaling: Arc<Signaling>,
     /// Cancelled when the server starts shutting down.
     pub shutdown: CancellationToken,
@@ -156,6 +159,7 @@ pub async fn app(
     let state = AppState(Arc::new(AppInner {
         limits,
         conn_limits,
+        token_verifier: auth.verifier(),
         auth,
         signaling,
         shutdown,

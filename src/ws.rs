@@ -20,7 +20,7 @@ use crate::limits::SocketSlot;
 use crate::serve::ConnSlot;
 use crate::AppState;
 use earshot_signaling::protocol::{parse_client_frame, ClientMessage, Frame, ServerMessage};
-use earshot_signaling::{ConnHandle, ErrorCode, Identity, Session};
+use earshot_signaling::{expiry, ConnHandle, ErrorCode, Identity, Session};
 
 /// Close codes used by the server.
 pub mod close {
@@ -152,7 +152,7 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>, m
         conn.clone(),
         heartbeat_ms,
     )
-    .with_verifier(state.auth.verifier());
+    .with_verifier(state.token_verifier.clone());
     // Registered with the hub by `Session::open`, so nothing notified from
     // here on is missed: deliver what was stored while no device was online.
     if let Err(err) = state.signaling.deliver_pending_notifications(&conn).await {
@@ -349,6 +349,11 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
     let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
+/// A deadline that never comes (a token without `exp`).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
+}
+
 /// Feed client frames to the session until the socket closes, the client is
 /// silent past the idle timeout, or someone closes the connection.
 async fn read_loop(
@@ -362,11 +367,21 @@ async fn read_loop(
     tokio::pin!(closed);
     let silence = sleep_until(Instant::now() + idle);
     tokio::pin!(silence);
+    // The token's deadline, watched here rather than by a task of its own
+    // (an idle socket stays small); a refresh on the socket moves it.
+    let mut deadline = session.expires_at();
+    let expiry = sleep_until(deadline.map_or_else(far_future, expiry::instant_of));
+    tokio::pin!(expiry);
     let received = state.signaling.metrics.frames.with_label_values(&["in"]);
     loop {
         let next = tokio::select! {
             biased;
             _ = &mut closed => break,
+            _ = &mut expiry, if deadline.is_some() => {
+                info!(conn = conn.id(), user = conn.user_id(), "token expired; closing");
+                conn.close(expiry::TOKEN_EXPIRED, "token expired");
+                break;
+            }
             _ = &mut silence => {
                 conn.close(close::IDLE, "heartbeat timeout");
                 break;
@@ -377,7 +392,13 @@ async fn read_loop(
         match next {
             Some(Ok(Message::Text(text))) => {
                 received.inc();
-                session.handle_text(&text).await
+                session.handle_text(&text).await;
+                if session.expires_at() != deadline {
+                    deadline = session.expires_at();
+                    expiry
+                        .as_mut()
+                        .reset(deadline.map_or_else(far_future, expiry::instant_of));
+                }
             }
             Some(Ok(Message::Binary(_))) => {
                 let msg = ServerMessage::error(

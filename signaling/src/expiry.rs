@@ -4,16 +4,19 @@
 //! token's `exp` passes, the connection is closed with [`TOKEN_EXPIRED`],
 //! unless the client sent `authenticate` again with a fresh token for the
 //! same user, which moves the deadline (see `Session`). The transport that
-//! knows how to verify tokens hands a [`TokenVerifier`] to the session.
+//! knows how to verify tokens hands a [`TokenVerifier`] to the session, and
+//! watches the session's deadline ([`Session::expires_at`], turned into a
+//! timer with [`instant_of`]) in the loop that reads the socket: no task or
+//! channel per connection.
+//!
+//! [`Session::expires_at`]: crate::Session::expires_at
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::Identity;
-use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
 
 /// The close code of a connection whose token expired.
@@ -23,47 +26,8 @@ pub const TOKEN_EXPIRED: u16 = 4001;
 /// message safe to show the client.
 pub type TokenVerifier = Arc<dyn Fn(&str) -> Result<Identity, String> + Send + Sync>;
 
-/// The deadline of one connection, watched by a task that closes the
-/// connection when it passes. Dropping it stops the task.
-pub(crate) struct Expiry {
-    deadline: watch::Sender<Option<u64>>,
-}
-
-impl Expiry {
-    /// Watch `conn` until `expires_at` (Unix seconds; `None`: never).
-    pub(crate) fn start(conn: ConnHandle, expires_at: Option<u64>) -> Expiry {
-        let (deadline, rx) = watch::channel(expires_at);
-        if expires_at.is_some() {
-            tokio::spawn(watch_deadline(conn, rx));
-        }
-        Expiry { deadline }
-    }
-
-    /// A fresh token: the connection now lasts until `expires_at`.
-    pub(crate) fn extend(&self, expires_at: Option<u64>) {
-        self.deadline.send_replace(expires_at);
-    }
-}
-
-async fn watch_deadline(conn: ConnHandle, mut rx: watch::Receiver<Option<u64>>) {
-    loop {
-        let at = *rx.borrow_and_update();
-        let Some(at) = at else { return };
-        let sleep = tokio::time::sleep_until(instant_of(at));
-        tokio::select! {
-            _ = conn.closed() => return,
-            changed = rx.changed() => if changed.is_err() { return },
-            _ = sleep => {
-                tracing::info!(conn = conn.id(), user = conn.user_id(), "token expired; closing");
-                conn.close(TOKEN_EXPIRED, "token expired");
-                return;
-            }
-        }
-    }
-}
-
 /// The monotonic instant of a wall-clock time in Unix seconds.
-fn instant_of(unix_secs: u64) -> Instant {
+pub fn instant_of(unix_secs: u64) -> Instant {
     let now_ms = crate::store::now_ms().max(0) as u64;
     let left = unix_secs.saturating_mul(1000).saturating_sub(now_ms);
     Instant::now() + Duration::from_millis(left)
@@ -76,7 +40,6 @@ fn instant_of(unix_secs: u64) -> Instant {
 pub(crate) fn refresh(
     verifier: Option<&TokenVerifier>,
     identity: &mut Identity,
-    expiry: &Expiry,
     token: &str,
 ) -> Result<Option<i64>> {
     let Some(verify) = verifier else {
@@ -92,7 +55,6 @@ pub(crate) fn refresh(
     }
     tracing::debug!(user = %identity.user_id, "token refreshed on an open connection");
     identity.expires_at = fresh.expires_at;
-    expiry.extend(fresh.expires_at);
     Ok(expires_ms(fresh.expires_at))
 }
 

@@ -16,7 +16,7 @@ use crate::call::CallCmd;
 use crate::config::Identity;
 use crate::conn::{fit_history, ConnHandle, Keep};
 use crate::error::{ErrorCode, Result, SignalError};
-use crate::expiry::{expires_ms, refresh, Expiry, TokenVerifier};
+use crate::expiry::{expires_ms, refresh, TokenVerifier};
 use crate::protocol::{
     parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
 };
@@ -38,7 +38,6 @@ pub struct Session {
     limiter: DefaultDirectRateLimiter,
     clock: DefaultClock,
     /// Closes the connection when the token expires.
-    expiry: Expiry,
     /// Checks a fresh token sent with `authenticate` (none: refused).
     verifier: Option<TokenVerifier>,
     /// Frames received, for status endpoints.
@@ -67,7 +66,6 @@ impl Session {
             .to_frame(),
         );
         sig.hub.register(&conn);
-        let expiry = Expiry::start(conn.clone(), identity.expires_at);
         Session {
             sig,
             identity,
@@ -76,7 +74,6 @@ impl Session {
             calls: HashSet::new(),
             limiter,
             clock: DefaultClock::default(),
-            expiry,
             verifier: None,
             received: 0,
         }
@@ -92,12 +89,19 @@ impl Session {
     /// `authenticate` on an open connection (see [`crate::expiry::refresh`]).
     fn refresh(&mut self, token: &str, request_id: Option<String>) -> Result<()> {
         let verifier = self.verifier.as_ref();
-        let token_expires_at = refresh(verifier, &mut self.identity, &self.expiry, token)?;
+        let token_expires_at = refresh(verifier, &mut self.identity, token)?;
         self.reply(ServerMessage::TokenRefreshed {
             request_id,
             token_expires_at,
         });
         Ok(())
+    }
+
+    /// When the connection's token expires (Unix seconds, leeway included;
+    /// `None`: never). A refresh moves it; the transport closes the
+    /// connection with [`crate::expiry::TOKEN_EXPIRED`] when it passes.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.identity.expires_at
     }
 
     pub fn identity(&self) -> &Identity {

@@ -53,9 +53,11 @@ pub async fn run(addr: &str, secret: &str, pid: Option<u32>, plan: Plan) -> Resu
     let attackers: Vec<String> = (0..plan.attackers)
         .map(|i| format!("lg-attacker-{i}"))
         .collect();
+    // The room is made the way a product backend makes it (a service role
+    // may choose its id and name its members); the attackers are members.
     let res = reqwest::Client::new()
         .post(format!("http://{addr}/api/rooms"))
-        .bearer_auth(mint(secret, owner, "applicant")?)
+        .bearer_auth(mint(secret, owner, "service")?)
         .json(&json!({"id": room, "type": "bench", "title": "attack", "participants": attackers}))
         .send()
         .await?;
