@@ -9,6 +9,7 @@
 //! - [`config`]: typed [`SignalingConfig`] and the caller's [`Identity`].
 //! - [`conn`]: [`ConnHandle`], a connection's bounded outbound queue.
 //! - [`session`]: [`Session`], one connection's request handling.
+//! - [`access`]: who may read a room's history, enter a room, see presence.
 //! - [`expiry`]: closing a connection when its token expires, unless refreshed.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
 //! - [`room_list`]: a user's room list, a page at a time.
@@ -26,6 +27,7 @@
 //! - [`assistant`]: automatic answers (FAQ matcher, optional LLM backend) and
 //!   the per-room timing that decides when it speaks.
 
+mod access;
 pub mod assistant;
 pub mod call;
 pub mod config;
