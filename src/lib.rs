@@ -27,8 +27,8 @@ pub mod files;
 pub mod http;
 pub mod limits;
 pub mod metrics;
-pub mod upload_limits;
 pub mod serve;
+pub mod upload_limits;
 pub mod webhooks;
 pub mod ws;
 

@@ -127,7 +127,8 @@ impl ServerMetrics {
         self.calls_active.set(sig.calls.active() as i64);
         self.monitors.set(sig.monitors.len() as i64);
         // --- limits: connections and memory ---
-        self.tcp_connections.set(state.conn_limits.tcp_open() as i64);
+        self.tcp_connections
+            .set(state.conn_limits.tcp_open() as i64);
         let (mut total, mut most) = (0usize, 0usize);
         for conn in sig.hub.all_connections() {
             let n = conn.pending_bytes();

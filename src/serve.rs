@@ -86,7 +86,8 @@ pub async fn serve(
             service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(slot.clone());
                 // The peer address, for per-IP limits in handlers.
-                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 router.clone().oneshot(req)
             })
         };

@@ -280,7 +280,11 @@ async fn only_staff_create_rooms_with_the_assistant_on() {
         "{err}"
     );
     let (_, list) = server.get(&amira, "/api/rooms").await;
-    assert_eq!(list["rooms"].as_array().unwrap().len(), 0, "nothing was created");
+    assert_eq!(
+        list["rooms"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
     // Without the flag (or with it off) the applicant's room is created
     // (under an id the server chooses).
     let room = server

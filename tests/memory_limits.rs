@@ -72,7 +72,6 @@ async fn metrics(server: &TestServer) -> Vec<(String, f64)> {
     metric_samples(&text)
 }
 
-
 fn json_len(v: &Value) -> usize {
     v.to_string().len()
 }

@@ -32,7 +32,6 @@ async fn scrape(server: &TestServer, token: Option<&str>) -> (u16, Vec<(String, 
     (status, samples)
 }
 
-
 #[tokio::test]
 async fn metrics_expose_what_the_server_does() {
     let server = TestServer::with(|c| {
@@ -83,7 +82,10 @@ async fn metrics_expose_what_the_server_does() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, m) = scrape(&server, None).await;
     assert_eq!(metric_value(&m, "earshot_calls_active"), 1.0);
-    assert_eq!(metric_value(&m, "earshot_calls_started_total{mode=\"sfu\"}"), 1.0);
+    assert_eq!(
+        metric_value(&m, "earshot_calls_started_total{mode=\"sfu\"}"),
+        1.0
+    );
     assert_eq!(metric_value(&m, "earshot_call_participants"), 2.0);
     assert_eq!(metric_value(&m, "earshot_sfu_peers"), 2.0);
     assert_eq!(metric_value(&m, "earshot_sfu_tracks"), 2.0);

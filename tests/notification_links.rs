@@ -34,7 +34,11 @@ async fn links_a_browser_would_resolve_off_site_are_refused() {
     }
     for good in ["/applications/123?tab=docs", "https://example.org/app/123"] {
         let (status, body) = server
-            .api(Method::POST, path, Some(json!({"title": good, "link": good})))
+            .api(
+                Method::POST,
+                path,
+                Some(json!({"title": good, "link": good})),
+            )
             .await;
         assert!((200..300).contains(&status), "{good:?}: {status} {body}");
     }

@@ -130,7 +130,6 @@ async fn get_as(
     req.send().await.unwrap()
 }
 
-
 #[tokio::test]
 async fn rest_over_the_per_user_limit_gets_a_typed_429_and_others_carry_on() {
     let server = TestServer::with(|c| {

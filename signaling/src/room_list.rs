@@ -2,8 +2,8 @@
 
 use crate::config::Identity;
 use crate::error::{Result, SignalError};
-use crate::room::may_access;
 use crate::protocol::RoomSummary;
+use crate::room::may_access;
 use crate::store::RoomCursor;
 use crate::Signaling;
 

@@ -228,8 +228,8 @@ impl Writer {
                     .bind(seq)
                     .bind(now)
                     .bind(room)
-                .execute(&mut *tx)
-                .await
+                    .execute(&mut *tx)
+                    .await
             {
                 if let Err(rollback) = tx.rollback().await {
                     debug!(%rollback, "rollback after a failed write");
