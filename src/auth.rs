@@ -254,6 +254,10 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Verified already by the REST rate limiter: no second signature check.
+        if let Some(crate::http::rate_limit::Verified(identity)) = parts.extensions.get().cloned() {
+            return Ok(AuthUser(identity));
+        }
         let token = bearer(&parts.headers).ok_or(AppError::Auth(AuthError::Missing))?;
         Ok(AuthUser(state.auth.verify(token)?))
     }

@@ -67,6 +67,10 @@ impl Limits {
     }
 }
 
+/// The identity of a request's bearer token, verified once by [`limit`].
+#[derive(Clone)]
+pub struct Verified(pub earshot_signaling::Identity);
+
 /// Whether a path counts against the REST limits.
 fn limited(path: &str) -> bool {
     path.starts_with("/api/") && !path.starts_with("/api/server/")
@@ -81,7 +85,7 @@ fn too_many(what: &str, retry_after: Duration) -> Response {
 }
 
 /// The middleware: refuse over-limit requests with a typed 429.
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !limited(req.uri().path()) {
         return next.run(req).await;
     }
@@ -94,14 +98,14 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     // Only a verified token names a user: a forged one must not drain
     // someone else's bucket. Invalid tokens get their 401 from the handler.
-    let user = bearer(req.headers())
-        .and_then(|t| state.auth.verify(t).ok())
-        .map(|identity| identity.user_id);
-    if let Some(user) = user {
-        if let Err(wait) = limits.rest_user.check(&user) {
-            tracing::debug!(%user, "REST request refused: user rate limit");
+    let identity = bearer(req.headers()).and_then(|t| state.auth.verify(t).ok());
+    if let Some(identity) = identity {
+        if let Err(wait) = limits.rest_user.check(&identity.user_id) {
+            tracing::debug!(user = %identity.user_id, "REST request refused: user rate limit");
             return too_many("for this user", wait);
         }
+        // The handler's `AuthUser` takes this instead of verifying again.
+        req.extensions_mut().insert(Verified(identity));
     }
     next.run(req).await
 }
