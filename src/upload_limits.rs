@@ -7,13 +7,11 @@
 //! when every thumbnail worker stays busy, `UNAVAILABLE` (503, with
 //! `Retry-After`).
 
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use earshot_signaling::limit::KeyedLimit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -22,8 +20,6 @@ use crate::error::AppError;
 use crate::Config;
 use earshot_signaling::store::{now_ms, Store};
 
-/// Users remembered by the upload rate before idle ones are forgotten.
-const RATE_KEYS: usize = 10_000;
 /// Orphans deleted per sweep query.
 const SWEEP_BATCH: u32 = 500;
 
@@ -41,8 +37,8 @@ pub fn thumbnail_path(dir: &Path, id: &str) -> PathBuf {
 pub struct UploadLimits {
     thumbnails: Arc<Semaphore>,
     queue_wait: Duration,
-    /// Uploads started per user; `None`: unlimited.
-    rate: Option<DefaultKeyedRateLimiter<String>>,
+    /// Uploads started per user (off at 0).
+    rate: KeyedLimit<String>,
     quota: u64,
     min_free: u64,
 }
@@ -52,8 +48,7 @@ impl UploadLimits {
         UploadLimits {
             thumbnails: Arc::new(Semaphore::new(config.thumbnail_workers.max(1))),
             queue_wait: config.thumbnail_queue_wait,
-            rate: NonZeroU32::new(config.upload_rate_per_minute)
-                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            rate: KeyedLimit::per_minute(config.upload_rate_per_minute, 0),
             quota: config.upload_quota_bytes,
             min_free: config.upload_min_free_bytes,
         }
@@ -74,19 +69,12 @@ impl UploadLimits {
 
     /// Count one upload by `user` against `upload_rate_per_minute`.
     pub fn check_rate(&self, user: &str) -> Result<(), AppError> {
-        let Some(rate) = &self.rate else {
-            return Ok(());
-        };
-        if rate.len() > RATE_KEYS {
-            rate.retain_recent();
-        }
-        rate.check_key(&user.to_owned()).map_err(|not_until| {
-            let retry_after = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited {
+        self.rate
+            .check(&user.to_owned())
+            .map_err(|retry_after| AppError::RateLimited {
                 message: "too many uploads; slow down".into(),
                 retry_after,
-            }
-        })
+            })
     }
 
     /// Bytes `user` may still upload under `upload_quota_bytes` (`None`: no

@@ -22,6 +22,14 @@ pub struct KeyedLimit<K: Hash + Eq + Clone> {
     checks: AtomicU64,
 }
 
+impl<K: Hash + Eq + Clone> std::fmt::Debug for KeyedLimit<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedLimit")
+            .field("on", &self.limiter.is_some())
+            .finish()
+    }
+}
+
 impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     /// `per_minute` 0: no limit. `burst` 0 means `per_minute`.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {

@@ -11,10 +11,8 @@ pub mod llm;
 pub mod state;
 pub mod text;
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use tracing::{debug, warn};
 
@@ -22,6 +20,7 @@ pub use faq::{Faq, FaqError, FaqMatcher};
 pub use llm::{LlmClient, LlmConfig};
 pub use state::{Question, RoomAssistant};
 
+use crate::limit::KeyedLimit;
 use crate::protocol::UserRef;
 
 /// The assistant's sender on every message it writes.
@@ -56,9 +55,6 @@ impl Default for AssistantConfig {
     }
 }
 
-/// Tenants remembered by the LLM budget before idle ones are forgotten.
-const BUDGET_KEYS: usize = 10_000;
-
 /// An answer to post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -75,7 +71,7 @@ pub struct Assistant {
     matcher: FaqMatcher,
     llm: Option<LlmClient>,
     /// The LLM budget, keyed by tenant (`""` for rooms without one).
-    llm_budget: DefaultKeyedRateLimiter<String>,
+    llm_budget: KeyedLimit<String>,
     delay: Duration,
 }
 
@@ -88,22 +84,19 @@ impl Assistant {
                 None
             }
         });
-        let per_minute = NonZeroU32::new(config.llm_per_minute).unwrap_or(NonZeroU32::MIN);
         Assistant {
             matcher: FaqMatcher::new(config.faq),
             llm,
-            llm_budget: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            // At least one a minute: 0 does not switch the budget off.
+            llm_budget: KeyedLimit::per_minute(config.llm_per_minute.max(1), 0),
             delay: config.delay,
         }
     }
 
     /// Whether `tenant` may make one more LLM request now (and counts it).
     fn llm_allowed(&self, tenant: Option<&str>) -> bool {
-        if self.llm_budget.len() > BUDGET_KEYS {
-            self.llm_budget.retain_recent();
-        }
         self.llm_budget
-            .check_key(&tenant.unwrap_or_default().to_string())
+            .check(&tenant.unwrap_or_default().to_string())
             .is_ok()
     }
 
