@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::AppState;
-use earshot_signaling::Identity;
+use earshot_signaling::{room_key, Identity};
 
 /// The claims earshot reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -53,7 +53,12 @@ impl Claims {
             name: self.name.clone(),
             role: self.role.clone(),
             tenant: self.tenant.clone(),
-            room_grants: self.rooms.clone(),
+            // A grant names a room of the token's own tenant.
+            room_grants: self
+                .rooms
+                .iter()
+                .map(|room| room_key::scoped(self.tenant.as_deref(), room))
+                .collect(),
             expires_at: Some(self.exp),
         }
     }
@@ -165,6 +170,14 @@ impl Auth {
                 _ => AuthError::Invalid(e.to_string()),
             })?;
         check_subject(&data.claims.sub)?;
+        if let Some(tenant) = &data.claims.tenant {
+            if !room_key::valid_tenant(tenant) {
+                return Err(AuthError::Invalid(format!(
+                    "`tenant` must be 1 to 128 bytes with no `{}` or control characters",
+                    room_key::SEPARATOR
+                )));
+            }
+        }
         let mut identity = data.claims.identity();
         // Honoured, like at verification, until `exp` plus the leeway.
         identity.expires_at = Some(data.claims.exp.saturating_add(self.validation.leeway));

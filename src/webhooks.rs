@@ -59,6 +59,8 @@ pub fn body(id: &str, created_at_ms: i64, event: &CallEvent) -> Vec<u8> {
         "id": id,
         "event": event.name(),
         "created_at": created_at_ms,
+        // Room ids in `data` are the tenant's own: this says whose.
+        "tenant": event.tenant(),
         "data": event,
     });
     serde_json::to_vec(&doc).unwrap_or_default()

@@ -577,22 +577,31 @@ async fn each_tenant_has_a_budget_of_llm_calls_per_minute() {
             )
             .await;
     }
-    let mut amira = server.client("amira", "applicant").await;
-    for (room, _) in rooms {
+    // Each tenant's Amira (user ids live in one namespace; room ids in
+    // their tenant's).
+    let applicant_of = |tenant: &str| {
+        let mut claims = common::claims("amira", "applicant");
+        claims.tenant = Some(tenant.into());
+        claims
+    };
+    let mut acme = server.client_with(applicant_of("acme")).await;
+    let mut globex = server.client_with(applicant_of("globex")).await;
+    let mut source = std::collections::HashMap::new();
+    for (room, tenant) in rooms {
+        let amira = if tenant == "acme" {
+            &mut acme
+        } else {
+            &mut globex
+        };
         amira.join(room).await;
-    }
-    for (room, _) in rooms {
         ask(
-            &mut amira,
+            amira,
             room,
             &format!("q-{room}"),
             "What are the visa fees?",
             None,
         )
         .await;
-    }
-    let mut source = std::collections::HashMap::new();
-    for _ in rooms {
         let ai = amira.recv_type("ai_response").await;
         let m = &ai["message"];
         source.insert(

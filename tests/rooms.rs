@@ -330,10 +330,16 @@ async fn tenant_staff_reach_only_their_tenant_rooms() {
     let (status, _) = server.get(&pro.token, "/api/rooms/acme-1/messages").await;
     assert_eq!(status, 200);
 
-    // Staff without a tenant are not limited to one.
+    // Staff without a tenant are not limited to one; they name a tenant's
+    // room `tenant/id`, and see it as its tenant does.
     let mut root = server.client("root", "admin").await;
-    root.join("globex-1").await;
-    root.join("acme-1").await;
+    let r = root.join("globex/globex-1").await;
+    assert_eq!(
+        (&r["room"]["id"], &r["room"]["tenant"]),
+        (&json!("globex-1"), &json!("globex"))
+    );
+    root.join("acme/acme-1").await;
+    root.join("open-1").await;
 }
 
 #[tokio::test]

@@ -5,71 +5,11 @@
 
 mod common;
 
-use common::api::API_KEY;
-use common::{claims, Client, TestServer};
+use common::tenancy::{of, product_room, send, server, As, ACME_KEY};
+use common::{Client, TestServer};
 use earshot::auth::Claims;
-use earshot::config::TenantApiKey;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const ACME_KEY: &str = "acme-api-key-0123456789";
-
-async fn server() -> TestServer {
-    TestServer::with(|c| {
-        c.api_keys = vec![API_KEY.into()];
-        c.tenant_api_keys = vec![TenantApiKey {
-            key: ACME_KEY.into(),
-            tenant: "acme".into(),
-        }];
-    })
-    .await
-}
-
-fn of(tenant: &str, user: &str, role: &str) -> Claims {
-    Claims {
-        tenant: Some(tenant.into()),
-        ..claims(user, role)
-    }
-}
-
-/// How a request authenticates.
-enum As<'a> {
-    Token(&'a str),
-    Key(&'a str),
-}
-
-async fn send(
-    server: &TestServer,
-    who: &As<'_>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, server.http(path));
-    req = match who {
-        As::Token(t) => req.bearer_auth(t),
-        As::Key(k) => req.header("x-api-key", *k),
-    };
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("http request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// A room made under its id by a tenant's product backend (a service token
-/// of that tenant in `owner`'s name).
-async fn product_room(server: &TestServer, tenant: &str, id: &str, owner: &str, others: &[&str]) {
-    let token = server.token_with(of(tenant, owner, "service"));
-    let room = server
-        .create_room(
-            &token,
-            json!({"id": id, "type": "application", "title": format!("Room {id}"), "participants": others}),
-        )
-        .await;
-    assert_eq!(room["tenant"], tenant);
-}
 
 /// Two tenants, each with a room and a connected user in it: acme's Amira
 /// in `acme-case`, globex's Gus in `globex-case`.
@@ -198,7 +138,7 @@ async fn an_admin_token_of_one_tenant_never_reaches_another_tenants_rooms_or_use
         .await;
     assert_eq!(history["messages"], json!([]));
     let (_, assistant) = server
-        .api(Method::GET, "/api/rooms/acme-case/assistant", None)
+        .api(Method::GET, "/api/rooms/acme%2Facme-case/assistant", None)
         .await;
     assert_eq!(assistant["enabled"], false);
 
@@ -298,7 +238,7 @@ async fn a_tenant_api_key_is_scoped_and_plain_keys_stay_global() {
     let (status, _) = server
         .api(
             Method::POST,
-            "/api/server/rooms/globex-case/messages",
+            "/api/server/rooms/globex%2Fglobex-case/messages",
             text("from the operator"),
         )
         .await;

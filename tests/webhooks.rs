@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use common::peer::{Packets, SfuParticipant};
-use common::TestServer;
+use common::{claims, TestServer};
+use earshot::auth::Claims;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -100,6 +101,31 @@ async fn wait_for_event(
 }
 
 #[tokio::test]
+async fn a_tenant_rooms_events_carry_its_id_and_tenant() {
+    let (url, seen) = receiver().await;
+    let server = TestServer::with(|c| {
+        c.webhook_urls = vec![url.clone()];
+        c.webhook_secret = Some(SECRET.into());
+        c.webhook_retry_base = Duration::from_millis(10);
+    })
+    .await;
+    let acme = |user: &str, role: &str| Claims {
+        tenant: Some("acme".into()),
+        ..claims(user, role)
+    };
+    let product = server.token_with(acme("consul", "service"));
+    server
+        .create_room(&product, json!({"id": "visa-2", "type": "application", "title": "Visa", "participants": ["amira"]}))
+        .await;
+    let mut amira = server.client_with(acme("amira", "applicant")).await;
+    amira.start_call("visa-2", "p2p").await;
+    let started = wait_for_event(&seen, "call.started", 1).await;
+    let body: Value = serde_json::from_str(&started[0].body).unwrap();
+    assert_eq!(body["tenant"], "acme", "{body}");
+    assert_eq!(body["data"]["call"]["room_id"], "visa-2", "{body}");
+}
+
+#[tokio::test]
 async fn call_events_are_signed_and_retried() {
     let (url, seen) = receiver().await;
     let server = TestServer::with(|c| {
@@ -130,6 +156,7 @@ async fn call_events_are_signed_and_retried() {
     assert_eq!(body["event"], "call.started");
     assert_eq!(body["data"]["call"]["id"], call.as_str());
     assert_eq!(body["data"]["call"]["room_id"], "hooked");
+    assert_eq!(body["tenant"], Value::Null, "a room of no tenant");
     let ts: i64 = attempts[0].timestamp.parse().unwrap();
     assert!((ts - earshot_signaling::store::now_ms() / 1000).abs() < 60);
 

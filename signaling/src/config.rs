@@ -106,6 +106,11 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The key of the room this identity calls `id` (see [`crate::room_key`]).
+    pub fn room_key(&self, id: &str) -> String {
+        crate::room_key::scoped(self.tenant.as_deref(), id)
+    }
+
     pub fn is_staff(&self, config: &SignalingConfig) -> bool {
         config.staff_roles.iter().any(|r| r == &self.role)
     }

@@ -15,6 +15,7 @@ pub enum CallEvent {
     },
     CallEnded {
         call_id: String,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         reason: String,
         ended_by: Option<String>,
@@ -23,6 +24,7 @@ pub enum CallEvent {
     /// A participant's quality level fell to `fair` or `poor`.
     QualityDegraded {
         call_id: String,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         participant_id: String,
         user_id: String,
@@ -33,6 +35,21 @@ pub enum CallEvent {
 }
 
 impl CallEvent {
+    /// The key of the room the event happened in.
+    pub fn room_key(&self) -> &str {
+        match self {
+            CallEvent::CallStarted { call } => &call.room_id,
+            CallEvent::CallEnded { room_id, .. } | CallEvent::QualityDegraded { room_id, .. } => {
+                room_id
+            }
+        }
+    }
+
+    /// The tenant of the room the event happened in (`None`: no tenant).
+    pub fn tenant(&self) -> Option<&str> {
+        crate::room_key::tenant_of(self.room_key())
+    }
+
     /// The event's name on the wire (`call.started`, ...).
     pub fn name(&self) -> &'static str {
         match self {

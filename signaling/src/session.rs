@@ -21,6 +21,7 @@ use crate::protocol::{
     parse_client_frame, ClientMessage, PresenceStatus, SendMessage, ServerMessage,
 };
 use crate::room::RoomCmd;
+use crate::room_key;
 use crate::store::PageQuery;
 use crate::Signaling;
 
@@ -158,7 +159,17 @@ impl Session {
             }
         }
         debug!(kind = frame.message.kind(), user = %self.identity.user_id, "client request");
-        if let Err(err) = self.dispatch(frame.message, request_id.clone()).await {
+        let mut message = frame.message;
+        if let Some(room_id) = message.room_id_mut() {
+            // Room ids are the caller's tenant's: from here on the request
+            // names the room's key, which no other tenant's id can reach.
+            if let Err(err) = check_id("room_id", room_id) {
+                self.fail(err, request_id);
+                return;
+            }
+            *room_id = room_key::scoped(self.identity.tenant.as_deref(), room_id);
+        }
+        if let Err(err) = self.dispatch(message, request_id.clone()).await {
             self.fail(err, request_id);
         }
     }
@@ -174,7 +185,6 @@ impl Session {
                 Ok(())
             }
             ClientMessage::JoinRoom { room_id, since_seq } => {
-                check_id("room_id", &room_id)?;
                 if !self.admit_history(&request_id) {
                     return Ok(());
                 }
@@ -326,7 +336,6 @@ impl Session {
                 Ok(())
             }
             ClientMessage::StartCall { room_id, mode } => {
-                check_id("room_id", &room_id)?;
                 self.sig
                     .start_call(&self.identity, &self.conn, &room_id, mode, request_id)
                     .await?;
@@ -516,7 +525,6 @@ impl Session {
     }
 
     fn validate_send(&self, msg: &SendMessage) -> Result<()> {
-        check_id("room_id", &msg.room_id)?;
         check_id("client_msg_id", &msg.client_msg_id)?;
         self.check_text(&msg.text)?;
         if msg.text.trim().is_empty()

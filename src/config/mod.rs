@@ -472,9 +472,9 @@ impl Config {
         if self
             .tenant_api_keys
             .iter()
-            .any(|k| k.tenant.is_empty() || k.tenant.len() > 128)
+            .any(|k| !earshot_signaling::room_key::valid_tenant(&k.tenant))
         {
-            return bad("tenant_api_keys: every tenant must be 1 to 128 bytes");
+            return bad("tenant_api_keys: every tenant must be 1 to 128 bytes, without `/` or control characters");
         }
         {
             let mut keys: Vec<&str> = self.api_keys.iter().map(String::as_str).collect();

@@ -168,6 +168,7 @@ fn tenant_api_keys_are_read_from_toml_and_env_and_checked() {
         for bad in [
             "[{key=\"short\", tenant=\"globex\"}]",
             "[{key=\"globex-key-0123456789\", tenant=\"\"}]",
+            "[{key=\"globex-key-0123456789\", tenant=\"glo/bex\"}]",
             "[{key=\"global-key-0123456789\", tenant=\"globex\"}]",
         ] {
             jail.set_env("EARSHOT_TENANT_API_KEYS", bad);

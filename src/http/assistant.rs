@@ -19,6 +19,7 @@ pub struct AssistantSetting {
 
 #[derive(Serialize, ToSchema)]
 pub struct AssistantState {
+    #[serde(serialize_with = "earshot_signaling::room_key::serialize_local")]
     pub room_id: String,
     pub enabled: bool,
 }
@@ -68,7 +69,7 @@ async fn room_for(
     Ok(match caller {
         // A scoped key or token: rooms of another tenant look missing.
         Caller::Service(s) => super::tenancy::room_in_reach(state, s, id).await?,
-        Caller::User(me) => sig.authorize(me, id).await?,
+        Caller::User(me) => sig.authorize(me, &me.room_key(id)).await?,
     })
 }
 

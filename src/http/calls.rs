@@ -81,7 +81,7 @@ pub async fn list(
         }
     }
     let filter = CallFilter {
-        room_id: q.room_id,
+        room_id: q.room_id.map(|room| me.room_key(&room)),
         user_id: q.user_id,
         since: q.since,
         until: q.until,
@@ -185,10 +185,11 @@ pub async fn for_room(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let sig = &state.signaling;
+    let id = me.room_key(&id);
     sig.authorize(&me, &id).await?;
     let calls = sig.store.room_calls(&id, 100).await?;
     Ok(Json(
-        json!({ "room_id": id, "calls": calls, "active": sig.calls.active_in_room(&id) }),
+        json!({ "room_id": earshot_signaling::room_key::local(&id), "calls": calls, "active": sig.calls.active_in_room(&id) }),
     ))
 }
 

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::AppState;
 use earshot_signaling::protocol::{MemberView, RoomInfo};
 use earshot_signaling::room::RoomCmd;
+use earshot_signaling::room_key;
 use earshot_signaling::store::{NewRoom, PageQuery};
 
 #[derive(Deserialize, ToSchema)]
@@ -102,7 +103,7 @@ pub async fn create(
     let mut members = vec![me.user_id.clone()];
     members.extend(req.participants.into_iter().filter(|p| p != &me.user_id));
     let room = NewRoom {
-        id,
+        id: room_key::scoped(me.tenant.as_deref(), &id),
         room_type: req.room_type,
         title: req.title.trim().to_string(),
         tenant: me.tenant.clone(),
@@ -157,6 +158,7 @@ pub async fn show(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
+    let id = me.room_key(&id);
     let sig = &state.signaling;
     let room = sig.authorize(&me, &id).await?;
     let members: Vec<MemberView> = sig
@@ -199,6 +201,7 @@ pub async fn add_member(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AddMember>,
 ) -> Result<StatusCode, AppError> {
+    let id = me.room_key(&id);
     if req.user_id.is_empty() || req.user_id.len() > 128 {
         return Err(AppError::BadRequest(
             "`user_id` must be 1 to 128 bytes".into(),
@@ -229,6 +232,7 @@ pub async fn remove_member(
     AuthUser(me): AuthUser,
     ApiPath((id, user_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, AppError> {
+    let id = me.room_key(&id);
     let sig = &state.signaling;
     sig.authorize(&me, &id).await?;
     if user_id != me.user_id && !me.is_staff(&sig.config) {
@@ -275,6 +279,7 @@ pub async fn messages(
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Value>, AppError> {
+    let id = me.room_key(&id);
     let query = match (p.before, p.after) {
         (Some(_), Some(_)) => {
             return Err(AppError::BadRequest(
@@ -286,6 +291,6 @@ pub async fn messages(
     };
     let (messages, has_more) = state.signaling.history(&me, &id, query, p.limit).await?;
     Ok(Json(
-        json!({ "room_id": id, "messages": messages, "has_more": has_more }),
+        json!({ "room_id": room_key::local(&id), "messages": messages, "has_more": has_more }),
     ))
 }

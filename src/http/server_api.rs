@@ -146,7 +146,11 @@ async fn notify(
     target: Target,
     req: NotifyRequest,
 ) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
-    let n = req.into_new()?;
+    let mut n = req.into_new()?;
+    // The room a notification points at is one of the caller's tenant.
+    n.room_id = n
+        .room_id
+        .map(|room| earshot_signaling::room_key::scoped(caller.tenant(), &room));
     let out = state.signaling.notify(&target, n).await?;
     tracing::info!(by = %caller.label(), target = ?target, recipients = out.stored.len(),
         devices = out.delivered_devices, "notification sent");
@@ -193,7 +197,7 @@ pub async fn notify_room(
     ApiJson(req): ApiJson<NotifyRequest>,
 ) -> Result<(StatusCode, Json<NotifyResponse>), AppError> {
     check_id("room_id", &room_id)?;
-    room_in_reach(&state, &caller, &room_id).await?;
+    let room_id = room_in_reach(&state, &caller, &room_id).await?.id;
     notify(&state, &caller, Target::Room(room_id), req).await
 }
 
@@ -287,7 +291,7 @@ pub async fn event_room(
     ApiJson(req): ApiJson<EventRequest>,
 ) -> Result<Json<EventResponse>, AppError> {
     check_id("room_id", &room_id)?;
-    room_in_reach(&state, &caller, &room_id).await?;
+    let room_id = room_in_reach(&state, &caller, &room_id).await?.id;
     event(&state, Target::Room(room_id), req).await
 }
 
@@ -365,7 +369,7 @@ pub async fn post_message(
     ApiJson(req): ApiJson<PostMessageRequest>,
 ) -> Result<(StatusCode, Json<PostMessageResponse>), AppError> {
     check_id("room_id", &room_id)?;
-    room_in_reach(&state, &caller, &room_id).await?;
+    let room_id = room_in_reach(&state, &caller, &room_id).await?.id;
     let max = state.config.max_text_chars;
     if req.text.trim().is_empty() && req.attachments.is_empty() {
         return Err(AppError::BadRequest(

@@ -8,17 +8,20 @@ use crate::AppState;
 use earshot_signaling::notify::Target;
 use earshot_signaling::protocol::RoomInfo;
 
-/// The room, if it exists within the caller's reach; a room of another
-/// tenant answers like a missing one.
+/// The room the caller calls `room_id` (its id within the caller's tenant;
+/// a global caller names a tenant's room `tenant/id`), if it exists within
+/// the caller's reach; a room of another tenant answers like a missing one.
+/// The room's `id` is its key.
 pub(super) async fn room_in_reach(
     state: &AppState,
     caller: &ServiceCaller,
     room_id: &str,
 ) -> Result<RoomInfo, AppError> {
+    let key = earshot_signaling::room_key::scoped(caller.tenant(), room_id);
     state
         .signaling
         .store
-        .room(room_id)
+        .room(&key)
         .await?
         .filter(|room| caller.reaches(room.tenant.as_deref()))
         .ok_or(AppError::NotFound("room"))

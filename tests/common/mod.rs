@@ -5,6 +5,7 @@
 pub mod api;
 pub mod peer;
 pub mod relay;
+pub mod tenancy;
 
 use std::net::SocketAddr;
 use std::time::Duration;

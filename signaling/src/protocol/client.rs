@@ -172,6 +172,23 @@ pub struct SendMessage {
 }
 
 impl ClientMessage {
+    /// The room this request names, if any: the session turns it into the
+    /// room's key (see [`crate::room_key`]) before handling the request.
+    pub fn room_id_mut(&mut self) -> Option<&mut String> {
+        match self {
+            ClientMessage::JoinRoom { room_id, .. }
+            | ClientMessage::LeaveRoom { room_id }
+            | ClientMessage::SendMessage(SendMessage { room_id, .. })
+            | ClientMessage::EditMessage { room_id, .. }
+            | ClientMessage::DeleteMessage { room_id, .. }
+            | ClientMessage::GetMessages { room_id, .. }
+            | ClientMessage::Typing { room_id, .. }
+            | ClientMessage::MarkRead { room_id, .. }
+            | ClientMessage::StartCall { room_id, .. } => Some(room_id),
+            _ => None,
+        }
+    }
+
     /// The name used on the wire, for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -166,6 +166,7 @@ pub struct MonitorParticipant {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MonitorCallView {
     pub id: String,
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub room_id: String,
     pub mode: CallMode,
     pub started_at: i64,
@@ -191,6 +192,7 @@ pub struct QualityTotals {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CallSummary {
     pub id: String,
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub room_id: String,
     pub mode: String,
     pub started_at: i64,

@@ -54,15 +54,18 @@ pub enum ServerMessage {
     RoomLeft {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
     },
     /// A user's first device joined the room.
     MemberJoined {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         user: UserRef,
     },
     /// A user's last device left the room (or disconnected).
     MemberLeft {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         user_id: String,
     },
@@ -80,6 +83,7 @@ pub enum ServerMessage {
     MessageAck {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         client_msg_id: String,
         message_id: String,
@@ -96,6 +100,7 @@ pub enum ServerMessage {
         message: MessageView,
     },
     MessageDeleted {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         message_id: String,
         seq: i64,
@@ -103,11 +108,13 @@ pub enum ServerMessage {
     Messages {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         request_id: Option<String>,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         messages: Vec<MessageView>,
         has_more: bool,
     },
     Typing {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         user_id: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -115,6 +122,7 @@ pub enum ServerMessage {
         is_typing: bool,
     },
     ReadReceipt {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         user_id: String,
         seq: i64,
@@ -162,6 +170,7 @@ pub enum ServerMessage {
     /// Sent to every member of the call's room.
     CallEnded {
         call_id: String,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         /// `ended`, `empty` (nobody left or nobody joined) or `shutdown`.
         reason: String,
@@ -226,6 +235,7 @@ pub enum ServerMessage {
         payload: serde_json::Value,
         /// Set only when published to a room.
         #[serde(skip_serializing_if = "Option::is_none", default)]
+        #[serde(serialize_with = "crate::room_key::serialize_local_opt")]
         room_id: Option<String>,
     },
     /// The assistant's answer: a stored room message with `ai: true`, in the

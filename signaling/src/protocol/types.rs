@@ -52,6 +52,7 @@ impl MessageType {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MessageView {
     pub id: String,
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub room_id: String,
     /// Per-room sequence number: strictly increasing, assigned at storage.
     pub seq: i64,
@@ -139,6 +140,7 @@ pub struct NotificationView {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(serialize_with = "crate::room_key::serialize_local_opt")]
     pub room_id: Option<String>,
     pub created_at: i64,
     /// When the recipient marked it read; `null` while unread.
@@ -148,6 +150,9 @@ pub struct NotificationView {
 /// A room's identity and settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RoomInfo {
+    /// Stored as the room's key (see [`crate::room_key`]); sent as the id
+    /// its tenant knows it by.
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub id: String,
     /// Free-form kind: `application`, `ticket`, `salon`, `support`, ...
     #[serde(rename = "type")]
@@ -255,6 +260,7 @@ pub struct ParticipantView {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CallInfo {
     pub id: String,
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub room_id: String,
     pub mode: CallMode,
     pub initiator: UserRef,

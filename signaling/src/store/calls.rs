@@ -10,6 +10,7 @@ use crate::error::Result;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CallRecord {
     pub id: String,
+    #[serde(serialize_with = "crate::room_key::serialize_local")]
     pub room_id: String,
     pub mode: String,
     pub initiator: String,
