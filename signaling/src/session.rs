@@ -167,7 +167,9 @@ impl Session {
                 self.fail(err, request_id);
                 return;
             }
-            *room_id = room_key::scoped(self.identity.tenant.as_deref(), room_id);
+            if let Some(tenant) = self.identity.tenant.as_deref() {
+                *room_id = room_key::scoped(Some(tenant), room_id);
+            }
         }
         if let Err(err) = self.dispatch(message, request_id.clone()).await {
             self.fail(err, request_id);
