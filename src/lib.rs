@@ -116,10 +116,18 @@ pub async fn app(
     let auth = auth::Auth::from_config(&config)?;
     let (store, writer) = Store::open_sqlite(&config.database_path(), 1024).await?;
     tokio::spawn(writer.run());
-    match store.close_dangling_calls().await {
-        Ok(0) => {}
-        Ok(n) => info!(calls = n, "closed calls left open by a previous run"),
-        Err(err) => warn!(%err, "cannot close dangling calls"),
+    let interrupted = match store.close_dangling_calls().await {
+        Ok(calls) => calls,
+        Err(err) => {
+            warn!(%err, "cannot close dangling calls");
+            vec![]
+        }
+    };
+    if !interrupted.is_empty() {
+        info!(
+            calls = interrupted.len(),
+            "closed calls left open by a previous run"
+        );
     }
     let sfu = if config.media {
         Some(earshot_sfu::Sfu::bind(config.sfu()).await?)
@@ -154,6 +162,11 @@ pub async fn app(
             events,
         },
     );
+    // Their rooms' timelines say the call was interrupted.
+    tokio::spawn({
+        let signaling = signaling.clone();
+        async move { signaling.record_interrupted(interrupted).await }
+    });
     let limits = http::Limits::new(&config);
     let conn_limits = limits::Limits::new(&config);
     let state = AppState(Arc::new(AppInner {
@@ -172,6 +185,17 @@ pub async fn app(
     Ok((http::router(state.clone()), state))
 }
 
+/// Ask every call to end (the server is stopping).
+async fn end_calls(state: &AppState) {
+    for call_id in state.signaling.calls.ids() {
+        let _ = state
+            .signaling
+            .calls
+            .send(&call_id, earshot_signaling::call::CallCmd::Shutdown)
+            .await;
+    }
+}
+
 /// Serve on `listener` until `shutdown` is cancelled, then tell every client
 /// (close 1012), wait for connections to finish (up to `shutdown_grace`) and
 /// make sure every queued write is committed.
@@ -182,6 +206,14 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let (router, state) = app(config, shutdown.clone()).await?;
     info!(addr = %listener.local_addr()?, dev = state.config.dev, "earshot listening");
+    // Calls end first (`interrupted`), while their devices can still be told.
+    tokio::spawn({
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            end_calls(&state).await;
+        }
+    });
     serve::serve(
         listener,
         router,
@@ -190,13 +222,7 @@ pub async fn run(
         shutdown.clone(),
     )
     .await;
-    for call_id in state.signaling.calls.ids() {
-        let _ = state
-            .signaling
-            .calls
-            .send(&call_id, earshot_signaling::call::CallCmd::Shutdown)
-            .await;
-    }
+    end_calls(&state).await;
     state.tracker.close();
     if tokio::time::timeout(state.config.shutdown_grace, state.tracker.wait())
         .await

@@ -153,6 +153,9 @@ async fn serve(state: AppState, socket: WebSocket, identity: Option<Identity>, m
         heartbeat_ms,
     )
     .with_verifier(state.token_verifier.clone());
+    // Every call going on that concerns the user, so a device back from an
+    // outage drops calls that ended meanwhile and rings for one that rings.
+    state.signaling.send_active_calls(&conn).await;
     // Registered with the hub by `Session::open`, so nothing notified from
     // here on is missed: deliver what was stored while no device was online.
     if let Err(err) = state.signaling.deliver_pending_notifications(&conn).await {

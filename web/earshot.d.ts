@@ -341,6 +341,10 @@ export interface EarshotEvents {
   /** A call started (`ringing`: someone else's start, the ring) in one of your rooms. */
   call_started: (call: CallInfo, meta: { ringing: boolean }) => void;
   call_ended: (frame: CallEndedFrame) => void;
+  /** Someone accepted, declined, was busy or missed the call. */
+  call_updated: (call: CallInfo) => void;
+  /** After every (re)connection: the calls that still concern this user. */
+  active_calls: (calls: CallInfo[]) => void;
   /** This device joined a call. */
   call_joined: (call: Call) => void;
   /** The server does not take `call_stats` (no call-quality monitoring); the SDK stops sending them on this connection. */
@@ -393,6 +397,23 @@ export interface CallInfo {
   initiator: UserRef;
   started_at: number;
   participants: CallParticipantView[];
+  /** `ringing` until someone other than the caller accepts. */
+  state: "ringing" | "active";
+  /** When the first callee accepted: the call timer starts there. */
+  answered_at?: number;
+  /** Everyone the call rang and where they stand. */
+  invitees: CallInvitee[];
+}
+
+export type InviteState = "ringing" | "accepted" | "declined" | "busy" | "missed" | "cancelled";
+export type CallOutcome = "completed" | "missed" | "declined" | "cancelled" | "busy" | "interrupted";
+
+export interface CallInvitee {
+  user_id: string;
+  state: InviteState;
+  /** Why they declined, when they said. */
+  reason?: string;
+  at: number;
 }
 
 export interface QualitySample {
@@ -423,7 +444,12 @@ export interface CallEndedFrame extends Frame {
   type: "call_ended";
   call_id: string;
   room_id: string;
-  reason: "ended" | "empty" | "shutdown" | string;
+  /** `gone`: the SDK found on reconnecting that the call no longer exists. */
+  reason: "ended" | "empty" | "cancelled" | "declined" | "missed" | "busy" | "shutdown" | "gone" | string;
+  /** How it went (`null` when the SDK only learnt the call is gone). */
+  outcome: CallOutcome | null;
+  /** From the first answer to the end; absent if nobody answered. */
+  duration_ms?: number;
   ended_by?: string;
 }
 
@@ -594,7 +620,9 @@ export interface CallEvents {
   microphone: (info: { deviceId: string; label: string }) => void;
   autoplay_blocked: (info: { participant_id: string; error: unknown }) => void;
   left: (info: { reason: string; error?: unknown }) => void;
-  ended: (info: { reason: string; ended_by?: string }) => void;
+  ended: (info: { reason: string; outcome?: CallOutcome; duration_ms?: number; ended_by?: string }) => void;
+  /** The call's state on the server changed (`call_updated`): answered, declined, missed... */
+  updated: (info: CallInfo) => void;
   error: (error: EarshotError) => void;
 }
 
@@ -609,6 +637,10 @@ export class Call extends Emitter<CallEvents> {
   readonly participants: Map<string, CallParticipant>;
   readonly muted: boolean;
   readonly activeSpeaker: string | null;
+  /** True until someone other than the caller answers. */
+  readonly ringing: boolean;
+  /** When the first callee answered (ms since the epoch), or null. */
+  readonly answeredAt: number | null;
   readonly localStream: MediaStream | null;
   readonly localTrack: MediaStreamTrack | null;
   /** The call's peer connections (one in sfu calls; one per other participant in p2p calls). */
@@ -633,6 +665,8 @@ export class Call extends Emitter<CallEvents> {
   /** Moderators (staff roles). */
   muteParticipant(participantId: string, muted?: boolean): Promise<Frame>;
   leave(): Promise<void>;
+  /** The caller, before anyone answered: cancel the call (it ends for everyone). */
+  cancel(): Promise<void>;
   /** Initiator or staff: end the call for everyone. */
   end(): Promise<void>;
   readStats(): Promise<Array<{ rttMs?: number; codec?: string; outbound: object[]; inbound: Array<{ participant_id: string; bytes_received?: number; audio_level?: number }> }>>;
@@ -722,6 +756,10 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   startCall(roomId: string, options: CallOptions & { join: false }): Promise<CallInfo>;
   /** Join a call: opens the microphone, joins, connects the media. */
   joinCall(callId: string, options?: CallOptions): Promise<Call>;
+  /** Decline a call ringing for you (`reason`: `busy` or a short text). */
+  declineCall(callId: string, reason?: string): Promise<void>;
+  /** Cancel a call you placed that nobody has answered yet. */
+  cancelCall(callId: string): Promise<void>;
   readonly currentCall: Call | undefined;
   /** The room's active call, from the ring or `GET /api/rooms/{id}/calls`; null if none. */
   activeCall(roomId: string, options?: { refresh?: boolean }): Promise<CallInfo | null>;

@@ -19,7 +19,7 @@ import { ReconnectingSocket, CLOSE } from "./lib/socket.js";
 import { restRequest, devToken, devConfig } from "./lib/rest.js";
 import { uuid } from "./lib/ids.js";
 import { RoomBook } from "./lib/rooms.js";
-import { CallManager } from "./lib/calls/manager.js";
+import { CallManager, STATE_FRAMES } from "./lib/calls/manager.js";
 import { restMethods } from "./lib/api.js";
 
 export { EarshotError, SERVER_ERROR_CODES, CLIENT_ERROR_CODES, CLOSE, devToken, devConfig, uuid };
@@ -307,7 +307,7 @@ export class EarshotClient extends Emitter {
         // are emitted by the call manager, with the call info).
         if (this.calls.handles(frame.type)) {
           this.calls.onFrame(frame);
-          if (frame.type === "call_started" || frame.type === "call_ended") break;
+          if (STATE_FRAMES.has(frame.type)) break;
         }
         // message_deleted, member_left, ok, messages, call frames...: an
         // event named by the frame's type.
@@ -584,6 +584,16 @@ export class EarshotClient extends Emitter {
   /** Join a call by id. Opens the microphone first. Resolves with the Call. */
   joinCall(callId, options = {}) {
     return this.calls.join(callId, options);
+  }
+
+  /** Decline a ringing call (`reason`: `busy` or a short text for the caller). */
+  declineCall(callId, reason) {
+    return this.calls.decline(callId, reason);
+  }
+
+  /** Cancel a call you placed that nobody has answered yet. */
+  cancelCall(callId) {
+    return this.calls.cancel(callId);
   }
 
   /** The call this device is in (or joining), if any. */

@@ -25,6 +25,8 @@ pub struct SignalingConfig {
     pub group_commit_max: usize,
     /// A call nobody is in ends after this long.
     pub call_empty_timeout: Duration,
+    /// Callees who have not answered by then missed the call.
+    pub ring_timeout: Duration,
     /// STUN server URLs handed to clients.
     pub stun_urls: Vec<String>,
     /// TURN server URLs handed to clients, with time-limited credentials.
@@ -70,6 +72,7 @@ impl Default for SignalingConfig {
             max_recovery: 500,
             group_commit_max: 1024,
             call_empty_timeout: Duration::from_secs(30),
+            ring_timeout: Duration::from_secs(45),
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,

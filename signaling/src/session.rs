@@ -364,6 +364,23 @@ impl Session {
                 )
                 .await
             }
+            ClientMessage::DeclineCall { call_id, reason } => {
+                let cmd = CallCmd::Decline {
+                    identity: self.identity.clone(),
+                    conn: self.conn.clone(),
+                    reason,
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
+            ClientMessage::CancelCall { call_id } => {
+                let cmd = CallCmd::Cancel {
+                    identity: self.identity.clone(),
+                    conn: self.conn.clone(),
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
             ClientMessage::EndCall { call_id } => {
                 let cmd = CallCmd::End {
                     identity: self.identity.clone(),
@@ -548,10 +565,14 @@ impl Session {
                 ));
             }
         }
-        if msg.message_type == crate::protocol::MessageType::System {
-            return Err(SignalError::BadRequest(
-                "clients cannot send system messages".into(),
-            ));
+        if matches!(
+            msg.message_type,
+            crate::protocol::MessageType::System | crate::protocol::MessageType::Call
+        ) {
+            return Err(SignalError::BadRequest(format!(
+                "clients cannot send {} messages",
+                msg.message_type.as_str()
+            )));
         }
         let extra = msg
             .refs

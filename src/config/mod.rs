@@ -98,6 +98,9 @@ pub struct Config {
     /// A call nobody is in ends after this long.
     #[serde(with = "humantime_serde")]
     pub call_empty_timeout: Duration,
+    /// Callees who have not answered by then missed the call.
+    #[serde(with = "humantime_serde")]
+    pub ring_timeout: Duration,
     /// STUN URLs handed to clients.
     pub stun_urls: Vec<String>,
     /// TURN URLs handed to clients (with `turn_secret`).
@@ -322,6 +325,7 @@ impl Default for Config {
             media_disconnected_timeout: earshot_sfu::SfuConfig::default().ice_disconnected_timeout,
             media_failed_timeout: earshot_sfu::SfuConfig::default().ice_failed_timeout,
             call_empty_timeout: signaling.call_empty_timeout,
+            ring_timeout: signaling.ring_timeout,
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,
@@ -595,6 +599,7 @@ impl Config {
             rate_per_sec: self.rate_per_sec,
             rate_burst: self.rate_burst,
             call_empty_timeout: self.call_empty_timeout,
+            ring_timeout: self.ring_timeout,
             stun_urls: self.stun_urls.clone(),
             turn_urls: self.turn_urls.clone(),
             turn_secret: self.turn_secret.clone(),

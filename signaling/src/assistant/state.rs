@@ -75,7 +75,7 @@ impl RoomAssistant {
         staff_present: bool,
         now: Instant,
     ) {
-        if m.ai || m.message_type == MessageType::System {
+        if m.ai || matches!(m.message_type, MessageType::System | MessageType::Call) {
             return;
         }
         if from_staff {

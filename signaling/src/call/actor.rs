@@ -3,97 +3,25 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use earshot_sfu::quality::EModel;
 use earshot_sfu::{SfuEvent, SfuRoom};
 
+use super::cmd::CallCmd;
 use super::media::media_error;
+use super::ring::Ring;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
 use crate::events::CallEvent;
-use crate::protocol::{
-    CallInfo, CallMode, CallStatsReport, Frame, MonitorCallView, ParticipantView, ServerMessage,
-};
+use crate::protocol::{CallInfo, CallMode, CallOutcome, Frame, ParticipantView, ServerMessage};
 use crate::quality::QualityTracker;
 use crate::room::may_access;
 use crate::store::now_ms;
 use crate::Signaling;
-
-/// Everything a call task can be asked to do. Participants are addressed
-/// by their connection (one participant per device).
-#[derive(Debug)]
-pub enum CallCmd {
-    Join {
-        identity: Identity,
-        conn: ConnHandle,
-        /// The participant id this device had before a reconnect.
-        replaces: Option<String>,
-        request_id: Option<String>,
-        reply: oneshot::Sender<Result<()>>,
-    },
-    Leave {
-        conn: ConnHandle,
-        request_id: Option<String>,
-    },
-    End {
-        identity: Identity,
-        conn: ConnHandle,
-        request_id: Option<String>,
-    },
-    Signal {
-        conn: ConnHandle,
-        to: String,
-        signal: Value,
-        request_id: Option<String>,
-    },
-    SfuOffer {
-        conn: ConnHandle,
-        sdp: String,
-        request_id: Option<String>,
-    },
-    SfuAnswer {
-        conn: ConnHandle,
-        sdp: String,
-        request_id: Option<String>,
-    },
-    Candidate {
-        conn: ConnHandle,
-        candidate: Value,
-        request_id: Option<String>,
-    },
-    SetMute {
-        conn: ConnHandle,
-        muted: bool,
-        request_id: Option<String>,
-    },
-    MuteParticipant {
-        identity: Identity,
-        conn: ConnHandle,
-        participant_id: String,
-        muted: bool,
-        request_id: Option<String>,
-    },
-    /// A participant's periodic `call_stats`.
-    Stats {
-        conn: ConnHandle,
-        report: Box<CallStatsReport>,
-        request_id: Option<String>,
-    },
-    /// The user was removed from the call's room: every device of theirs
-    /// leaves the call now.
-    Remove { user_id: String },
-    /// The call as monitors see it.
-    Monitor {
-        reply: oneshot::Sender<(Option<String>, MonitorCallView)>,
-    },
-    /// The server is stopping.
-    Shutdown,
-}
 
 pub(super) struct Participant {
     pub(super) conn: ConnHandle,
@@ -114,9 +42,31 @@ impl Participant {
     }
 }
 
+/// What a call task starts with besides its info.
+pub(super) struct Setup {
+    pub(super) ring: Ring,
+    /// The caller and the room's members when the call started: whose
+    /// devices hear about every change.
+    pub(super) concerned: Vec<String>,
+    pub(super) rx: mpsc::Receiver<CallCmd>,
+}
+
+/// Why the call ends, once decided: `reason` as `call_ended` says it.
+pub(super) struct Finish {
+    pub(super) reason: &'static str,
+    pub(super) outcome: CallOutcome,
+    pub(super) ended_by: Option<String>,
+}
+
 pub(super) struct Call {
     pub(super) sig: Arc<Signaling>,
     pub(super) info: CallInfo,
+    pub(super) ring: Ring,
+    pub(super) concerned: Vec<String>,
+    /// When whoever still rings has missed the call.
+    ring_deadline: Option<Instant>,
+    /// Set by a handler when the call must end.
+    pub(super) finish: Option<Finish>,
     /// The room's tenant: which monitors may see this call.
     pub(super) tenant: Option<String>,
     rx: mpsc::Receiver<CallCmd>,
@@ -139,8 +89,14 @@ impl Call {
         sig: Arc<Signaling>,
         info: CallInfo,
         tenant: Option<String>,
-        rx: mpsc::Receiver<CallCmd>,
+        setup: Setup,
     ) -> Call {
+        let Setup {
+            ring,
+            concerned,
+            rx,
+        } = setup;
+        let ring_deadline = Some(Instant::now() + sig.config.ring_timeout);
         let (events, media_events) = mpsc::unbounded_channel();
         let media = match (info.mode, &sig.sfu) {
             (CallMode::Sfu, Some(sfu)) => Some(sfu.room(events)),
@@ -150,6 +106,10 @@ impl Call {
         Call {
             sig,
             info,
+            ring,
+            concerned,
+            ring_deadline,
+            finish: None,
             tenant,
             rx,
             participants: BTreeMap::new(),
@@ -179,31 +139,78 @@ impl Call {
             call: self.info.clone(),
         });
         self.push_monitor();
-        let (reason, ended_by) = loop {
-            let empty_deadline = self.empty_since.map(|t| t + timeout);
+        // Everyone it rang was busy: over before it began.
+        if let Some(outcome) = self.ring.verdict() {
+            self.finish_with(outcome.as_str(), outcome, None);
+        }
+        while self.finish.is_none() {
+            // An empty call waits while someone is still being rung.
+            let empty_deadline = self
+                .empty_since
+                .filter(|_| !self.ring.anyone_ringing())
+                .map(|t| t + timeout);
+            let ring_deadline = self.ring_deadline.filter(|_| self.ring.anyone_ringing());
             tokio::select! {
                 _ = tick.tick() => self.quality_round().await,
                 cmd = self.rx.recv() => match cmd {
-                    Some(CallCmd::Shutdown) | None => break ("shutdown", None),
+                    Some(CallCmd::Shutdown) | None => {
+                        self.finish_with("shutdown", CallOutcome::Interrupted, None)
+                    }
                     Some(CallCmd::End { identity, conn, request_id }) => {
                         if identity.user_id == self.info.initiator.id || self.moderates(&identity).await {
                             conn.send(ServerMessage::Ok { request_id }.to_frame());
-                            break ("ended", Some(identity.user_id));
+                            let outcome = self.ring.outcome_at_end();
+                            self.finish_with("ended", outcome, Some(identity.user_id));
+                        } else {
+                            let err = SignalError::AccessDenied;
+                            conn.send(ServerMessage::error(err.code(), "only the initiator or staff can end the call", request_id).to_frame());
                         }
-                        let err = SignalError::AccessDenied;
-                        conn.send(ServerMessage::error(err.code(), "only the initiator or staff can end the call", request_id).to_frame());
                     }
                     Some(cmd) => self.handle(cmd).await,
                 },
                 Some(event) = self.media_events.recv() => self.media_event(event).await,
-                _ = sleep_until_opt(empty_deadline), if empty_deadline.is_some() => break ("empty", None),
+                _ = sleep_until_opt(ring_deadline), if ring_deadline.is_some() => self.ring_timed_out().await,
+                _ = sleep_until_opt(empty_deadline), if empty_deadline.is_some() => {
+                    let outcome = self.ring.outcome_at_end();
+                    self.finish_with("empty", outcome, None);
+                }
             }
-        };
-        self.end(reason, ended_by).await;
+        }
+        self.end().await;
     }
 
-    async fn end(mut self, reason: &str, ended_by: Option<String>) {
-        self.sig.calls.remove(&self.info.id, &self.info.room_id);
+    pub(super) fn finish_with(
+        &mut self,
+        reason: &'static str,
+        outcome: CallOutcome,
+        ended_by: Option<String>,
+    ) {
+        self.finish.get_or_insert(Finish {
+            reason,
+            outcome,
+            ended_by,
+        });
+    }
+
+    async fn end(mut self) {
+        let Finish {
+            reason,
+            outcome,
+            ended_by,
+        } = self.finish.take().unwrap_or(Finish {
+            reason: "shutdown",
+            outcome: CallOutcome::Interrupted,
+            ended_by: None,
+        });
+        let ended_at = now_ms();
+        // Whoever still rings stops: the call is over.
+        self.ring.ended(ended_at);
+        self.sig
+            .calls
+            .remove(&self.info.id, &self.info.room_id, &self.concerned);
+        for p in self.participants.values() {
+            self.sig.calls.participating(&p.view.user.id, false);
+        }
         // Refuse whatever is still queued.
         self.rx.close();
         while let Ok(cmd) = self.rx.try_recv() {
@@ -225,27 +232,20 @@ impl Call {
             tracing::warn!(%err, call = %self.info.id, "cannot record call end");
         }
         let ended_by_for_hooks = ended_by.clone();
+        let duration_ms = self.ring.answered_at().map(|t| (ended_at - t).max(0));
         let frame = ServerMessage::CallEnded {
             call_id: self.info.id.clone(),
             room_id: self.info.room_id.clone(),
             reason: reason.to_string(),
+            outcome,
+            duration_ms,
             ended_by,
         }
         .to_frame();
-        let mut told = std::collections::HashSet::new();
-        if let Ok(members) = self.sig.store.members(&self.info.room_id).await {
-            for (user, _) in members {
-                for c in self.sig.hub.connections(&user.id) {
-                    told.insert(c.id());
-                    c.send(frame.clone());
-                }
-            }
-        }
-        for p in self.participants.values() {
-            if !told.contains(&p.conn.id()) {
-                p.conn.send(frame.clone());
-            }
-        }
+        // Stored first: a device told the call ended finds its entry in the
+        // room's history.
+        self.record_outcome(outcome, ended_at).await;
+        self.tell_everyone(&frame).await;
         self.sig
             .metrics
             .calls_ended
@@ -256,7 +256,7 @@ impl Call {
             .call_participants
             .sub(self.participants.len() as i64);
         self.finish_quality(reason, ended_by_for_hooks).await;
-        tracing::info!(call = %self.info.id, reason, "call ended");
+        tracing::info!(call = %self.info.id, reason, outcome = outcome.as_str(), "call ended");
     }
 
     pub(super) fn broadcast(&self, frame: &Frame, except: Option<u64>) {
@@ -340,6 +340,20 @@ impl Call {
             CallCmd::Monitor { reply } => {
                 let _ = reply.send((self.tenant.clone(), self.monitor_view()));
             }
+            CallCmd::Info { reply } => {
+                let _ = reply.send(self.snapshot());
+            }
+            CallCmd::Decline {
+                identity,
+                conn,
+                reason,
+                request_id,
+            } => self.decline(&identity, &conn, reason, request_id).await,
+            CallCmd::Cancel {
+                identity,
+                conn,
+                request_id,
+            } => self.cancel(&identity, &conn, request_id),
             CallCmd::Remove { user_id } => self.remove_user(&user_id).await,
             CallCmd::End { .. } | CallCmd::Shutdown => {}
         }
@@ -443,11 +457,14 @@ impl Call {
             );
             self.quality.add(id);
             self.sig.metrics.call_participants.inc();
+            self.sig.calls.participating(&identity.user_id, true);
             self.empty_since = None;
             self.push_monitor();
+            if self.ring.joined(&identity.user_id, now_ms()) {
+                self.announce_state().await;
+            }
         }
-        let mut info = self.info.clone();
-        info.participants = self.participants.values().map(|p| p.view.clone()).collect();
+        let info = self.snapshot();
         let now_unix = (now_ms() / 1000).max(0) as u64;
         conn.send(
             ServerMessage::CallJoined {
@@ -501,15 +518,17 @@ impl Call {
         }
         let frame = ServerMessage::CallParticipantLeft {
             call_id: self.info.id.clone(),
-            participant_id: p.view.participant_id,
-            user_id: p.view.user.id,
+            participant_id: p.view.participant_id.clone(),
+            user_id: p.view.user.id.clone(),
         }
         .to_frame();
         self.broadcast(&frame, None);
         self.quality.remove(id);
         self.sig.metrics.call_participants.dec();
+        self.sig.calls.participating(&p.view.user.id, false);
         if self.participants.is_empty() {
             self.empty_since = Some(Instant::now());
+            self.emptied(&p.view.user.id);
         }
         self.push_monitor();
     }

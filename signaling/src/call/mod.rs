@@ -3,19 +3,32 @@
 //! A call belongs to a room; only the room's members (and staff in scope)
 //! can see, join or signal into it. In `p2p` mode the task relays offers,
 //! answers and candidates between participants; in `sfu` mode it drives
-//! the call's [`earshot_sfu::SfuRoom`].
+//! the call's [`earshot_sfu::SfuRoom`]. Every call rings the room's members
+//! like a phone call: see [`ring`] for its states.
+//!
+//! # Layout
+//! - `actor`: the call task: joins, leaves, its loop and its end.
+//! - `cmd`: [`CallCmd`], what the task can be asked.
+//! - [`ring`]: who the call rings and where each callee stands (sans-IO).
+//! - `outcome`: the task's side of the ring: announcements, declines,
+//!   cancels, the ring timeout, the timeline entry and missed-call notices.
+//! - `media`, `quality`: SFU signaling and quality rounds.
+//! - [`ice`]: ICE servers handed to clients.
 
 mod actor;
+mod cmd;
 pub mod ice;
 mod media;
+mod outcome;
 mod quality;
+pub mod ring;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use actor::CallCmd;
+pub use cmd::CallCmd;
 pub use ice::ice_servers;
 
 use crate::config::Identity;
@@ -39,6 +52,10 @@ pub struct CallRegistry {
 struct Calls {
     by_id: HashMap<String, mpsc::Sender<CallCmd>>,
     by_room: HashMap<String, String>,
+    /// Devices each user has in calls (a user with any is busy).
+    in_call: HashMap<String, usize>,
+    /// The calls each user is concerned by (their caller or callee).
+    by_user: HashMap<String, HashSet<String>>,
 }
 
 impl CallRegistry {
@@ -74,12 +91,64 @@ impl CallRegistry {
         self.calls().by_room.get(room_id).cloned()
     }
 
-    fn remove(&self, call_id: &str, room_id: &str) {
+    fn remove(&self, call_id: &str, room_id: &str, concerned: &[String]) {
         let mut calls = self.calls();
         calls.by_id.remove(call_id);
         if calls.by_room.get(room_id).is_some_and(|c| c == call_id) {
             calls.by_room.remove(room_id);
         }
+        for user in concerned {
+            if let Some(set) = calls.by_user.get_mut(user) {
+                set.remove(call_id);
+                if set.is_empty() {
+                    calls.by_user.remove(user);
+                }
+            }
+        }
+    }
+
+    /// Whether `user` has a device in a call.
+    pub fn busy(&self, user: &str) -> bool {
+        self.calls().in_call.contains_key(user)
+    }
+
+    /// One of `user`'s devices joined (`true`) or left a call.
+    fn participating(&self, user: &str, joined: bool) {
+        let mut calls = self.calls();
+        if joined {
+            *calls.in_call.entry(user.to_string()).or_default() += 1;
+        } else if let Some(n) = calls.in_call.get_mut(user) {
+            *n -= 1;
+            if *n == 0 {
+                calls.in_call.remove(user);
+            }
+        }
+    }
+
+    /// Every ongoing call `user` is the caller or a callee of, with its
+    /// state: what a reconnecting device needs to drop calls that ended.
+    pub async fn concerning(&self, user: &str) -> Vec<CallInfo> {
+        let senders: Vec<mpsc::Sender<CallCmd>> = {
+            let calls = self.calls();
+            calls
+                .by_user
+                .get(user)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| calls.by_id.get(id).cloned())
+                .collect()
+        };
+        let mut out = Vec::with_capacity(senders.len());
+        for tx in senders {
+            let (reply, rx) = oneshot::channel();
+            if tx.send(CallCmd::Info { reply }).await.is_ok() {
+                if let Ok(info) = rx.await {
+                    out.push(info);
+                }
+            }
+        }
+        out.sort_by_key(|c| c.started_at);
+        out
     }
 
     /// Ids of every active call (for shutdown).
@@ -135,6 +204,26 @@ impl Signaling {
         }
         let call_id = uuid::Uuid::now_v7().to_string();
         let (tx, rx) = mpsc::channel(256);
+        let members: Vec<String> = self
+            .store
+            .members(room_id)
+            .await?
+            .into_iter()
+            .map(|(user, _)| user.id)
+            .collect();
+        let started_at = now_ms();
+        let ring = ring::Ring::new(
+            &identity.user_id,
+            members
+                .iter()
+                .map(|m| (m.clone(), self.calls.busy(m)))
+                .collect::<Vec<_>>(),
+            started_at,
+        );
+        let mut concerned = members.clone();
+        if !concerned.contains(&identity.user_id) {
+            concerned.push(identity.user_id.clone());
+        }
         {
             let mut calls = self.calls.calls();
             if let Some(existing) = calls.by_room.get(room_id) {
@@ -144,8 +233,14 @@ impl Signaling {
             }
             calls.by_room.insert(room_id.to_string(), call_id.clone());
             calls.by_id.insert(call_id.clone(), tx);
+            for user in &concerned {
+                calls
+                    .by_user
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(call_id.clone());
+            }
         }
-        let started_at = now_ms();
         if let Err(err) = self
             .store
             .insert_call(
@@ -157,7 +252,7 @@ impl Signaling {
             )
             .await
         {
-            self.calls.remove(&call_id, room_id);
+            self.calls.remove(&call_id, room_id, &concerned);
             return Err(err);
         }
         let info = CallInfo {
@@ -167,22 +262,38 @@ impl Signaling {
             initiator: identity.user_ref(),
             started_at,
             participants: vec![],
+            state: ring.state(),
+            answered_at: None,
+            invitees: ring.invitees(),
         };
-        let actor = actor::Call::new(self.clone(), info.clone(), room.tenant.clone(), rx);
-        tokio::spawn(actor.run());
-        tracing::info!(call = %call_id, room = %room_id, mode = mode.as_str(), "call started");
-        let ring = ServerMessage::CallStarted {
+        // The caller's other devices show "Calling…"; callees who are not
+        // busy ring.
+        let mut rung: Vec<&str> = ring.ringing().collect();
+        rung.push(&identity.user_id);
+        let frame = ServerMessage::CallStarted {
             request_id: None,
             call: info.clone(),
         }
         .to_frame();
-        for member in self.store.members(room_id).await? {
-            for c in self.hub.connections(&member.0.id) {
+        for user in rung {
+            for c in self.hub.connections(user) {
                 if c.id() != conn.id() {
-                    c.send(ring.clone());
+                    c.send(frame.clone());
                 }
             }
         }
+        let actor = actor::Call::new(
+            self.clone(),
+            info.clone(),
+            room.tenant.clone(),
+            actor::Setup {
+                ring,
+                concerned,
+                rx,
+            },
+        );
+        tokio::spawn(actor.run());
+        tracing::info!(call = %call_id, room = %room_id, mode = mode.as_str(), "call started");
         conn.send(
             ServerMessage::CallStarted {
                 request_id,
@@ -191,6 +302,56 @@ impl Signaling {
             .to_frame(),
         );
         Ok(call_id)
+    }
+
+    /// Calls whose process died under them (found at start): each gets its
+    /// entry in its room's timeline ("The call was interrupted").
+    pub async fn record_interrupted(&self, calls: Vec<crate::store::CallRecord>) {
+        for record in calls {
+            let info = CallInfo {
+                id: record.id.clone(),
+                room_id: record.room_id.clone(),
+                mode: if record.mode == "p2p" {
+                    CallMode::P2p
+                } else {
+                    CallMode::Sfu
+                },
+                initiator: crate::protocol::UserRef {
+                    id: record.initiator.clone(),
+                    name: None,
+                    role: None,
+                },
+                started_at: record.started_at,
+                participants: vec![],
+                state: crate::protocol::CallState::Ringing,
+                answered_at: None,
+                invitees: vec![],
+            };
+            let entry = outcome::timeline_entry(
+                &info,
+                crate::protocol::CallOutcome::Interrupted,
+                record.started_at,
+            );
+            let (reply, rx) = oneshot::channel();
+            let cmd = crate::room::RoomCmd::Post { msg: entry, reply };
+            let stored = match self.rooms.send(&record.room_id, cmd).await {
+                Ok(()) => rx
+                    .await
+                    .unwrap_or(Err(SignalError::Unavailable))
+                    .map(|_| ()),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = stored {
+                tracing::warn!(%err, call = %record.id, "cannot record an interrupted call");
+            }
+        }
+    }
+
+    /// Tell a freshly connected device every call going on that concerns
+    /// its user (`active_calls`, possibly empty).
+    pub async fn send_active_calls(&self, conn: &ConnHandle) {
+        let calls = self.calls.concerning(conn.user_id()).await;
+        conn.send(ServerMessage::ActiveCalls { calls }.to_frame());
     }
 
     /// `user_id` is no longer a member of `room_id`: their devices leave the

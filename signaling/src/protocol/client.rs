@@ -106,6 +106,19 @@ pub enum ClientMessage {
     EndCall {
         call_id: String,
     },
+    /// A callee turns down a ringing call: every device of theirs stops
+    /// ringing; in a 1:1 call the call ends (`declined`).
+    DeclineCall {
+        call_id: String,
+        /// `busy`, or a short text for the caller (at most 200 characters).
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The caller gives up before anyone answered: the call ends
+    /// (`cancelled`) and every callee's devices stop ringing.
+    CancelCall {
+        call_id: String,
+    },
     /// p2p: relay an offer, answer or ICE candidate to one participant.
     CallSignal {
         call_id: String,
@@ -209,6 +222,8 @@ impl ClientMessage {
             ClientMessage::JoinCall { .. } => "join_call",
             ClientMessage::LeaveCall { .. } => "leave_call",
             ClientMessage::EndCall { .. } => "end_call",
+            ClientMessage::DeclineCall { .. } => "decline_call",
+            ClientMessage::CancelCall { .. } => "cancel_call",
             ClientMessage::CallSignal { .. } => "call_signal",
             ClientMessage::SfuOffer { .. } => "sfu_offer",
             ClientMessage::SfuAnswer { .. } => "sfu_answer",

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::quality::{CallSummary, MonitorCallView, QualityLevel};
 use super::types::{
-    CallInfo, IceServer, MemberView, MessageView, NotificationView, ParticipantView, PresenceView,
-    RoomInfo, RoomSummary, UserRef,
+    CallInfo, CallOutcome, IceServer, MemberView, MessageView, NotificationView, ParticipantView,
+    PresenceView, RoomInfo, RoomSummary, UserRef,
 };
 use crate::error::ErrorCode;
 
@@ -167,13 +167,32 @@ pub enum ServerMessage {
         participant_id: String,
         user_id: String,
     },
+    /// The call's state changed (someone accepted, declined, was found
+    /// busy or missed it): sent to every device of the room's members.
+    CallUpdated {
+        call: CallInfo,
+    },
+    /// Right after `welcome`: every call going on in the user's rooms, with
+    /// its state. A client forgets any call it knew that is not listed (it
+    /// ended while the client was away).
+    ActiveCalls {
+        calls: Vec<CallInfo>,
+    },
     /// Sent to every member of the call's room.
     CallEnded {
         call_id: String,
         #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
-        /// `ended`, `empty` (nobody left or nobody joined) or `shutdown`.
+        /// What ended it: `ended` (`end_call`), `empty` (the last participant
+        /// left, or nobody joined), `cancelled`, `declined`, `missed`,
+        /// `busy`, or `shutdown`.
         reason: String,
+        /// How the call went: `completed`, `missed`, `declined`,
+        /// `cancelled`, `busy` or `interrupted`.
+        outcome: CallOutcome,
+        /// From the first answer to the end; absent if nobody answered.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        duration_ms: Option<i64>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         ended_by: Option<String>,
     },

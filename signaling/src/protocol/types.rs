@@ -24,6 +24,9 @@ pub enum MessageType {
     Voice,
     /// Sent by the server or a product backend, not by a person.
     System,
+    /// A call's entry in the room's timeline (sent in the caller's name;
+    /// `metadata` holds the call's id, mode, outcome and duration).
+    Call,
 }
 
 impl MessageType {
@@ -34,6 +37,7 @@ impl MessageType {
             MessageType::File => "file",
             MessageType::Voice => "voice",
             MessageType::System => "system",
+            MessageType::Call => "call",
         }
     }
 
@@ -43,6 +47,7 @@ impl MessageType {
             "file" => MessageType::File,
             "voice" => MessageType::Voice,
             "system" => MessageType::System,
+            "call" => MessageType::Call,
             _ => MessageType::Text,
         }
     }
@@ -266,6 +271,104 @@ pub struct CallInfo {
     pub initiator: UserRef,
     pub started_at: i64,
     pub participants: Vec<ParticipantView>,
+    /// `ringing` until someone other than the caller accepts, then `active`.
+    #[serde(default)]
+    pub state: CallState,
+    /// When the first callee accepted (the call timer starts there).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answered_at: Option<i64>,
+    /// Everyone the call rang (the room's members but the caller, when it
+    /// started) and where each of them stands.
+    #[serde(default)]
+    pub invitees: Vec<InviteeView>,
+}
+
+/// Whether anyone has answered the call yet.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Nobody but the caller is in: the caller's devices show "Calling…".
+    #[default]
+    Ringing,
+    /// Someone accepted.
+    Active,
+}
+
+/// Where one invited user stands. Every transition reaches every device of
+/// the room's members as `call_updated`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    /// Their devices ring.
+    #[default]
+    Ringing,
+    /// One of their devices joined; their other devices stop ringing (on
+    /// those, the call was answered elsewhere).
+    Accepted,
+    /// They declined (`reason`: `busy` or a short text).
+    Declined,
+    /// They were in another call when this one started: not rung.
+    Busy,
+    /// Nobody answered within `ring_timeout`.
+    Missed,
+    /// The caller gave up, or the call ended, while they were still rung.
+    Cancelled,
+}
+
+impl InviteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteState::Ringing => "ringing",
+            InviteState::Accepted => "accepted",
+            InviteState::Declined => "declined",
+            InviteState::Busy => "busy",
+            InviteState::Missed => "missed",
+            InviteState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One invited user of a call.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InviteeView {
+    pub user_id: String,
+    pub state: InviteState,
+    /// Why they declined, when they said.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// When `state` last changed (ms since the epoch).
+    pub at: i64,
+}
+
+/// How a call ended, as its timeline entry and `call_ended` tell it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// Someone answered; the call ran and ended.
+    Completed,
+    /// Nobody answered within `ring_timeout`.
+    Missed,
+    /// Every callee declined.
+    Declined,
+    /// The caller gave up before anyone answered.
+    Cancelled,
+    /// Every callee was in another call.
+    Busy,
+    /// The server hosting the call stopped or died.
+    Interrupted,
+}
+
+impl CallOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Completed => "completed",
+            CallOutcome::Missed => "missed",
+            CallOutcome::Declined => "declined",
+            CallOutcome::Cancelled => "cancelled",
+            CallOutcome::Busy => "busy",
+            CallOutcome::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// An ICE server for `RTCPeerConnection` (STUN, or TURN with credentials).

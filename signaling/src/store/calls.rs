@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::{now_ms, Store};
 use crate::error::Result;
+use crate::protocol::{CallOutcome, InviteeView};
 
 /// A stored call.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -18,6 +19,12 @@ pub struct CallRecord {
     pub ended_at: Option<i64>,
     pub end_reason: Option<String>,
     pub ended_by: Option<String>,
+    /// `completed`, `missed`, `declined`, `cancelled`, `busy` or
+    /// `interrupted`, once the call ended.
+    pub outcome: Option<String>,
+    pub answered_at: Option<i64>,
+    /// Each callee's final state (`user_id`, `state`, `reason`, `at`).
+    pub invitees: Vec<InviteeView>,
     pub participants: Vec<CallParticipantRecord>,
 }
 
@@ -71,6 +78,25 @@ impl Store {
         Ok(())
     }
 
+    /// How the call went and where each callee ended up.
+    pub async fn set_call_outcome(
+        &self,
+        id: &str,
+        outcome: CallOutcome,
+        answered_at: Option<i64>,
+        invitees: &[InviteeView],
+    ) -> Result<()> {
+        let invitees = serde_json::to_string(invitees).unwrap_or_else(|_| "[]".into());
+        sqlx::query("UPDATE calls SET outcome = ?, answered_at = ?, invitees = ? WHERE id = ?")
+            .bind(outcome.as_str())
+            .bind(answered_at)
+            .bind(invitees)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn call_participant_joined(
         &self,
         call_id: &str,
@@ -101,25 +127,35 @@ impl Store {
         Ok(())
     }
 
-    /// Calls that were never ended (the server stopped under them): ended
-    /// with `shutdown`, their quality summarized from the samples stored.
-    pub async fn close_dangling_calls(&self) -> Result<u64> {
+    /// Calls that were never ended (the process hosting them died): ended
+    /// with `shutdown` and the outcome `interrupted`, their quality
+    /// summarized from the samples stored. Returns them as they were.
+    pub async fn close_dangling_calls(&self) -> Result<Vec<CallRecord>> {
         let open: Vec<String> = sqlx::query_scalar("SELECT id FROM calls WHERE ended_at IS NULL")
             .fetch_all(&self.pool)
             .await?;
+        let mut records = Vec::with_capacity(open.len());
+        for id in &open {
+            if let Some(record) = self.call(id).await? {
+                records.push(record);
+            }
+        }
         sqlx::query(
             "UPDATE call_participants SET left_at = joined_at
              WHERE left_at IS NULL AND call_id IN (SELECT id FROM calls WHERE ended_at IS NULL)",
         )
         .execute(&self.pool)
         .await?;
-        let done = sqlx::query("UPDATE calls SET ended_at = started_at, end_reason = 'shutdown' WHERE ended_at IS NULL")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE calls SET ended_at = started_at, end_reason = 'shutdown', outcome = 'interrupted'
+             WHERE ended_at IS NULL",
+        )
+        .execute(&self.pool)
+        .await?;
         for id in open {
             self.summarize_call(&id).await?;
         }
-        Ok(done.rows_affected())
+        Ok(records)
     }
 
     pub async fn call(&self, id: &str) -> Result<Option<CallRecord>> {
@@ -154,6 +190,12 @@ impl Store {
             ended_at: row.get("ended_at"),
             end_reason: row.get("end_reason"),
             ended_by: row.get("ended_by"),
+            outcome: row.get("outcome"),
+            answered_at: row.get("answered_at"),
+            invitees: row
+                .get::<Option<String>, _>("invitees")
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
             participants,
         }))
     }

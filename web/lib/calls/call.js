@@ -54,6 +54,23 @@ export class Call extends Emitter {
     return this.info.room_id;
   }
 
+  /** True until someone other than the caller answers (`call.info.state`). */
+  get ringing() {
+    return this.info.state === "ringing";
+  }
+
+  /** When the first callee answered (ms since the epoch, server clock), or null. */
+  get answeredAt() {
+    return this.info.answered_at ?? null;
+  }
+
+  /** The call's state changed on the server (`call_updated`). */
+  _onUpdated(info) {
+    const participants = this.info.participants;
+    this.info = { ...info, participants: participants ?? info.participants };
+    this.emit("updated", this.info);
+  }
+
   get mode() {
     return this.info.mode;
   }
@@ -190,7 +207,7 @@ export class Call extends Emitter {
         break;
       }
       case "call_ended":
-        this._finish("ended", { reason: f.reason, ended_by: f.ended_by });
+        this._finish("ended", { reason: f.reason, outcome: f.outcome, duration_ms: f.duration_ms, ended_by: f.ended_by });
         break;
       case "call_left":
         // Unprompted: the server removed this device because its media
@@ -319,6 +336,11 @@ export class Call extends Emitter {
     if (wasIn && this.client.state === "connected") {
       await this.client.request("leave_call", { call_id: this.id }).catch(() => {});
     }
+  }
+
+  /** The caller gives up before anyone answered: the call ends for everyone. */
+  async cancel() {
+    await this.client.request("cancel_call", { call_id: this.id });
   }
 
   /** End the call for everyone (its initiator or staff). */

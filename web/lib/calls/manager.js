@@ -20,6 +20,9 @@ const CALL_FRAMES = new Set([
   "call_left",
 ]);
 
+/** Frames about calls' states, which the manager emits itself. */
+export const STATE_FRAMES = new Set(["call_started", "call_updated", "call_ended", "active_calls"]);
+
 export class CallManager {
   constructor(client) {
     this.client = client;
@@ -32,7 +35,7 @@ export class CallManager {
   }
 
   handles(type) {
-    return CALL_FRAMES.has(type) || type === "call_started";
+    return CALL_FRAMES.has(type) || STATE_FRAMES.has(type);
   }
 
   /** The call this device is in, if any (the most recent one). */
@@ -46,6 +49,18 @@ export class CallManager {
     if (f.type === "call_started") {
       this.active.set(f.call.room_id, f.call);
       this.client.emit("call_started", f.call, { ringing: f.request_id === undefined });
+      return;
+    }
+    if (f.type === "call_updated") {
+      // Someone accepted, declined, was busy or missed it: `call.state` is
+      // `ringing` or `active`, `call.invitees` says where each callee stands.
+      this.active.set(f.call.room_id, f.call);
+      this.calls.get(f.call.id)?._onUpdated(f.call);
+      this.client.emit("call_updated", f.call);
+      return;
+    }
+    if (f.type === "active_calls") {
+      this._reconcile(f.calls ?? []);
       return;
     }
     if (f.type === "call_ended") {
@@ -87,6 +102,38 @@ export class CallManager {
     }
     this.client.emit("call_joined", call);
     return call;
+  }
+
+  /**
+   * The calls the server says exist after a (re)connection: every call we
+   * knew of that is not among them ended while we were away (emitted as
+   * `call_ended` with reason `gone`, and left if we were in it); the listed
+   * ones replace what we knew.
+   */
+  _reconcile(calls) {
+    const alive = new Set(calls.map((c) => c.id));
+    for (const [room, info] of [...this.active]) {
+      if (alive.has(info.id)) continue;
+      this.active.delete(room);
+      this.client.emit("call_ended", { type: "call_ended", call_id: info.id, room_id: room, reason: "gone", outcome: null });
+    }
+    for (const call of [...this.calls.values()]) {
+      if (!alive.has(call.id) && call.state !== "left" && call.state !== "ended") {
+        call._finish("ended", { reason: "gone" });
+      }
+    }
+    for (const info of calls) this.active.set(info.room_id, info);
+    this.client.emit("active_calls", calls);
+  }
+
+  /** Decline a call ringing for this user (`reason`: `busy` or a short text). */
+  async decline(callId, reason) {
+    await this.client.request("decline_call", reason ? { call_id: callId, reason } : { call_id: callId });
+  }
+
+  /** Cancel a call this user placed, before anyone answered. */
+  async cancel(callId) {
+    await this.client.request("cancel_call", { call_id: callId });
   }
 
   _knownInfo(callId) {

@@ -91,3 +91,32 @@ test("a moderator's mute and unmute are announced; frames that change nothing ar
   assert.deepEqual(heard, ["omar:true", "omar:false"]);
 });
 
+
+test("active_calls after a reconnect ends the calls that are gone and keeps the rest", () => {
+  const events = [];
+  const client = { emit: (name, payload) => events.push([name, payload]) };
+  const m = new CallManager(client);
+  m.onFrame({ type: "call_started", call: { id: "old", room_id: "r1", state: "ringing", invitees: [] } });
+  m.onFrame({ type: "call_started", call: { id: "live", room_id: "r2", state: "ringing", invitees: [] } });
+  const inOld = call();
+  inOld.id = "old";
+  m.calls.set("old", inOld);
+  events.length = 0;
+  const live = { id: "live", room_id: "r2", state: "active", invitees: [] };
+  m.onFrame({ type: "active_calls", calls: [live] });
+  assert.equal(m.active.has("r1"), false, "the ghost call is gone");
+  assert.deepEqual(m.active.get("r2"), live);
+  assert.equal(inOld.state, "ended");
+  const ended = events.filter(([n]) => n === "call_ended").map(([, f]) => [f.call_id, f.reason]);
+  assert.deepEqual(ended, [["old", "gone"]]);
+  assert.deepEqual(events.at(-1), ["active_calls", [live]]);
+});
+
+test("call_updated replaces what the manager knows of the room's call", () => {
+  const events = [];
+  const m = new CallManager({ emit: (name, payload) => events.push([name, payload]) });
+  const info = { id: "c", room_id: "r", state: "active", answered_at: 5, invitees: [{ user_id: "omar", state: "accepted", at: 5 }] };
+  m.onFrame({ type: "call_updated", call: info });
+  assert.deepEqual(m.active.get("r"), info);
+  assert.deepEqual(events, [["call_updated", info]]);
+});
