@@ -37,6 +37,16 @@ fn invitee<'a>(call: &'a Value, user: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{user} not invited: {call}"))
 }
 
+/// A 1:1 room `r`: Amira, and Omar on two devices (a phone and a laptop).
+async fn one_to_one() -> (TestServer, Client, Client, Client) {
+    let server = TestServer::start().await;
+    server.room("r", "amira", &["omar"]).await;
+    let amira = server.client("amira", "applicant").await;
+    let phone = server.client("omar", "professional").await;
+    let laptop = server.client("omar", "professional").await;
+    (server, amira, phone, laptop)
+}
+
 /// The room's newest message, over REST.
 async fn last_entry(server: &TestServer, c: &Client, room: &str) -> Value {
     let (status, body) = server
@@ -53,11 +63,7 @@ async fn last_entry(server: &TestServer, c: &Client, room: &str) -> Value {
 
 #[tokio::test]
 async fn a_caller_who_hangs_up_before_an_answer_stops_every_ring() {
-    let server = TestServer::start().await;
-    server.room("r", "amira", &["omar"]).await;
-    let mut amira = server.client("amira", "applicant").await;
-    let mut phone = server.client("omar", "professional").await;
-    let mut laptop = server.client("omar", "professional").await;
+    let (server, mut amira, mut phone, mut laptop) = one_to_one().await;
     let call_id = dial(&mut amira, "r").await;
     for device in [&mut phone, &mut laptop] {
         let ring = device.recv_type("call_started").await;
@@ -83,7 +89,7 @@ async fn a_caller_who_hangs_up_before_an_answer_stops_every_ring() {
     assert_eq!(r["code"], "NOT_FOUND", "{r}");
     let entry = last_entry(&server, &phone, "r").await;
     assert_eq!(entry["message_type"], "call");
-    assert_eq!(entry["text"], "Cancelled voice call");
+    assert_eq!(entry["text"], "Missed voice call");
     assert_eq!(entry["sender"]["id"], "amira");
     assert_eq!(entry["metadata"]["outcome"], "cancelled");
     assert_eq!(entry["metadata"]["call_id"], call_id.as_str());
@@ -106,11 +112,7 @@ async fn a_caller_who_hangs_up_before_an_answer_stops_every_ring() {
 
 #[tokio::test]
 async fn an_answer_on_one_device_stops_the_others_and_the_call_ends_when_everyone_leaves() {
-    let server = TestServer::start().await;
-    server.room("r", "amira", &["omar"]).await;
-    let mut amira = server.client("amira", "applicant").await;
-    let mut phone = server.client("omar", "professional").await;
-    let mut laptop = server.client("omar", "professional").await;
+    let (server, mut amira, mut phone, mut laptop) = one_to_one().await;
     let call_id = dial(&mut amira, "r").await;
     laptop.recv_type("call_started").await;
     phone.recv_type("call_started").await;
@@ -156,11 +158,7 @@ async fn an_answer_on_one_device_stops_the_others_and_the_call_ends_when_everyon
 
 #[tokio::test]
 async fn a_decline_ends_a_one_to_one_call_and_bad_requests_get_typed_errors() {
-    let server = TestServer::start().await;
-    server.room("r", "amira", &["omar"]).await;
-    let mut amira = server.client("amira", "applicant").await;
-    let mut phone = server.client("omar", "professional").await;
-    let mut laptop = server.client("omar", "professional").await;
+    let (server, mut amira, mut phone, mut laptop) = one_to_one().await;
     let mut eve = server.client("eve", "applicant").await;
     let call_id = dial(&mut amira, "r").await;
     phone.recv_type("call_started").await;
@@ -188,6 +186,12 @@ async fn a_decline_ends_a_one_to_one_call_and_bad_requests_get_typed_errors() {
         .request(json!({"type": "decline_call", "call_id": call_id, "reason": "In a meeting, call you at 3"}))
         .await;
     assert_eq!(r["type"], "ok", "{r}");
+    // The caller hears the reason before the call ends.
+    let update = amira.recv_type("call_updated").await;
+    assert_eq!(
+        invitee(&update["call"], "omar")["reason"],
+        "In a meeting, call you at 3"
+    );
     for device in [&mut amira, &mut laptop] {
         let ended = device.recv_type("call_ended").await;
         assert_eq!(
@@ -296,6 +300,10 @@ async fn a_group_call_rings_everyone_and_stays_joinable() {
 
     omar.request(json!({"type": "decline_call", "call_id": call_id, "reason": "busy"}))
         .await;
+    let twice = omar
+        .request(json!({"type": "decline_call", "call_id": call_id}))
+        .await;
+    assert_eq!(twice["code"], "CONFLICT", "declining twice: {twice}");
     // Lina still rings: the call goes on, and everyone hears of the decline.
     let update = amira.recv_type("call_updated").await;
     assert_eq!(invitee(&update["call"], "omar")["state"], "declined");
@@ -371,7 +379,8 @@ async fn a_call_whose_process_died_is_ended_as_interrupted_at_the_next_start() {
     let call_id = dial(&mut amira, "r").await;
     let config = server.config.clone();
     server.stop().await;
-    // What a killed process leaves: the call open, nothing in the timeline.
+    // What a killed process leaves: the call open, and its timeline entry
+    // as it was posted when the call started.
     let path = config.database_path();
     let mut db =
         sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
@@ -379,11 +388,12 @@ async fn a_call_whose_process_died_is_ended_as_interrupted_at_the_next_start() {
             .connect()
             .await
             .unwrap();
+    let started = format!(r#"{{"call_id":"{call_id}","outcome":null}}"#);
     for sql in [
-        "UPDATE calls SET ended_at = NULL, end_reason = NULL, outcome = NULL",
-        "DELETE FROM messages WHERE message_type = 'call'",
+        "UPDATE calls SET ended_at = NULL, end_reason = NULL, outcome = NULL".to_string(),
+        format!("UPDATE messages SET body = 'Voice call', metadata = '{started}' WHERE message_type = 'call'"),
     ] {
-        let done = sqlx::query(sql).execute(&mut db).await.unwrap();
+        let done = sqlx::query(&sql).execute(&mut db).await.unwrap();
         assert_eq!(done.rows_affected(), 1, "{sql}");
     }
     drop(db);
@@ -393,10 +403,15 @@ async fn a_call_whose_process_died_is_ended_as_interrupted_at_the_next_start() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let entry = loop {
         let (_, body) = server.get(&omar.token, "/api/rooms/r/messages").await;
-        if let Some(m) = body["messages"].as_array().unwrap().last() {
-            break m.clone();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1, "one entry per call: {body}");
+        if messages[0]["metadata"]["outcome"] == "interrupted" {
+            break messages[0].clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no timeline entry");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the entry was not settled: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(entry["text"], "The call was interrupted");
@@ -406,4 +421,40 @@ async fn a_call_whose_process_died_is_ended_as_interrupted_at_the_next_start() {
         .await;
     assert_eq!(record["call"]["outcome"], "interrupted");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_calls_entry_is_written_as_it_starts_and_rewritten_as_it_ends() {
+    let server = TestServer::start().await;
+    server.room("r", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let mut omar = server.client("omar", "professional").await;
+    omar.join("r").await;
+    let call_id = dial(&mut amira, "r").await;
+    let first = omar.recv_type("message").await["message"].clone();
+    assert_eq!(first["message_type"], "call");
+    assert_eq!(first["text"], "Voice call");
+    assert_eq!(first["metadata"]["call_id"], call_id.as_str());
+    assert_eq!(first["metadata"]["outcome"], Value::Null, "{first}");
+    omar.join_call(&call_id).await;
+    omar.request(json!({"type": "leave_call", "call_id": call_id}))
+        .await;
+    amira
+        .request(json!({"type": "leave_call", "call_id": call_id}))
+        .await;
+    let updated = omar.recv_type("message_updated").await["message"].clone();
+    assert_eq!(
+        (&updated["id"], &updated["seq"]),
+        (&first["id"], &first["seq"])
+    );
+    assert_eq!(updated["metadata"]["outcome"], "completed");
+    assert!(
+        updated["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Voice call · "),
+        "{updated}"
+    );
+    let (_, body) = server.get(&omar.token, "/api/rooms/r/messages").await;
+    assert_eq!(body["messages"].as_array().unwrap().len(), 1, "{body}");
 }

@@ -67,6 +67,8 @@ pub(super) struct Call {
     ring_deadline: Option<Instant>,
     /// Set by a handler when the call must end.
     pub(super) finish: Option<Finish>,
+    /// The id of the call's entry in its room's timeline, once stored.
+    pub(super) entry: Option<String>,
     /// The room's tenant: which monitors may see this call.
     pub(super) tenant: Option<String>,
     rx: mpsc::Receiver<CallCmd>,
@@ -110,6 +112,7 @@ impl Call {
             concerned,
             ring_deadline,
             finish: None,
+            entry: None,
             tenant,
             rx,
             participants: BTreeMap::new(),
@@ -139,6 +142,7 @@ impl Call {
             call: self.info.clone(),
         });
         self.push_monitor();
+        self.post_entry().await;
         // Everyone it rang was busy: over before it began.
         if let Some(outcome) = self.ring.verdict() {
             self.finish_with(outcome.as_str(), outcome, None);

@@ -329,19 +329,11 @@ impl Signaling {
             };
             let entry = outcome::timeline_entry(
                 &info,
-                crate::protocol::CallOutcome::Interrupted,
+                Some(crate::protocol::CallOutcome::Interrupted),
                 record.started_at,
             );
-            let (reply, rx) = oneshot::channel();
-            let cmd = crate::room::RoomCmd::Post { msg: entry, reply };
-            let stored = match self.rooms.send(&record.room_id, cmd).await {
-                Ok(()) => rx
-                    .await
-                    .unwrap_or(Err(SignalError::Unavailable))
-                    .map(|_| ()),
-                Err(err) => Err(err),
-            };
-            if let Err(err) = stored {
+            // The entry posted when the call started, if any, is rewritten.
+            if let Err(err) = self.settle_entry(entry, None).await {
                 tracing::warn!(%err, call = %record.id, "cannot record an interrupted call");
             }
         }

@@ -9,11 +9,11 @@ use tokio::sync::oneshot;
 use super::actor::Call;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
-use crate::error::{ErrorCode, SignalError};
+use crate::error::{ErrorCode, Result, SignalError};
 use crate::notify::Target;
 use crate::protocol::{
-    CallInfo, CallMode, CallOutcome, Frame, InviteState, MessageType, NotificationKind,
-    ServerMessage,
+    CallInfo, CallMode, CallOutcome, Frame, InviteState, MessageType, MessageView,
+    NotificationKind, ServerMessage,
 };
 use crate::room::RoomCmd;
 use crate::store::{now_ms, NewMessage, NewNotification};
@@ -77,12 +77,11 @@ impl Call {
             return;
         }
         tracing::info!(call = %self.info.id, missed = missed.len(), "ring timed out");
+        self.announce_state().await;
         if let Some(outcome) = self.ring.verdict() {
             self.finish_with(outcome.as_str(), outcome, None);
         } else if self.participants.is_empty() && self.ring.answered_at().is_some() {
             self.finish_with("empty", CallOutcome::Completed, None);
-        } else {
-            self.announce_state().await;
         }
     }
 
@@ -97,11 +96,11 @@ impl Call {
             Ok(()) => {
                 conn.send(ServerMessage::Ok { request_id }.to_frame());
                 tracing::info!(call = %self.info.id, user = %identity.user_id, "call declined");
-                match self.ring.verdict() {
-                    Some(outcome) => self.finish_with(outcome.as_str(), outcome, None),
-                    None => {
-                        self.announce_state().await;
-                    }
+                // Everyone hears of the decline (and its reason), also when
+                // it ends the call.
+                self.announce_state().await;
+                if let Some(outcome) = self.ring.verdict() {
+                    self.finish_with(outcome.as_str(), outcome, None);
                 }
             }
             Err(SignalError::AccessDenied) => {
@@ -189,23 +188,63 @@ impl Call {
                 tracing::warn!(%err, call = %self.info.id, "cannot store a missed-call notification");
             }
         }
-        let entry = timeline_entry(&self.snapshot(), outcome, ended_at);
-        let (reply, rx) = oneshot::channel();
-        let posted = self
-            .sig
-            .rooms
-            .send(&self.info.room_id, RoomCmd::Post { msg: entry, reply })
-            .await;
-        let stored = match posted {
-            Ok(()) => rx
-                .await
-                .unwrap_or(Err(SignalError::Unavailable))
-                .map(|_| ()),
-            Err(err) => Err(err),
-        };
-        if let Err(err) = stored {
+        let entry = timeline_entry(&self.snapshot(), Some(outcome), ended_at);
+        if let Err(err) = self.sig.settle_entry(entry, self.entry.clone()).await {
             tracing::warn!(%err, call = %self.info.id, "cannot store the call's timeline entry");
         }
+    }
+
+    /// The call's entry in its room's timeline, posted as it starts
+    /// (`Voice call`, no outcome yet); its id is kept to settle it at the end.
+    pub(super) async fn post_entry(&mut self) {
+        let entry = timeline_entry(&self.snapshot(), None, self.info.started_at);
+        match self.sig.post(&self.info.room_id, entry).await {
+            Ok(view) => self.entry = Some(view.id),
+            Err(err) => {
+                tracing::warn!(%err, call = %self.info.id, "cannot store the call's timeline entry")
+            }
+        }
+    }
+}
+
+impl crate::Signaling {
+    /// Store a server message in a room (through its task); the stored view.
+    pub(super) async fn post(&self, room_id: &str, msg: NewMessage) -> Result<MessageView> {
+        let (reply, rx) = oneshot::channel();
+        self.rooms
+            .send(room_id, RoomCmd::Post { msg, reply })
+            .await?;
+        rx.await.unwrap_or(Err(SignalError::Unavailable))
+    }
+
+    /// Give a call's timeline entry its final text and metadata: rewrite the
+    /// entry posted at the start (`id`), or the one stored under the call's
+    /// id (posting it if there is none, e.g. a start that could not store it).
+    pub(super) async fn settle_entry(&self, entry: NewMessage, id: Option<String>) -> Result<()> {
+        let room_id = entry.room_id.clone();
+        let text = entry.text.clone();
+        let metadata = entry.metadata.clone().unwrap_or_default();
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let view = self.post(&room_id, entry).await?;
+                if view.text == text && view.metadata.as_ref() == Some(&metadata) {
+                    return Ok(());
+                }
+                view.id
+            }
+        };
+        let (reply, rx) = oneshot::channel();
+        let cmd = RoomCmd::Amend {
+            message_id: id,
+            text,
+            metadata,
+            reply,
+        };
+        self.rooms.send(&room_id, cmd).await?;
+        rx.await
+            .unwrap_or(Err(SignalError::Unavailable))
+            .map(|_| ())
     }
 }
 
@@ -226,9 +265,21 @@ pub fn spoken_duration(ms: i64) -> String {
 }
 
 /// The call's one entry in its room's history: sent in the caller's name,
-/// with the call's facts in `metadata`. The id it is stored under makes a
-/// second attempt (after a restart) a no-op.
-pub fn timeline_entry(call: &CallInfo, outcome: CallOutcome, ended_at: i64) -> NewMessage {
+/// with the call's facts in `metadata`; `outcome` is `None` while the call
+/// goes on (the entry is rewritten when it ends). The id it is stored under
+/// (from the call's id) makes a second post return the first.
+pub fn timeline_entry(call: &CallInfo, outcome: Option<CallOutcome>, ended_at: i64) -> NewMessage {
+    let Some(outcome) = outcome else {
+        let metadata = json!({
+            "call_id": call.id,
+            "mode": call.mode,
+            "outcome": null,
+            "state": call.state,
+            "started_at": call.started_at,
+            "invitees": call.invitees,
+        });
+        return entry_message(call, "Voice call".into(), metadata);
+    };
     let duration_ms = call.answered_at.map(|t| (ended_at - t).max(0));
     let noun = call_noun(call.mode);
     let text = match (outcome, duration_ms) {
@@ -238,7 +289,8 @@ pub fn timeline_entry(call: &CallInfo, outcome: CallOutcome, ended_at: i64) -> N
         (CallOutcome::Completed, None) => "Voice call".to_string(),
         (CallOutcome::Missed, _) => format!("Missed {noun}"),
         (CallOutcome::Declined, _) => format!("Declined {noun}"),
-        (CallOutcome::Cancelled, _) => format!("Cancelled {noun}"),
+        // To its callees a call cancelled before an answer is a missed one.
+        (CallOutcome::Cancelled, _) => format!("Missed {noun}"),
         (CallOutcome::Busy, _) => format!("Missed {noun} (busy)"),
         (CallOutcome::Interrupted, _) => "The call was interrupted".to_string(),
     };
@@ -254,6 +306,21 @@ pub fn timeline_entry(call: &CallInfo, outcome: CallOutcome, ended_at: i64) -> N
             .collect(),
         None => vec![],
     };
+    let metadata = json!({
+        "call_id": call.id,
+        "mode": call.mode,
+        "outcome": outcome,
+        "started_at": call.started_at,
+        "answered_at": call.answered_at,
+        "ended_at": ended_at,
+        "duration_ms": duration_ms,
+        "invitees": call.invitees,
+        "participants": talked,
+    });
+    entry_message(call, text, metadata)
+}
+
+fn entry_message(call: &CallInfo, text: String, metadata: serde_json::Value) -> NewMessage {
     NewMessage {
         room_id: call.room_id.clone(),
         sender: call.initiator.clone(),
@@ -262,17 +329,7 @@ pub fn timeline_entry(call: &CallInfo, outcome: CallOutcome, ended_at: i64) -> N
         text,
         reply_to: None,
         refs: None,
-        metadata: Some(json!({
-            "call_id": call.id,
-            "mode": call.mode,
-            "outcome": outcome,
-            "started_at": call.started_at,
-            "answered_at": call.answered_at,
-            "ended_at": ended_at,
-            "duration_ms": duration_ms,
-            "invitees": call.invitees,
-            "participants": talked,
-        })),
+        metadata: Some(metadata),
         lang: None,
         attachments: vec![],
         ai: false,

@@ -81,6 +81,11 @@ pub(super) enum Completed {
         request_id: Option<String>,
         result: Result<crate::protocol::MessageView>,
     },
+    /// A server entry rewritten (`RoomCmd::Amend`).
+    Amended {
+        reply: oneshot::Sender<Result<crate::protocol::MessageView>>,
+        result: Result<crate::protocol::MessageView>,
+    },
     Read {
         conn: ConnHandle,
         request_id: Option<String>,
@@ -358,6 +363,12 @@ impl Room {
                 }
             }
             RoomCmd::Post { msg, reply } => self.post(msg, Some(reply)).await,
+            RoomCmd::Amend {
+                message_id,
+                text,
+                metadata,
+                reply,
+            } => self.amend(message_id, text, metadata, reply).await,
             RoomCmd::AssistantReply {
                 token,
                 question_id,
@@ -539,6 +550,7 @@ impl Room {
     fn complete(&mut self, done: Completed) {
         match done {
             Completed::Posted { reply, result } => self.posted(reply, result),
+            Completed::Amended { reply, result } => self.amended(reply, result),
             Completed::Sent {
                 conn,
                 request_id,

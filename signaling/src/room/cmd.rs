@@ -57,6 +57,14 @@ pub enum RoomCmd {
         msg: NewMessage,
         reply: oneshot::Sender<Result<MessageView>>,
     },
+    /// The server rewrites one of its entries (a call's, as the call goes):
+    /// stored, then broadcast as `message_updated`.
+    Amend {
+        message_id: String,
+        text: String,
+        metadata: serde_json::Value,
+        reply: oneshot::Sender<Result<MessageView>>,
+    },
     /// The backend's answer to the assistant question `token` (`None`: it
     /// did not recognise the question).
     AssistantReply {
@@ -78,7 +86,7 @@ impl RoomCmd {
                 let _ = reply.send(Err(err));
                 return;
             }
-            RoomCmd::Post { reply, .. } => {
+            RoomCmd::Post { reply, .. } | RoomCmd::Amend { reply, .. } => {
                 let _ = reply.send(Err(err));
                 return;
             }

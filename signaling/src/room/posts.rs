@@ -12,7 +12,7 @@ use super::cmd::RoomCmd;
 use crate::assistant::{self, Answer};
 use crate::error::{Result, SignalError};
 use crate::protocol::{MessageType, MessageView, RoomInfo, ServerMessage};
-use crate::store::{NewMessage, StoredMessage};
+use crate::store::{NewMessage, StoredMessage, WriteOp};
 
 /// Room metadata `{"assistant": true}` at creation enables the assistant
 /// (until it is set over REST).
@@ -25,6 +25,44 @@ pub(super) fn assistant_in_metadata(info: &RoomInfo) -> bool {
 }
 
 impl Room {
+    /// Queue a rewrite of a server entry; `reply` gets the stored result.
+    pub(super) async fn amend(
+        &mut self,
+        message_id: String,
+        text: String,
+        metadata: serde_json::Value,
+        reply: oneshot::Sender<Result<MessageView>>,
+    ) {
+        let (done, rx) = oneshot::channel();
+        let op = WriteOp::Amend {
+            room_id: self.id.clone(),
+            message_id,
+            text,
+            metadata,
+            done,
+        };
+        self.registry.deps().store.writer().submit(op).await;
+        self.pending.push_back(Box::pin(async move {
+            let result = rx.await.unwrap_or(Err(SignalError::Unavailable));
+            Completed::Amended { reply, result }
+        }));
+    }
+
+    /// A rewrite committed: every subscriber sees `message_updated`.
+    pub(super) fn amended(
+        &mut self,
+        reply: oneshot::Sender<Result<MessageView>>,
+        result: Result<MessageView>,
+    ) {
+        if let Ok(view) = &result {
+            let frame = ServerMessage::MessageUpdated {
+                message: view.clone(),
+            };
+            self.broadcast(&frame.to_frame());
+        }
+        let _ = reply.send(result);
+    }
+
     /// Queue a message for storage; `reply` (the API caller) gets it back.
     pub(super) async fn post(
         &mut self,

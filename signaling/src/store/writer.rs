@@ -51,6 +51,15 @@ pub enum WriteOp {
         by: String,
         done: oneshot::Sender<EditOutcome>,
     },
+    /// The server rewrites one of its own entries (a call's, as the call
+    /// progresses): new text and metadata, no author check, not "edited".
+    Amend {
+        room_id: String,
+        message_id: String,
+        text: String,
+        metadata: serde_json::Value,
+        done: oneshot::Sender<EditOutcome>,
+    },
     MarkRead {
         room_id: String,
         user_id: String,
@@ -65,9 +74,9 @@ impl WriteOp {
     fn fail(self, err: impl Fn() -> SignalError) {
         match self {
             WriteOp::Insert { done, .. } => drop(done.send(Err(err()))),
-            WriteOp::Edit { done, .. } | WriteOp::Delete { done, .. } => {
-                drop(done.send(Err(err())))
-            }
+            WriteOp::Edit { done, .. }
+            | WriteOp::Delete { done, .. }
+            | WriteOp::Amend { done, .. } => drop(done.send(Err(err()))),
             WriteOp::MarkRead { done, .. } => drop(done.send(Err(err()))),
             WriteOp::Flush { done } => drop(done.send(Err(err()))),
         }
@@ -286,6 +295,16 @@ impl Writer {
                 let result = edit(tx, &room_id, &message_id, &by, None).await;
                 Answer::Edit(done, self.check_storage(result))
             }
+            WriteOp::Amend {
+                room_id,
+                message_id,
+                text,
+                metadata,
+                done,
+            } => {
+                let result = amend(tx, &room_id, &message_id, &text, &metadata).await;
+                Answer::Edit(done, self.check_storage(result))
+            }
             WriteOp::MarkRead {
                 room_id,
                 user_id,
@@ -386,6 +405,33 @@ async fn edit(
     Ok(view_from_row(&row))
 }
 
+/// Rewrite a server entry's text and metadata (see [`WriteOp::Amend`]).
+async fn amend(
+    tx: &mut Transaction<'_, Sqlite>,
+    room_id: &str,
+    message_id: &str,
+    text: &str,
+    metadata: &serde_json::Value,
+) -> EditOutcome {
+    let done = sqlx::query(
+        "UPDATE messages SET body = ?, metadata = ? WHERE id = ? AND room_id = ? AND deleted_at IS NULL",
+    )
+    .bind(text)
+    .bind(metadata.to_string())
+    .bind(message_id)
+    .bind(room_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(SignalError::NotFound("message"));
+    }
+    let row = sqlx::query("SELECT * FROM messages WHERE id = ?")
+        .bind(message_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(view_from_row(&row))
+}
+
 /// A computed result held until the batch commits.
 pub(super) enum Answer {
     Insert(
@@ -422,9 +468,9 @@ impl Answer {
     fn skipped(op: WriteOp) -> Answer {
         match op {
             WriteOp::Insert { done, .. } => Answer::Insert(done, Err(SignalError::StorageFailed)),
-            WriteOp::Edit { done, .. } | WriteOp::Delete { done, .. } => {
-                Answer::Edit(done, Err(SignalError::StorageFailed))
-            }
+            WriteOp::Edit { done, .. }
+            | WriteOp::Delete { done, .. }
+            | WriteOp::Amend { done, .. } => Answer::Edit(done, Err(SignalError::StorageFailed)),
             WriteOp::MarkRead { done, .. } => Answer::Read(done, Err(SignalError::StorageFailed)),
             WriteOp::Flush { done } => Answer::Flush(done),
         }
