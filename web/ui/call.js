@@ -4,8 +4,9 @@
 // (participants with speaking and quality indicators, mute, microphone,
 // leave, end).
 
-import { h, $, avatar, icon } from "./dom.js";
+import { h, $, avatar, icon, joinNames } from "./dom.js";
 import { toast } from "./toasts.js";
+import { IncomingCalls } from "./ringing.js";
 import { listMicrophones } from "../earshot.js";
 
 const QUALITY_BARS = { excellent: 4, good: 3, fair: 2, poor: 1 };
@@ -33,6 +34,12 @@ export class CallView {
     this.connectedAt = null;
     this.tick = null;
     this.busy = false;
+    this.incoming = new IncomingCalls(app, {
+      accept: (info) => {
+        this.app.openRoom(info.room_id);
+        this.join(info.id);
+      },
+    });
     $("#call-start").prepend(icon("phone"));
     $("#call-menu-btn").append(icon("chevron"));
     $("#call-join").prepend(icon("phone"));
@@ -56,7 +63,16 @@ export class CallView {
       if (info) this.join(info.id);
     });
     $("#call-mute").addEventListener("click", () => this.app.call?.toggleMute());
-    $("#call-leave").addEventListener("click", () => this.app.call?.leave());
+    $("#call-leave").addEventListener("click", () => {
+      const call = this.app.call;
+      if (!call) return;
+      // The caller hanging up before an answer cancels the call for everyone.
+      if (call.ringing && call.info.initiator?.id === this.app.me.id) {
+        call.cancel().catch(() => call.leave());
+      } else {
+        call.leave();
+      }
+    });
     $("#call-end").addEventListener("click", () => {
       this.app.call?.end().catch((err) => toast(err.message, { title: "Could not end the call", kind: "error" }));
     });
@@ -67,25 +83,30 @@ export class CallView {
 
   /** Wire the client's call events (once per client). */
   wire(client) {
-    client.on("call_started", (info, { ringing }) => {
+    client.on("call_started", (info) => {
+      this.incoming.update(info);
       this.renderStrip();
       this.app.list.render();
-      // No ring for our own calls, while in a call, or for the room on screen (its strip offers Join).
-      if (!ringing || info.initiator?.id === this.app.me.id || this.app.call || info.room_id === this.app.active) return;
-      const room = this.app.rooms.get(info.room_id);
-      toast(`${room?.room.title ?? "A conversation"} · ${info.mode === "p2p" ? "direct call" : "group call"}`, {
-        id: `ring-${info.id}`,
-        title: `${info.initiator?.name || info.initiator?.id} is calling`,
-        kind: "call",
-        timeoutMs: 30000,
-        actions: [
-          { label: "Join", primary: true, onClick: () => { this.app.openRoom(info.room_id); this.join(info.id); } },
-          { label: "Not now" },
-        ],
-      });
+    });
+    client.on("call_updated", (info) => {
+      const wasRinging = this.incoming.ringing.has(info.id);
+      this.incoming.update(info);
+      const mine = (info.invitees ?? []).find((i) => i.user_id === this.app.me?.id);
+      if (wasRinging && mine?.state === "accepted" && this.app.call?.id !== info.id) {
+        toast("You answered on another device.", { kind: "info", id: `elsewhere-${info.id}` });
+      }
+      this.renderStrip();
+      this.renderDock();
     });
     client.on("call_ended", (f) => {
-      document.querySelector(`[data-toast-id="ring-${CSS.escape(f.call_id)}"]`)?.remove();
+      this.incoming.drop(f.call_id);
+      this.renderStrip();
+      this.app.list.render();
+    });
+    client.on("active_calls", (calls) => {
+      const alive = new Set(calls.map((c) => c.id));
+      for (const id of [...this.incoming.ringing.keys()]) if (!alive.has(id)) this.incoming.drop(id);
+      for (const info of calls) this.incoming.update(info);
       this.renderStrip();
       this.app.list.render();
     });
@@ -144,8 +165,14 @@ export class CallView {
     for (const ev of ["state", "participants", "speaking", "active_speaker", "quality", "connection_quality", "muted", "local_muted", "track", "rejoined"]) {
       call.on(ev, render);
     }
-    call.on("state", (state) => {
-      if (state === "connected" && this.connectedAt === null) this.connectedAt = Date.now();
+    // The timer starts at the answer, not while it rings.
+    const startTimer = () => {
+      if (call.state === "connected" && !call.ringing && this.connectedAt === null) this.connectedAt = Date.now();
+    };
+    call.on("state", startTimer);
+    call.on("updated", () => {
+      startTimer();
+      render();
     });
     call.on("muted_by_moderator", ({ muted, by }) => {
       const who = call.participantList().find((p) => p.user?.id === by)?.user?.name || by;
@@ -162,7 +189,8 @@ export class CallView {
       this.renderDock();
       this.renderStrip();
       this.app.list.render();
-      if (info?.reason && info.reason !== "left") toast(info.reason === "ended" ? "The call was ended." : `The call ended (${info.reason}).`, { kind: "info" });
+      const text = this.endedText(call, info);
+      if (text) toast(text, { kind: "info" });
     };
     call.on("left", done);
     call.on("ended", done);
@@ -171,6 +199,37 @@ export class CallView {
     this.fillMicrophones();
     this.renderDock();
     this.renderStrip();
+  }
+
+  /** Names of users, as the room's member list has them. */
+  namesOf(roomId, ids) {
+    const members = this.app.membersOf(roomId);
+    return ids.map((id) => members.find((m) => m.user.id === id)?.user.name || id);
+  }
+
+  /** What to tell the user when their call ends (null: nothing). */
+  endedText(call, info) {
+    if (!info?.reason || info.reason === "left") return null;
+    const others = (call.info.invitees ?? []).filter((i) => i.user_id !== this.app.me.id);
+    const who = joinNames(this.namesOf(call.roomId, others.map((i) => i.user_id))) || "They";
+    switch (info.outcome) {
+      case "declined": {
+        const reason = others.find((i) => i.state === "declined" && i.reason)?.reason;
+        return `${who} declined the call${reason ? `: “${reason}”` : "."}`;
+      }
+      case "missed":
+        return `${who} didn't answer.`;
+      case "busy":
+        return `${who} ${others.length > 1 ? "are" : "is"} on another call.`;
+      case "cancelled":
+        return info.reason === "cancelled" ? null : "The call was cancelled.";
+      case "interrupted":
+        return "The call was interrupted. You can call again.";
+      case "completed":
+        return info.duration_ms != null ? `Call ended · ${clock(info.duration_ms)}` : "The call was ended.";
+      default:
+        return info.reason === "gone" ? "The call had already ended." : `The call ended (${info.reason}).`;
+    }
   }
 
   async fillMicrophones() {
@@ -188,20 +247,24 @@ export class CallView {
     const startBtns = $("#call-start-group");
     if (!roomId) return;
     const info = this.app.client?.calls.active.get(roomId);
-    // The strip replaces the ring of the room on screen.
-    if (info) document.querySelector(`[data-toast-id="ring-${CSS.escape(info.id)}"]`)?.remove();
     const inThis = this.app.call && info && this.app.call.id === info.id;
     startBtns.hidden = !!info || !!this.app.call;
     $("#call-start").disabled = this.busy;
-    if (!info || inThis) {
+    // A call ringing for this user has its card instead.
+    if (!info || inThis || this.incoming.ringsForMe(info)) {
       strip.hidden = true;
       return;
     }
     strip.hidden = false;
+    strip.dataset.state = info.state ?? "";
     const n = info.participants?.length ?? 0;
     const member = this.app.membersOf(roomId).find((m) => m.user.id === info.initiator?.id);
     const who = info.initiator?.name || member?.user.name || info.initiator?.id || "Someone";
-    $("#call-strip-text").textContent = `${info.mode === "p2p" ? "Direct call" : "Call"} in progress · started by ${who}${n ? ` · ${n} in the call` : ""}`;
+    const kind = info.mode === "p2p" ? "Direct call" : "Call";
+    $("#call-strip-text").textContent =
+      info.state === "ringing"
+        ? `${kind} ringing · started by ${info.initiator?.id === this.app.me.id ? "you" : who}`
+        : `${kind} in progress · started by ${who}${n ? ` · ${n} in the call` : ""}`;
     $("#call-join").disabled = this.busy || !!this.app.call;
   }
 
@@ -224,14 +287,24 @@ export class CallView {
     this.dock.dataset.mode = call.mode;
     const room = this.app.rooms.get(call.roomId);
     $("#call-room").textContent = room?.room.title ?? "Call";
-    $("#call-state").textContent = STATE_TEXT[call.state] ?? call.state;
-    $("#call-mode").textContent = call.mode === "p2p" ? "Direct" : "Group";
+    const me = this.app.me;
+    const calling = call.ringing && call.info.initiator?.id === me.id;
+    this.dock.dataset.ringing = String(!!call.ringing);
+    if (calling) {
+      const rung = (call.info.invitees ?? []).filter((i) => i.state === "ringing").map((i) => i.user_id);
+      $("#call-state").textContent = `Calling ${joinNames(this.namesOf(call.roomId, rung)) || "…"}…`;
+    } else {
+      $("#call-state").textContent = STATE_TEXT[call.state] ?? call.state;
+    }
+    const oneToOne = (call.info.invitees ?? []).length <= 1;
+    $("#call-mode").textContent = oneToOne ? "1:1" : "Group";
+    const leave = $("#call-leave");
+    leave.replaceChildren(icon("phone-off"), h("span", {}, calling ? "Cancel" : "Leave"));
     this.renderTimer();
     const mute = $("#call-mute");
     mute.replaceChildren(icon(call.muted ? "mic-off" : "mic"), h("span", {}, call.muted ? "Unmute" : "Mute"));
     mute.classList.toggle("on", call.muted);
     mute.setAttribute("aria-pressed", String(call.muted));
-    const me = this.app.me;
     const staff = (this.app.staffRoles ?? []).includes(me.role);
     $("#call-end").hidden = !(call.info.initiator?.id === me.id || staff);
     const people = call.participantList().sort((a, b) => (a.isLocal ? -1 : b.isLocal ? 1 : (a.joined_at ?? 0) - (b.joined_at ?? 0)));

@@ -1,7 +1,7 @@
 // The chat pane: header, message list (day separators, grouping, replies,
 // edit/delete, sending status, "seen by"), typing line and composer.
 
-import { h, $, avatar, icon, fmtTime, fmtDay, sameDay, joinNames } from "./dom.js";
+import { h, $, avatar, icon, fmtTime, fmtDay, sameDay, joinNames, richText } from "./dom.js";
 import { Composer, renderAttachments } from "./attachments.js";
 import { VoiceRecorder } from "./voice.js";
 import { toast } from "./toasts.js";
@@ -210,7 +210,8 @@ export class ChatView {
       const grouped = !!prev && prev.sender?.id === m.sender?.id && m.created_at - prev.created_at < GROUP_MS && !prev.deleted;
       frag.append(this.renderMessage(m, grouped, store));
       if (seenRow && seenRow.after === m) frag.append(seenRow.el);
-      prev = m;
+      // A call's entry stands on its own: the next message is not grouped with it.
+      prev = m.message_type === "call" ? null : m;
     }
     this.list.replaceChildren(frag);
     this.older.hidden = !store.hasOlder;
@@ -224,7 +225,56 @@ export class ChatView {
     this.stuck = this.atBottom();
   }
 
+  /**
+   * A call's entry in the conversation, told from this user's side ("Missed
+   * voice call from Amira" for the callee, "No answer" for the caller), with
+   * a way to call back.
+   */
+  renderCallEntry(m) {
+    const meta = m.metadata ?? {};
+    const mine = m.sender?.id === this.app.me?.id;
+    const caller = m.sender?.name || m.sender?.id || "Someone";
+    const outcome = meta.outcome ?? "";
+    let text = m.text;
+    let missed = false;
+    if (["missed", "cancelled", "busy"].includes(outcome)) {
+      if (mine) text = outcome === "cancelled" ? "Cancelled call" : outcome === "busy" ? "No answer (busy)" : "No answer";
+      else {
+        text = `Missed voice call from ${caller}`;
+        missed = true;
+      }
+    } else if (outcome === "declined") {
+      text = mine ? "Call declined" : "Declined call";
+    } else if (!outcome) {
+      // The call is still going on: the entry is rewritten when it ends.
+      text = mine ? "Voice call · you called" : `Voice call from ${caller}`;
+    }
+    const callBack = !outcome ? null : h(
+      "button",
+      {
+        type: "button",
+        class: "link-btn call-back",
+        "data-action": "call-back",
+        disabled: !!this.app.call,
+        onclick: () => this.app.callView.start("sfu"),
+      },
+      mine ? "Call again" : "Call back",
+    );
+    return h(
+      "li",
+      {
+        class: `call-entry${missed ? " missed" : ""}`,
+        dataset: { key: keyOf(m), seq: m.seq ?? "", outcome, callId: meta.call_id ?? "" },
+      },
+      h("span", { class: "call-entry-icon" }, icon(missed || outcome === "declined" ? "phone-missed" : "phone")),
+      h("span", { class: "call-entry-text" }, text),
+      h("time", { datetime: new Date(m.created_at).toISOString() }, fmtTime(m.created_at)),
+      callBack,
+    );
+  }
+
   renderMessage(m, grouped, store) {
+    if (m.message_type === "call") return this.renderCallEntry(m);
     const mine = this.isMine(m);
     const name = m.sender?.name || m.sender?.id || "Unknown";
     const body = h("div", { class: "msg-body" });
@@ -237,12 +287,13 @@ export class ChatView {
           "button",
           { class: "quote", type: "button", "data-action": "quote", title: "Show the original message" },
           h("strong", {}, q ? (this.isMine(q) ? "You" : q.sender?.name || q.sender?.id) : "Reply"),
-          h("span", {}, q ? (q.deleted ? "Message deleted" : q.text) : "Original message not loaded"),
+          h("span", { dir: "auto" }, q ? (q.deleted ? "Message deleted" : q.text) : "Original message not loaded"),
         ),
       );
     }
     if (m.deleted || m.text || !m.attachments?.length) {
-      bubble.append(h("div", { class: "msg-text" }, m.deleted ? "This message was deleted" : m.text));
+      // dir="auto": Arabic reads right to left, English left to right, per message.
+      bubble.append(h("div", { class: "msg-text", dir: "auto", lang: m.lang || undefined }, m.deleted ? "This message was deleted" : richText(m.text)));
     }
     if (!m.deleted && m.attachments?.length) bubble.append(this.attachmentsOf(m));
     const meta = h("span", { class: "msg-meta" });

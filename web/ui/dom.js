@@ -34,6 +34,40 @@ export function webLink(url) {
   return typeof url === "string" && /^(https?:\/\/|\/(?!\/))/i.test(url) ? url : null;
 }
 
+/** Web addresses in message text: http(s) URLs and www. hosts. */
+const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'\u00a0]+/gi;
+/** Punctuation that ends a sentence rather than a URL. */
+const TRAILING = /[.,;:!?)\]}'"\u060c\u061b\u061f]+$/;
+
+/**
+ * Message text as DOM nodes: plain text, with web addresses turned into
+ * links that open in a new tab without handing it this page
+ * (`rel="noopener noreferrer"`). Never parsed as HTML; only http(s) links.
+ */
+export function richText(text) {
+  const out = [];
+  let last = 0;
+  for (const m of String(text ?? "").matchAll(URL_RE)) {
+    let url = m[0];
+    const trail = TRAILING.exec(url)?.[0] ?? "";
+    // A closing parenthesis belongs to the URL when it opened one inside it.
+    if (trail) url = url.slice(0, -trail.length);
+    if (!url) continue;
+    if (m.index > last) out.push(text.slice(last, m.index));
+    const href = /^www\./i.test(url) ? `https://${url}` : url;
+    let ok = false;
+    try {
+      ok = ["http:", "https:"].includes(new URL(href).protocol);
+    } catch {
+      ok = false;
+    }
+    out.push(ok ? h("a", { href, target: "_blank", rel: "noopener noreferrer", class: "msg-link" }, url) : url);
+    last = m.index + url.length;
+  }
+  if (last < String(text ?? "").length) out.push(String(text).slice(last));
+  return out;
+}
+
 /** Up to two initials from a name or id. */
 export function initials(name) {
   const parts = String(name || "?").trim().split(/[\s._-]+/).filter(Boolean);
@@ -117,6 +151,8 @@ const ICONS = {
   mic: "M12 3a3 3 0 013 3v6a3 3 0 01-6 0V6a3 3 0 013-3zM5 11a7 7 0 0014 0M12 18v3",
   "mic-off": "M12 3a3 3 0 013 3v6a3 3 0 01-6 0V6a3 3 0 013-3zM5 11a7 7 0 0014 0M12 18v3M3 3l18 18",
   bell: "M6 16v-5a6 6 0 0112 0v5l2 2H4l2-2zM10 20a2 2 0 004 0",
+  "bell-off": "M6 16v-5a6 6 0 0112 0v5l2 2H4l2-2zM10 20a2 2 0 004 0M3 3l18 18",
+  "phone-missed": "M5 4h4l2 5-2.5 1.5a11 11 0 005 5L15 13l5 2v4a2 2 0 01-2 2A16 16 0 013 6a2 2 0 012-2zM15 3l6 6M21 3l-6 6",
   clip: "M20 12l-8 8a5 5 0 01-7-7l9-9a3.5 3.5 0 015 5l-9 9a2 2 0 01-3-3l8-8",
   file: "M6 3h8l5 5v13H6zM14 3v5h5",
   chevron: "M6 9l6 6 6-6",

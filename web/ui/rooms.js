@@ -53,7 +53,7 @@ export class RoomList {
     } else if (lm) {
       const who = lm.sender_id === this.app.me.id ? "You" : (lm.sender_name || lm.sender_id).split(" ")[0];
       const text = lm.deleted ? "Message deleted" : lm.text || ({ image: "Photo", voice: "Voice message", file: "File" }[lm.message_type] ?? "Attachment");
-      preview = h("span", { class: "preview" }, h("span", { class: "preview-who" }, `${who}: `), text);
+      preview = h("span", { class: "preview" }, h("span", { class: "preview-who" }, `${who}: `), h("bdi", {}, text));
     } else {
       preview = h("span", { class: "preview muted" }, `New ${r.room.type} conversation`);
     }

@@ -3,17 +3,13 @@
 // that the layout fits both widths.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { startServer, REPO_ROOT } from "../helpers/server.js";
-import { launch, newPage, signIn, createRoom, openRoom, sendText, assertFits } from "../helpers/browser.js";
+import { startServer } from "../helpers/server.js";
+import { launch, newPage, signIn, createRoom, openRoom, sendText, assertFits, shot } from "../helpers/browser.js";
 
-const OUT = join(REPO_ROOT, "test-artifacts");
 let server;
 let browser;
 
 before(async () => {
-  await mkdir(OUT, { recursive: true });
   server = await startServer();
   browser = await launch();
 });
@@ -22,14 +18,6 @@ after(async () => {
   await browser?.close();
   await server?.dispose();
 });
-
-async function shot(page, name) {
-  const path = join(OUT, name);
-  await page.screenshot({ path });
-  const { size } = await stat(path);
-  assert.ok(size > 10000, `${name} looks empty (${size} bytes)`);
-  return path;
-}
 
 const fitsWidth = (page) => assertFits(page);
 

@@ -9,7 +9,9 @@
 import { networkInterfaces } from "node:os";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
-import { startServer } from "./server.js";
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { startServer, REPO_ROOT } from "./server.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
@@ -162,7 +164,7 @@ export async function assertFits(page, what = "page") {
     const out = [];
     const width = window.innerWidth;
     if (document.documentElement.scrollWidth > width) out.push(`scrollWidth ${document.documentElement.scrollWidth} > ${width}`);
-    const demo = ".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .signin-card, .notif-panel, .notif";
+    const demo = ".bubble, .chat-head, .composer, .room-item, .toast, .call-dock, .call-controls, .call-strip, .incoming-call, .call-entry, .signin-card, .notif-panel, .notif";
     const monitor = ".mon-head, .mon-section, .call-card, .prow, .calls-table, .filters, .tile, .report-people, .chart, .chart svg";
     for (const el of document.querySelectorAll(`${demo}, ${monitor}`)) {
       const r = el.getBoundingClientRect();
@@ -191,3 +193,14 @@ export function serverAndBrowser(serverOptions) {
   return ctx;
 }
 
+
+/** Save a screenshot under test-artifacts/ (for a person to look at); it must not be blank. */
+export async function shot(page, name) {
+  const dir = join(REPO_ROOT, "test-artifacts");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, name);
+  await page.screenshot({ path });
+  const { size } = await stat(path);
+  if (size <= 10000) throw new Error(`${name} looks empty (${size} bytes)`);
+  return path;
+}
