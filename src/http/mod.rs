@@ -3,6 +3,7 @@
 mod assistant;
 mod calls;
 mod dev;
+mod directory;
 mod notifications;
 mod openapi;
 pub mod rate_limit;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/rooms", post(rooms::create).get(rooms::list))
         .route("/api/rooms/{id}", get(rooms::show))
+        .route("/api/users", get(directory::search))
         .route("/api/rooms/{id}/messages", get(rooms::messages))
         .route("/api/rooms/{id}/members", post(rooms::add_member))
         .route(

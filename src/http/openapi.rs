@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assistant, calls, dev, notifications, rooms, server_api, server_clients, uploads};
+use super::{
+    assistant, calls, dev, directory, notifications, rooms, server_api, server_clients, uploads,
+};
 
 struct Security;
 
@@ -34,6 +36,7 @@ impl Modify for Security {
     info(title = "earshot", description = "Rooms and history, the server API for product backends, notifications, uploads, the assistant, and call records with their quality reports. The socket protocol is in docs/PROTOCOL.md, with examples of every body."),
     paths(
         rooms::create, rooms::list, rooms::show, rooms::add_member, rooms::remove_member, rooms::messages,
+        directory::search,
         calls::for_room,
         calls::status,
         calls::list, calls::show, calls::report, calls::monitor,

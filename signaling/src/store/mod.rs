@@ -14,6 +14,7 @@ mod quality;
 mod rooms;
 mod stats;
 mod tenants;
+pub use tenants::{DirectoryEntry, DirectoryQuery};
 mod uploads;
 mod writer;
 
