@@ -7,7 +7,7 @@
 // lives in ui/.
 
 import { EarshotClient, devConfig } from "./earshot.js";
-import { h, $, icon } from "./ui/dom.js";
+import { h, $, icon, avatar } from "./ui/dom.js";
 import { RoomMessages } from "./ui/store.js";
 import { ChatView } from "./ui/chat.js";
 import { RoomList } from "./ui/rooms.js";
@@ -214,7 +214,11 @@ function setTyping(f) {
 }
 
 function wire(client) {
-  client.on("state", (state, info) => app.banner.update(state, info));
+  client.on("state", (state, info) => {
+    app.banner.update(state, info);
+    // Presence shown while offline would be stale: grey it out.
+    document.body.classList.toggle("offline", state !== "connected");
+  });
   client.on("reconnecting", (info) => app.banner.reconnecting(info));
   // Sign-out reloads the page: one notification centre per client.
   app.notifications = new NotificationCenter(client, {
@@ -350,8 +354,47 @@ function setupRoomDialog() {
   $("#new-room").addEventListener("click", () => {
     form.reset();
     err.textContent = "";
+    $("#room-find-results").replaceChildren();
     dialog.showModal();
     $("#room-title").focus();
+    findPeople("");
+  });
+  // Find people by name: the directory lists whom this user may talk to.
+  let findTimer = null;
+  let findSeq = 0;
+  const findPeople = async (q) => {
+    const seq = ++findSeq;
+    let users = [];
+    try {
+      users = await app.client.findUsers(q, { limit: 8 });
+    } catch {
+      users = [];
+    }
+    if (seq !== findSeq) return;
+    const chosen = () => $("#room-people").value.split(/[\s,;]+/).filter(Boolean);
+    $("#room-find-results").replaceChildren(
+      ...users.map((u) =>
+        h("li", {},
+          h("button", {
+            type: "button",
+            class: "find-person",
+            dataset: { userId: u.id },
+            onclick: () => {
+              const ids = chosen();
+              if (!ids.includes(u.id)) $("#room-people").value = [...ids, u.id].join(", ");
+            },
+          },
+          avatar(u.id, u.name || u.id, { size: "sm", status: u.presence }),
+          h("span", { class: "find-name" }, u.name || u.id),
+          h("span", { class: "find-role muted" }, u.role ?? ""),
+          ),
+        ),
+      ),
+    );
+  };
+  $("#room-find").addEventListener("input", (e) => {
+    clearTimeout(findTimer);
+    findTimer = setTimeout(() => findPeople(e.target.value.trim()), 150);
   });
   $("#room-cancel").addEventListener("click", () => dialog.close());
   form.addEventListener("submit", async (e) => {

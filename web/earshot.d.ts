@@ -408,6 +408,14 @@ export interface CallInfo {
 export type InviteState = "ringing" | "accepted" | "declined" | "busy" | "missed" | "cancelled";
 export type CallOutcome = "completed" | "missed" | "declined" | "cancelled" | "busy" | "interrupted";
 
+export interface DirectoryUser {
+  id: string;
+  name: string | null;
+  role: string | null;
+  presence: PresenceStatus;
+  last_seen: number | null;
+}
+
 export interface CallInvitee {
   user_id: string;
   state: InviteState;
@@ -724,6 +732,8 @@ export class EarshotClient extends Emitter<EarshotEvents> {
 
   /** The first page of the user's rooms (the server's default page size). */
   listRooms(): Promise<RoomSummary[]>;
+  /** People you may talk to (staff: your tenant's users; others: your tenant's staff), by part of a name or id. */
+  findUsers(q?: string, options?: { limit?: number }): Promise<DirectoryUser[]>;
   /** One page of the user's rooms; pass `nextCursor` back as `cursor` for the next. */
   listRoomsPage(options?: { limit?: number; cursor?: string | null }): Promise<{ rooms: RoomSummary[]; hasMore: boolean; nextCursor: string | null }>;
   joinRoom(roomId: string, options?: { sinceSeq?: number; timeoutMs?: number }): Promise<RoomJoinedFrame>;

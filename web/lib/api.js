@@ -44,6 +44,18 @@ export const restMethods = {
     return this._rest("POST", "/api/rooms", body);
   },
 
+  /**
+   * `GET /api/users?q=&limit=`: people you may talk to, by part of a name or
+   * id (staff: their tenant's users; others: their tenant's staff).
+   */
+  async findUsers(q = "", { limit } = {}) {
+    const qs = new URLSearchParams();
+    if (q) qs.set("q", q);
+    if (limit) qs.set("limit", String(limit));
+    const s = qs.toString();
+    return (await this._rest("GET", `/api/users${s ? `?${s}` : ""}`)).users;
+  },
+
   /** `GET /api/rooms/{id}`: `{room, members, last_seq}`. */
   getRoom(roomId) {
     return this._rest("GET", `/api/rooms/${enc(roomId)}`);

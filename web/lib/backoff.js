@@ -8,6 +8,12 @@ export const DEFAULT_BACKOFF = Object.freeze({
   factor: 2,
   jitter: 0.5,
   maxAttempts: Infinity,
+  /**
+   * The longest wait while the page is visible: someone is looking at it, so
+   * it comes back within about this long of the server's return (a hidden
+   * tab backs off up to `maxDelayMs`).
+   */
+  visibleMaxDelayMs: 1500,
 });
 
 function clamp(x, lo, hi) {

@@ -166,7 +166,7 @@ export class ReconnectingSocket {
       token = await this._token();
     } catch (err) {
       if (gen !== this.gen || this.stopped) return;
-      this.h.error?.(new EarshotError("UNAUTHENTICATED", `cannot get a token: ${err?.message ?? err}`, { cause: err }));
+      this.h.error?.(tokenError(err));
       this._scheduleRetry();
       return;
     }
@@ -353,7 +353,13 @@ export class ReconnectingSocket {
   }
 
   _scheduleRetry() {
-    const delay = this.backoff.next();
+    let delay = this.backoff.next();
+    if (delay !== null && this.win?.document?.visibilityState === "visible") {
+      // Someone is looking: retry often (jittered), whatever the attempt.
+      const cap = this.backoff.options.visibleMaxDelayMs;
+      const jitter = Math.min(1, Math.max(0, this.backoff.options.jitter));
+      delay = Math.min(delay, Math.round(cap * (1 - jitter * this.backoff.random())));
+    }
     if (delay === null) {
       this._giveUp(
         new EarshotError("DISCONNECTED", `gave up reconnecting after ${this.backoff.attempt} attempts`),
@@ -380,4 +386,15 @@ export class ReconnectingSocket {
 function defaultWindow() {
   const w = globalThis.window;
   return w && typeof w.addEventListener === "function" ? w : null;
+}
+
+/**
+ * Why no token came: the network (the server or the token endpoint is out
+ * of reach: `NETWORK`), or a refusal (its own code, else `UNAUTHENTICATED`).
+ */
+export function tokenError(err) {
+  const network = err?.code === "NETWORK" || err instanceof TypeError;
+  if (network) return new EarshotError("NETWORK", `cannot reach the server for a token: ${err?.message ?? err}`, { cause: err });
+  const code = typeof err?.code === "string" && err.code ? err.code : "UNAUTHENTICATED";
+  return new EarshotError(code, `cannot get a token: ${err?.message ?? err}`, { cause: err });
 }
