@@ -12,6 +12,7 @@
 //! - [`access`]: who may read a room's history, enter a room, see presence.
 //! - [`expiry`]: closing a connection when its token expires, unless refreshed.
 //! - [`room`]: one task per active room, found through [`room::RoomRegistry`].
+//! - [`room_events`]: the live room list: rooms added, removed, updated.
 //! - [`room_key`]: room ids scoped by tenant: the key a room is stored under.
 //! - [`room_list`]: a user's room list, a page at a time.
 //! - [`call`]: one task per call: lifecycle, p2p relay, SFU signaling, ICE servers.
@@ -44,6 +45,7 @@ pub mod notify;
 pub mod protocol;
 pub mod quality;
 pub mod room;
+pub mod room_events;
 pub mod room_key;
 pub mod room_list;
 pub mod session;

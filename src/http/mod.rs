@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     );
     let api = Router::new()
         .route("/api/rooms", post(rooms::create).get(rooms::list))
-        .route("/api/rooms/{id}", get(rooms::show))
+        .route("/api/rooms/{id}", get(rooms::show).patch(rooms::update))
         .route("/api/users", get(directory::search))
         .route("/api/rooms/{id}/messages", get(rooms::messages))
         .route("/api/rooms/{id}/members", post(rooms::add_member))

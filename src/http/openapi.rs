@@ -35,7 +35,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "earshot", description = "Rooms and history, the server API for product backends, notifications, uploads, the assistant, and call records with their quality reports. The socket protocol is in docs/PROTOCOL.md, with examples of every body."),
     paths(
-        rooms::create, rooms::list, rooms::show, rooms::add_member, rooms::remove_member, rooms::messages,
+        rooms::create, rooms::list, rooms::show, rooms::update, rooms::add_member, rooms::remove_member, rooms::messages,
         directory::search,
         calls::for_room,
         calls::status,

@@ -112,8 +112,17 @@ pub async fn create(
         members,
         user_created: !chooses_ids,
     };
+    let members = room.members.clone();
     let info = state.signaling.store.create_room(room).await?;
     tracing::info!(room = %info.id, by = %me.user_id, "room created");
+    // Every device of every member lists it at once.
+    if let Err(err) = state
+        .signaling
+        .announce_room_added(&info.id, &members)
+        .await
+    {
+        tracing::warn!(%err, room = %info.id, "cannot announce a new room");
+    }
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -182,6 +191,69 @@ pub async fn show(
     ))
 }
 
+/// What `PATCH /api/rooms/{id}` changes (at least one).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoom {
+    /// 1-200 bytes.
+    title: Option<String>,
+    /// Replaces the room's metadata (at most 16 KiB of JSON).
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+}
+
+#[utoipa::path(patch, path = "/api/rooms/{id}", tag = "rooms", params(("id" = String, Path)),
+    request_body = UpdateRoom,
+    responses((status = 200, description = "the room (`RoomInfo`); every member's devices get `room_updated`"),
+              (status = 400), (status = 403, description = "neither staff in scope nor the room's creator"),
+              (status = 404, description = "no such room, or one the caller may not access (the same answer)")),
+    security(("bearer" = [])))]
+/// `PATCH /api/rooms/{id}`: rename a room or replace its metadata (staff in
+/// scope, or the room's creator; only staff switch the assistant on).
+pub async fn update(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateRoom>,
+) -> Result<Json<RoomInfo>, AppError> {
+    let id = me.room_key(&id);
+    let sig = &state.signaling;
+    let room = sig.authorize(&me, &id).await?;
+    if !(me.is_staff(&sig.config) || room.created_by == me.user_id) {
+        return Err(AppError::Forbidden(
+            "only staff or the room's creator may change it".into(),
+        ));
+    }
+    let title = req.title.as_deref().map(str::trim);
+    if title.is_none() && req.metadata.is_none() {
+        return Err(AppError::BadRequest("give `title` or `metadata`".into()));
+    }
+    if title.is_some_and(|t| t.is_empty() || t.len() > 200) {
+        return Err(AppError::BadRequest(
+            "`title` must be 1 to 200 bytes".into(),
+        ));
+    }
+    if req
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > 16 * 1024)
+    {
+        return Err(AppError::BadRequest("`metadata` exceeds 16 KiB".into()));
+    }
+    super::assistant::check_create_metadata(&state, &me, req.metadata.as_ref())?;
+    let info = sig
+        .store
+        .update_room(&id, title, req.metadata.as_ref())
+        .await?
+        .ok_or(AppError::NotFound("room"))?;
+    sig.rooms
+        .send_if_active(&id, RoomCmd::InfoChanged { info: info.clone() })
+        .await;
+    sig.announce_room_updated(&info).await?;
+    tracing::info!(room = %info.id, by = %me.user_id, "room updated");
+    Ok(Json(info))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct AddMember {
     /// 1-128 bytes.
@@ -214,6 +286,14 @@ pub async fn add_member(
     sig.rooms
         .send_if_active(&id, RoomCmd::MembersChanged { removed: None })
         .await;
+    if added {
+        if let Err(err) = sig
+            .announce_room_added(&id, std::slice::from_ref(&req.user_id))
+            .await
+        {
+            tracing::warn!(%err, room = %id, "cannot announce a room to its new member");
+        }
+    }
     Ok(if added {
         StatusCode::CREATED
     } else {
@@ -244,8 +324,9 @@ pub async fn remove_member(
         return Err(AppError::NotFound("member"));
     }
     // Removal ends participation at once: the room's subscriptions and
-    // any call in it.
+    // any call in it; the user's devices drop it from their lists.
     sig.member_removed(&id, &user_id).await;
+    sig.announce_room_removed(&id, &user_id);
     sig.rooms
         .send_if_active(
             &id,

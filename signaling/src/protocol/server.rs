@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::quality::{CallSummary, MonitorCallView, QualityLevel};
 use super::types::{
-    CallInfo, CallOutcome, IceServer, MemberView, MessageView, NotificationView, ParticipantView,
-    PresenceView, RoomInfo, RoomSummary, UserRef,
+    CallInfo, CallOutcome, IceServer, MemberView, MessagePreview, MessageView, NotificationView,
+    ParticipantView, PresenceView, RoomInfo, RoomSummary, UserRef,
 };
 use crate::error::ErrorCode;
 
@@ -68,6 +68,29 @@ pub enum ServerMessage {
         #[serde(serialize_with = "crate::room_key::serialize_local")]
         room_id: String,
         user_id: String,
+    },
+    /// You were put in a room (it was created with you in it, or you were
+    /// added): its list entry, to every device of yours.
+    RoomAdded {
+        room: RoomSummary,
+    },
+    /// You are no longer a member of the room: to every device of yours.
+    RoomRemoved {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
+        room_id: String,
+    },
+    /// A room's title or metadata changed: to every device of its members.
+    RoomUpdated {
+        room: RoomInfo,
+    },
+    /// A new message in a room of yours that you have not joined on any
+    /// device: the room list's preview and position (`unread` grows by one
+    /// when the sender is someone else).
+    RoomActivity {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
+        room_id: String,
+        last_seq: i64,
+        message: MessagePreview,
     },
     Rooms {
         #[serde(skip_serializing_if = "Option::is_none", default)]

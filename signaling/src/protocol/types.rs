@@ -209,6 +209,33 @@ pub struct MessagePreview {
     pub created_at: i64,
 }
 
+impl MessagePreview {
+    /// The list entry's preview of a stored message (text cut at 120
+    /// characters; none for a deleted message).
+    pub fn of(m: &MessageView) -> MessagePreview {
+        MessagePreview {
+            seq: m.seq,
+            sender_id: m.sender.id.clone(),
+            sender_name: m.sender.name.clone(),
+            message_type: m.message_type,
+            text: if m.deleted {
+                String::new()
+            } else {
+                MessagePreview::cut(&m.text)
+            },
+            created_at: m.created_at,
+        }
+    }
+
+    /// `text` cut to 120 characters (with an ellipsis when cut).
+    pub fn cut(text: &str) -> String {
+        match text.char_indices().nth(120) {
+            Some((i, _)) => format!("{}…", &text[..i]),
+            None => text.to_string(),
+        }
+    }
+}
+
 /// A user's aggregated presence.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]

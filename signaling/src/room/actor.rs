@@ -105,8 +105,10 @@ pub(super) struct Room {
     rx: mpsc::Receiver<RoomCmd>,
     pub(super) registry: RoomRegistry,
     pub(super) info: Option<RoomInfo>,
-    members: HashSet<String>,
+    pub(super) members: HashSet<String>,
     pub(super) subs: HashMap<u64, Sub>,
+    /// Subscribed devices per user (who has joined on at least one device).
+    pub(super) joined_users: HashMap<String, usize>,
     pub(super) last_seq: i64,
     typing: TypingTracker,
     pub(super) pending: FuturesOrdered<Pending>,
@@ -125,6 +127,7 @@ impl Room {
             info: None,
             members: HashSet::new(),
             subs: HashMap::new(),
+            joined_users: HashMap::new(),
             last_seq: 0,
             typing,
             pending: FuturesOrdered::new(),
@@ -223,7 +226,7 @@ impl Room {
     }
 
     fn user_subscriptions(&self, user_id: &str) -> usize {
-        self.subs.values().filter(|s| s.user.id == user_id).count()
+        self.joined_users.get(user_id).copied().unwrap_or(0)
     }
 
     fn joined(&self, conn: &ConnHandle, request_id: &Option<String>) -> bool {
@@ -375,6 +378,7 @@ impl Room {
                 answer,
             } => self.assistant_reply(token, question_id, answer).await,
             RoomCmd::AssistantChanged { enabled } => self.assistant.set_enabled(enabled),
+            RoomCmd::InfoChanged { info } => self.info = Some(info),
             RoomCmd::MembersChanged { removed } => {
                 match self.registry.deps().store.members(&self.id).await {
                     Ok(members) => self.members = members.into_iter().map(|(u, _)| u.id).collect(),
@@ -460,14 +464,20 @@ impl Room {
         if staff {
             self.assistant.on_staff_present();
         }
-        self.subs.insert(
-            conn.id(),
-            Sub {
-                conn: conn.clone(),
-                user: user.clone(),
-                staff,
-            },
-        );
+        let fresh = self
+            .subs
+            .insert(
+                conn.id(),
+                Sub {
+                    conn: conn.clone(),
+                    user: user.clone(),
+                    staff,
+                },
+            )
+            .is_none();
+        if fresh {
+            *self.joined_users.entry(user.id.clone()).or_default() += 1;
+        }
         conn.send(
             ServerMessage::RoomJoined {
                 request_id,
@@ -511,6 +521,12 @@ impl Room {
                 }
                 .to_frame(),
             );
+        }
+        if let Some(n) = self.joined_users.get_mut(&sub.user.id) {
+            *n -= 1;
+            if *n == 0 {
+                self.joined_users.remove(&sub.user.id);
+            }
         }
         if self.user_subscriptions(&sub.user.id) == 0 {
             if self.typing.stop(&sub.user.id) {

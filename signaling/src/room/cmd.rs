@@ -6,7 +6,7 @@ use crate::assistant::Answer;
 use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
-use crate::protocol::{MessageView, SendMessage, ServerMessage, UserRef};
+use crate::protocol::{MessageView, RoomInfo, SendMessage, ServerMessage, UserRef};
 use crate::store::NewMessage;
 
 /// Everything a room task can be asked to do.
@@ -57,6 +57,10 @@ pub enum RoomCmd {
         msg: NewMessage,
         reply: oneshot::Sender<Result<MessageView>>,
     },
+    /// The room's title or metadata changed over REST.
+    InfoChanged {
+        info: RoomInfo,
+    },
     /// The server rewrites one of its entries (a call's, as the call goes):
     /// stored, then broadcast as `message_updated`.
     Amend {
@@ -97,9 +101,10 @@ impl RoomCmd {
                 request_id,
                 explicit: true,
             } => (conn, request_id),
-            RoomCmd::Leave { .. } | RoomCmd::MembersChanged { .. } | RoomCmd::Typing { .. } => {
-                return
-            }
+            RoomCmd::Leave { .. }
+            | RoomCmd::MembersChanged { .. }
+            | RoomCmd::InfoChanged { .. }
+            | RoomCmd::Typing { .. } => return,
             RoomCmd::Send {
                 conn, request_id, ..
             }

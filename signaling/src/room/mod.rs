@@ -8,6 +8,7 @@
 //! Messages posted by the server API and the assistant's answers take the
 //! same path ([`posts`](self)).
 
+mod activity;
 mod actor;
 mod cmd;
 mod posts;

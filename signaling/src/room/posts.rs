@@ -125,6 +125,7 @@ impl Room {
         let staff_present = self.subs.values().any(|s| s.staff);
         self.assistant
             .on_message(view, from_staff, staff_present, Instant::now().into_std());
+        self.tell_absent_members(view);
     }
 
     /// The wait is over: ask the backend off the room's task and come back

@@ -70,7 +70,7 @@ impl Store {
         if inserted.rows_affected() == 0 {
             return Err(SignalError::Conflict(format!(
                 "room {} already exists",
-                room.id
+                crate::room_key::local(&room.id)
             )));
         }
         for user in &room.members {
@@ -95,6 +95,24 @@ impl Store {
             created_at: now,
             user_created: room.user_created,
         })
+    }
+
+    /// Change a room's title and/or metadata; the room as it is now.
+    pub async fn update_room(
+        &self,
+        room_id: &str,
+        title: Option<&str>,
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<Option<RoomInfo>> {
+        sqlx::query(
+            "UPDATE rooms SET title = COALESCE(?, title), metadata = COALESCE(?, metadata) WHERE id = ?",
+        )
+        .bind(title)
+        .bind(metadata.map(|m| m.to_string()))
+        .bind(room_id)
+        .execute(&self.pool)
+        .await?;
+        self.room(room_id).await
     }
 
     pub async fn room(&self, room_id: &str) -> Result<Option<RoomInfo>> {
@@ -325,6 +343,20 @@ impl Store {
         Ok((out, next))
     }
 
+    /// Messages of others after `user_id`'s read mark in `room_id` (not deleted).
+    pub async fn unread_for(&self, room_id: &str, user_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages x JOIN room_members m
+               ON m.room_id = x.room_id AND m.user_id = ?2
+             WHERE x.room_id = ?1 AND x.seq > m.last_read_seq
+               AND x.sender_id != ?2 AND x.deleted_at IS NULL",
+        )
+        .bind(room_id)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// How many rooms `user_id` has created.
     pub async fn rooms_created_by(&self, user_id: &str) -> Result<i64> {
         Ok(
@@ -398,8 +430,5 @@ pub struct UserProfile {
 
 /// The first 120 characters of a message, for room lists.
 fn preview(text: &str) -> String {
-    match text.char_indices().nth(120) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
+    MessagePreview::cut(text)
 }
