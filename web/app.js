@@ -18,7 +18,9 @@ import { NotificationCenter } from "./ui/notifications.js";
 import { setupSignInForm, savedIdentity, saveIdentity, forgetIdentity, devTokenProvider } from "./ui/signin.js";
 
 const TYPING_TTL_MS = 6000;
-const ROOMS_POLL_MS = 15000;
+// The server pushes room changes (room_added, room_removed, room_updated,
+// room_activity); the listing is only a safety net, and runs on reconnect.
+const ROOMS_POLL_MS = 120000;
 const PAGE = 50;
 const PRESENCE_RANK = { online: 3, busy: 2, away: 1, offline: 0 };
 
@@ -235,6 +237,41 @@ function wire(client) {
     app.notifications.load();
   });
   client.on("reconnect_failed", () => app.banner.failed());
+  // The live room list: rooms appear, vanish, change and move as it happens.
+  client.on("room_added", ({ room: s }) => {
+    const id = s.room.id;
+    const prev = app.rooms.get(id);
+    app.rooms.set(id, { ...s, unread: id === app.active ? 0 : s.unread, last_message: prev?.last_message ?? s.last_message });
+    if (!client.joinedRooms.includes(id)) client.joinRoom(id, { sinceSeq: s.last_seq }).catch((err) => console.warn("join", id, err));
+    app.list.render();
+  });
+  client.on("room_removed", ({ room_id: id }) => {
+    const title = app.rooms.get(id)?.room.title;
+    app.rooms.delete(id);
+    Promise.resolve(client.leaveRoom(id)).catch(() => {});
+    if (app.active === id) {
+      app.closeRoom();
+      toast(`You are no longer in ${title ?? "this conversation"}.`, { kind: "info" });
+    }
+    app.list.render();
+  });
+  client.on("room_updated", ({ room }) => {
+    const r = app.rooms.get(room.id);
+    if (!r) return;
+    r.room = room;
+    app.list.render();
+    if (app.active === room.id) app.chat.renderHeader();
+  });
+  client.on("room_activity", (f) => {
+    const r = app.rooms.get(f.room_id);
+    if (!r) return;
+    const m = f.message;
+    if (r.last_message?.seq != null && m.seq <= r.last_message.seq) return;
+    r.last_message = m;
+    r.last_seq = Math.max(r.last_seq ?? 0, f.last_seq);
+    if (m.sender_id !== app.me.id && f.room_id !== app.active) r.unread = (r.unread ?? 0) + 1;
+    app.list.render();
+  });
   client.on("message", (m) => {
     const store = app.storeFor(m.room_id);
     store.add(m);

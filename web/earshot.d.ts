@@ -343,6 +343,16 @@ export interface EarshotEvents {
   call_ended: (frame: CallEndedFrame) => void;
   /** Someone accepted, declined, was busy or missed the call. */
   call_updated: (call: CallInfo) => void;
+  /** The live room list changed: the rooms, most recently active first. */
+  room_list: (rooms: RoomSummary[]) => void;
+  /** You were put in a room (created with you, or you were added). */
+  room_added: (frame: Frame & { room: RoomSummary }) => void;
+  /** You are no longer a member of the room. */
+  room_removed: (frame: Frame & { room_id: string }) => void;
+  /** A room's title or metadata changed. */
+  room_updated: (frame: Frame & { room: RoomInfo }) => void;
+  /** A new message in a room of yours you have not joined on any device. */
+  room_activity: (frame: Frame & { room_id: string; last_seq: number; message: MessagePreview }) => void;
   /** After every (re)connection: the calls that still concern this user. */
   active_calls: (calls: CallInfo[]) => void;
   /** This device joined a call. */
@@ -732,6 +742,8 @@ export class EarshotClient extends Emitter<EarshotEvents> {
 
   /** The first page of the user's rooms (the server's default page size). */
   listRooms(): Promise<RoomSummary[]>;
+  /** The room list as live state: filled by `listRooms()`, kept current by the server's pushes. */
+  readonly roomList: { list(): RoomSummary[] };
   /** People you may talk to (staff: your tenant's users; others: your tenant's staff), by part of a name or id. */
   findUsers(q?: string, options?: { limit?: number }): Promise<DirectoryUser[]>;
   /** One page of the user's rooms; pass `nextCursor` back as `cursor` for the next. */

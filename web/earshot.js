@@ -20,6 +20,7 @@ import { restRequest, devToken, devConfig } from "./lib/rest.js";
 import { uuid } from "./lib/ids.js";
 import { RoomBook } from "./lib/rooms.js";
 import { CallManager, STATE_FRAMES } from "./lib/calls/manager.js";
+import { LiveRoomList } from "./lib/roomlist.js";
 import { restMethods } from "./lib/api.js";
 
 export { EarshotError, SERVER_ERROR_CODES, CLIENT_ERROR_CODES, CLOSE, devToken, devConfig, uuid };
@@ -62,6 +63,11 @@ export class EarshotClient extends Emitter {
     this.outbox = new Outbox({ maxAttempts: options.sendMaxAttempts ?? 10 });
     this.book = new RoomBook(this, options.typing);
     this.calls = new CallManager(this);
+    /** The room list as live state (see `roomList.list()` and the `room_list` event). */
+    this.roomList = new LiveRoomList();
+    this.on("message", (m) => {
+      if (this.roomList.noteMessage(m, this._user?.id)) this.emit("room_list", this.roomList.list());
+    });
     /** @type {Map<string, {user_id: string, status: string, last_seen?: number, devices?: number}>} */
     this.presence = new Map();
     this._user = null;
@@ -298,6 +304,13 @@ export class EarshotClient extends Emitter {
         for (const p of frame.users ?? []) this._setPresenceOf(p);
         this.emit("presence_list", frame);
         break;
+      case "room_added":
+      case "room_removed":
+      case "room_updated":
+      case "room_activity":
+        if (this.roomList.apply(frame, this._user?.id)) this.emit("room_list", this.roomList.list());
+        this.emit(frame.type, frame);
+        break;
       case "rooms":
         this._noteRoomsOnline(frame.rooms ?? []);
         this.emit("rooms", frame);
@@ -452,7 +465,10 @@ export class EarshotClient extends Emitter {
 
   /** `list_rooms`: the first page of the user's rooms, most recently active first. */
   async listRooms() {
-    return (await this.request("list_rooms")).rooms;
+    const rooms = (await this.request("list_rooms")).rooms;
+    this.roomList.load(rooms);
+    this.emit("room_list", this.roomList.list());
+    return rooms;
   }
 
   /**
@@ -517,6 +533,7 @@ export class EarshotClient extends Emitter {
    * after the reconnect. Resolves true once sent and confirmed.
    */
   markRead(roomId, seq) {
+    if (this.roomList.read(roomId)) this.emit("room_list", this.roomList.list());
     return this.book.markRead(roomId, seq);
   }
 

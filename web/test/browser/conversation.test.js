@@ -86,3 +86,39 @@ test("Arabic and English each in their own direction; links open safely; nothing
   await assertFits(phone, "Arabic messages on a phone");
   for (const page of [amira, omar, phone]) assert.deepEqual(page.errors, []);
 });
+
+test("the room list is live: a new conversation, its first message and a new title show at once on the other page", { timeout: 120000 }, async () => {
+  const omar = await newPage(ctx.browser);
+  await signIn(omar, ctx.server.url, { user: "omar3", name: "Omar Said", role: "professional" });
+  const amira = await newPage(ctx.browser);
+  await signIn(amira, ctx.server.url, { user: "amira3", name: "Amira Haddad" });
+  await amira.click("#new-room");
+  await amira.fill("#room-title", "Residence permit");
+  await amira.fill("#room-people", "omar3");
+  const created = Date.now();
+  await amira.click("#room-create");
+  // Far sooner than any poll: pushed.
+  const entry = omar.locator("#room-list .room-btn", { hasText: "Residence permit" });
+  await entry.waitFor({ timeout: 3000 });
+  assert.ok(Date.now() - created < 3000);
+  await amira.locator("#chat-title", { hasText: "Residence permit" }).waitFor();
+  await sendText(amira, "Hello, my permit expires next month");
+  await entry.locator(".preview", { hasText: "Hello, my permit expires next month" }).waitFor({ timeout: 3000 });
+  await entry.locator(".badge, .unread", { hasText: "1" }).first().waitFor({ timeout: 3000 });
+  // Renamed by its creator: the other page's list follows.
+  const roomId = await amira.evaluate(() => decodeURIComponent(location.hash.slice(1)));
+  const status = await amira.evaluate(async (id) => {
+    const r = await fetch(`/api/rooms/${encodeURIComponent(id)}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${window.earshot._token}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Residence permit renewal" }),
+    });
+    return r.status;
+  }, roomId);
+  assert.equal(status, 200);
+  await omar.locator("#room-list .room-btn", { hasText: "Residence permit renewal" }).waitFor({ timeout: 3000 });
+  // The SDK keeps the same list as live state.
+  const listed = await omar.evaluate(() => window.earshot.roomList.list().map((s) => s.room.title));
+  assert.ok(listed.includes("Residence permit renewal"), JSON.stringify(listed));
+  for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
+});
