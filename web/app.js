@@ -307,6 +307,9 @@ function wire(client) {
     app.list.render();
   });
   client.on("typing", setTyping);
+  client.on("delivery_receipt", (f) => {
+    if (f.room_id === app.active) app.chat.render("auto");
+  });
   client.on("read_receipt", (f) => {
     if (f.user_id === app.me.id) {
       const r = app.rooms.get(f.room_id);

@@ -72,6 +72,8 @@ export interface MemberView {
   presence: PresenceStatus;
   last_seen?: number;
   last_read_seq: number;
+  /** Messages up to here reached at least one of their devices. */
+  delivered_seq?: number;
 }
 
 export interface MessagePreview {
@@ -324,6 +326,8 @@ export interface EarshotEvents {
   message_status: (message: LocalMessage) => void;
   typing: (frame: TypingFrame) => void;
   read_receipt: (frame: ReadReceiptFrame) => void;
+  /** Messages up to `seq` reached a device of `user_id`. */
+  delivery_receipt: (frame: Frame & { room_id: string; user_id: string; seq: number }) => void;
   member_joined: (frame: MemberJoinedFrame) => void;
   member_left: (frame: MemberLeftFrame) => void;
   presence: (frame: PresenceFrame) => void;
@@ -766,6 +770,8 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   markRead(roomId: string, seq?: number): Promise<boolean>;
   /** Members other than you who have read up to `seq`. */
   readBy(roomId: string, seq: number): UserRef[];
+  /** Delivered: every other member has `seq` on at least one device (or has read it). */
+  deliveredToAll(roomId: string, seq: number): boolean;
 
   setPresence(status: "online" | "away" | "busy"): Promise<void>;
   getPresence(userIds: string[]): Promise<PresenceView[]>;

@@ -288,6 +288,10 @@ export class EarshotClient extends Emitter {
       case "typing":
         if (frame.user_id !== this._user?.id) this.emit("typing", frame);
         break;
+      case "delivery_receipt":
+        this.book.onDeliveryReceipt(frame);
+        this.emit("delivery_receipt", frame);
+        break;
       case "read_receipt":
         this.book.onReadReceipt(frame);
         this.emit("read_receipt", frame);
@@ -535,6 +539,11 @@ export class EarshotClient extends Emitter {
   markRead(roomId, seq) {
     if (this.roomList.read(roomId)) this.emit("room_list", this.roomList.list());
     return this.book.markRead(roomId, seq);
+  }
+
+  /** Whether every other member has `seq` on at least one device (delivered). */
+  deliveredToAll(roomId, seq) {
+    return this.book.deliveredToAll(roomId, seq);
   }
 
   /** Members other than you whose read mark is at or past `seq`. */

@@ -317,13 +317,12 @@ impl Session {
                 self.sig.rooms.send(&room_id, cmd).await
             }
             ClientMessage::MarkRead { room_id, seq } => {
-                self.require_joined(&room_id)?;
-                let cmd = RoomCmd::MarkRead {
-                    conn: self.conn.clone(),
-                    seq,
-                    request_id,
-                };
-                self.sig.rooms.send(&room_id, cmd).await
+                self.mark(room_id, seq, crate::store::Mark::Read, request_id)
+                    .await
+            }
+            ClientMessage::MarkDelivered { room_id, seq } => {
+                self.mark(room_id, seq, crate::store::Mark::Delivered, request_id)
+                    .await
             }
             ClientMessage::SetPresence { status } => {
                 if status == PresenceStatus::Offline {
@@ -606,6 +605,26 @@ impl Session {
             let _ = self.sig.rooms.send(room_id, cmd).await;
         }
         self.sig.hub.unregister(&self.conn);
+    }
+}
+
+impl Session {
+    /// `mark_read` / `mark_delivered`: the room's task moves the mark.
+    async fn mark(
+        &mut self,
+        room_id: String,
+        seq: i64,
+        mark: crate::store::Mark,
+        request_id: Option<String>,
+    ) -> Result<()> {
+        self.require_joined(&room_id)?;
+        let cmd = RoomCmd::MarkRead {
+            conn: self.conn.clone(),
+            seq,
+            mark,
+            request_id,
+        };
+        self.sig.rooms.send(&room_id, cmd).await
     }
 }
 

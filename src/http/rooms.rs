@@ -172,16 +172,17 @@ pub async fn show(
     let room = sig.authorize(&me, &id).await?;
     let members: Vec<MemberView> = sig
         .store
-        .members(&id)
+        .members_with_marks(&id)
         .await?
         .into_iter()
-        .map(|(user, last_read_seq)| {
+        .map(|(user, last_read_seq, delivered_seq)| {
             let p = sig.hub.presence(&user.id);
             MemberView {
                 user,
                 presence: p.status,
                 last_seen: p.last_seen,
                 last_read_seq,
+                delivered_seq,
             }
         })
         .collect();

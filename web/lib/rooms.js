@@ -9,6 +9,8 @@ import { EarshotError } from "./errors.js";
 
 /** Largest page asked for when filling a gap. */
 const FILL_PAGE = 200;
+/** At most one `mark_delivered` per room this often (ms). */
+const DELIVERED_EVERY_MS = 500;
 
 export class RoomBook {
   constructor(client, typingOptions) {
@@ -151,6 +153,9 @@ export class RoomBook {
     if (!r.seq) r.seq = new Sequencer(missed.length ? missed[0].seq - 1 : frame.last_seq ?? 0);
     this.c.emit("room_joined", { ...frame, resumed });
     this._deliver(r, missed, "missed");
+    // Joined and up to date with the room's head (its newest messages come
+    // with it or on demand, its preview is in the list): delivered here.
+    if ((frame.last_seq ?? 0) > 0) this._ackDelivered(r, frame.last_seq);
     if (frame.has_more || r.seq.hasGap || r.seq.lastSeq < r.lastSeq) this._fill(r, r.lastSeq);
     if (r.readWanted > r.readSent) this._sendRead(r);
     for (const w of r.waiters.splice(0)) {
@@ -241,7 +246,34 @@ export class RoomBook {
 
   _deliver(r, messages, source) {
     for (const m of messages) this.c._noteOwn(m);
-    for (const m of r.seq.push(messages)) this.c.emit("message", m, { source });
+    let newest = 0;
+    for (const m of r.seq.push(messages)) {
+      this.c.emit("message", m, { source });
+      if (m.sender?.id !== this.me) newest = Math.max(newest, m.seq);
+    }
+    if (newest > 0) this._ackDelivered(r, newest);
+  }
+
+  /**
+   * Tell the server others' messages up to `seq` reached this device: one
+   * `mark_delivered` at once, then at most one per `DELIVERED_EVERY_MS` for
+   * whatever arrived meanwhile (a batch, never one per message).
+   */
+  _ackDelivered(r, seq) {
+    if (seq <= (r.deliveredSent ?? 0)) return;
+    r.deliveredWanted = Math.max(r.deliveredWanted ?? 0, seq);
+    if (r.deliveredTimer) return;
+    const send = () => {
+      const want = r.deliveredWanted;
+      if (!r.joined || want <= (r.deliveredSent ?? 0)) return;
+      r.deliveredSent = want;
+      if (!this.c.socket.send({ type: "mark_delivered", room_id: r.id, seq: want })) r.deliveredSent = 0;
+    };
+    send();
+    r.deliveredTimer = setTimeout(() => {
+      r.deliveredTimer = null;
+      send();
+    }, DELIVERED_EVERY_MS);
   }
 
   /** Fetch what is missing after the last delivered seq (`get_messages` after). */
@@ -276,6 +308,25 @@ export class RoomBook {
     if (m) m.last_read_seq = Math.max(m.last_read_seq ?? 0, f.seq);
     else r.members.set(f.user_id, { user: { id: f.user_id }, presence: "online", last_read_seq: f.seq });
     if (f.user_id === this.me) r.readSent = Math.max(r.readSent, f.seq);
+  }
+
+  onDeliveryReceipt(f) {
+    const r = this.rooms.get(f.room_id);
+    if (!r) return;
+    const m = r.members.get(f.user_id);
+    if (m) m.delivered_seq = Math.max(m.delivered_seq ?? 0, f.seq);
+    else r.members.set(f.user_id, { user: { id: f.user_id }, presence: "online", last_read_seq: 0, delivered_seq: f.seq });
+  }
+
+  /**
+   * Delivered: every other member has `seq` on at least one device (or has
+   * read it). False while the room has no other member.
+   */
+  deliveredToAll(id, seq) {
+    const r = this.rooms.get(id);
+    if (!r) return false;
+    const others = [...r.members.values()].filter((m) => m.user.id !== this.me);
+    return others.length > 0 && others.every((m) => Math.max(m.delivered_seq ?? 0, m.last_read_seq ?? 0) >= seq);
   }
 
   onMemberJoined(f) {

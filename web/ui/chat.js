@@ -342,10 +342,13 @@ export class ChatView {
     const status = m.status ?? (m.seq != null ? "sent" : "sending");
     if (status === "sending") return h("span", { class: "status sending", title: "Sending…" }, icon("clock"));
     if (status === "failed") return h("span", { class: "status failed", title: "Not sent" }, icon("alert"));
+    // Sent (stored), delivered (on a device of everyone else), read.
     const seen = m.seq != null && this.app.client.readBy(this.roomId, m.seq).length > 0;
-    return seen
-      ? h("span", { class: "status seen", title: "Seen" }, icon("checks"))
-      : h("span", { class: "status sent", title: "Sent" }, icon("check"));
+    if (seen) return h("span", { class: "status seen", title: "Read", dataset: { tick: "read" } }, icon("checks"));
+    const delivered = m.seq != null && this.app.client.deliveredToAll(this.roomId, m.seq);
+    return delivered
+      ? h("span", { class: "status delivered", title: "Delivered", dataset: { tick: "delivered" } }, icon("checks"))
+      : h("span", { class: "status sent", title: "Sent", dataset: { tick: "sent" } }, icon("check"));
   }
 
   /** "Seen by …" under the newest own message that others have read. */

@@ -79,6 +79,12 @@ pub enum ClientMessage {
         room_id: String,
         seq: i64,
     },
+    /// Messages up to `seq` reached this device (sent debounced, a batch at
+    /// a time, not per message).
+    MarkDelivered {
+        room_id: String,
+        seq: i64,
+    },
     SetPresence {
         status: PresenceStatus,
     },
@@ -197,6 +203,7 @@ impl ClientMessage {
             | ClientMessage::GetMessages { room_id, .. }
             | ClientMessage::Typing { room_id, .. }
             | ClientMessage::MarkRead { room_id, .. }
+            | ClientMessage::MarkDelivered { room_id, .. }
             | ClientMessage::StartCall { room_id, .. } => Some(room_id),
             _ => None,
         }
@@ -216,6 +223,7 @@ impl ClientMessage {
             ClientMessage::GetMessages { .. } => "get_messages",
             ClientMessage::Typing { .. } => "typing",
             ClientMessage::MarkRead { .. } => "mark_read",
+            ClientMessage::MarkDelivered { .. } => "mark_delivered",
             ClientMessage::SetPresence { .. } => "set_presence",
             ClientMessage::GetPresence { .. } => "get_presence",
             ClientMessage::StartCall { .. } => "start_call",

@@ -150,6 +150,13 @@ pub enum ServerMessage {
         user_id: String,
         seq: i64,
     },
+    /// Messages up to `seq` reached at least one device of `user_id`.
+    DeliveryReceipt {
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
+        room_id: String,
+        user_id: String,
+        seq: i64,
+    },
     Presence(PresenceView),
     PresenceList {
         #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -183,6 +183,9 @@ pub struct MemberView {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub last_seen: Option<i64>,
     pub last_read_seq: i64,
+    /// Messages up to here reached at least one of their devices.
+    #[serde(default)]
+    pub delivered_seq: i64,
 }
 
 /// One entry of a user's room list.

@@ -89,6 +89,7 @@ pub(super) enum Completed {
     Read {
         conn: ConnHandle,
         request_id: Option<String>,
+        mark: crate::store::Mark,
         result: Result<i64>,
     },
 }
@@ -109,6 +110,8 @@ pub(super) struct Room {
     pub(super) subs: HashMap<u64, Sub>,
     /// Subscribed devices per user (who has joined on at least one device).
     pub(super) joined_users: HashMap<String, usize>,
+    /// The latest read and delivered marks announced, per user.
+    marks: HashMap<(String, crate::store::Mark), i64>,
     pub(super) last_seq: i64,
     typing: TypingTracker,
     pub(super) pending: FuturesOrdered<Pending>,
@@ -128,6 +131,7 @@ impl Room {
             members: HashSet::new(),
             subs: HashMap::new(),
             joined_users: HashMap::new(),
+            marks: HashMap::new(),
             last_seq: 0,
             typing,
             pending: FuturesOrdered::new(),
@@ -329,6 +333,7 @@ impl Room {
             RoomCmd::MarkRead {
                 conn,
                 seq,
+                mark,
                 request_id,
             } => {
                 if !self.joined(&conn, &request_id) {
@@ -339,6 +344,7 @@ impl Room {
                     room_id: self.id.clone(),
                     user_id: conn.user_id().to_string(),
                     seq,
+                    mark,
                     done,
                 };
                 self.registry.deps().store.writer().submit(op).await;
@@ -347,6 +353,7 @@ impl Room {
                     Completed::Read {
                         conn,
                         request_id,
+                        mark,
                         result,
                     }
                 }));
@@ -445,16 +452,17 @@ impl Room {
         has_more |= fit_history(&mut missed, self.config().history_max_bytes, keep);
         let hub = &self.registry.deps().hub;
         let members = store
-            .members(&self.id)
+            .members_with_marks(&self.id)
             .await?
             .into_iter()
-            .map(|(user, last_read_seq)| {
+            .map(|(user, last_read_seq, delivered_seq)| {
                 let p = hub.presence(&user.id);
                 MemberView {
                     user,
                     presence: p.status,
                     last_seen: p.last_seen,
                     last_read_seq,
+                    delivered_seq,
                 }
             })
             .collect();
@@ -625,15 +633,32 @@ impl Room {
             Completed::Read {
                 conn,
                 request_id,
+                mark,
                 result: Ok(seq),
             } => {
                 if request_id.is_some() {
                     conn.send(ServerMessage::Ok { request_id }.to_frame());
                 }
-                let frame = ServerMessage::ReadReceipt {
-                    room_id: self.id.clone(),
-                    user_id: conn.user_id().to_string(),
-                    seq,
+                // Only a mark that moved is news (devices of one user ack
+                // the same messages).
+                let user_id = conn.user_id().to_string();
+                let known = self.marks.entry((user_id.clone(), mark)).or_insert(0);
+                if seq <= *known {
+                    return;
+                }
+                *known = seq;
+                let room_id = self.id.clone();
+                let frame = match mark {
+                    crate::store::Mark::Read => ServerMessage::ReadReceipt {
+                        room_id,
+                        user_id,
+                        seq,
+                    },
+                    crate::store::Mark::Delivered => ServerMessage::DeliveryReceipt {
+                        room_id,
+                        user_id,
+                        seq,
+                    },
                 };
                 self.broadcast(&frame.to_frame());
             }
@@ -651,6 +676,7 @@ impl Room {
                 conn,
                 request_id,
                 result: Err(err),
+                ..
             } => {
                 if let SignalError::Storage(e) = &err {
                     warn!(error = %e, room = %self.id, "write failed");

@@ -7,7 +7,7 @@ use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
 use crate::protocol::{MessageView, RoomInfo, SendMessage, ServerMessage, UserRef};
-use crate::store::NewMessage;
+use crate::store::{Mark, NewMessage};
 
 /// Everything a room task can be asked to do.
 #[derive(Debug)]
@@ -44,6 +44,7 @@ pub enum RoomCmd {
     MarkRead {
         conn: ConnHandle,
         seq: i64,
+        mark: Mark,
         request_id: Option<String>,
     },
     /// Membership changed over REST: reload, and drop subscriptions of

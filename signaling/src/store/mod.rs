@@ -33,7 +33,7 @@ pub use quality::{
 };
 pub use rooms::{NewRoom, RoomCursor, RoomListRow, UserProfile};
 pub use uploads::{check_attachments, UploadRecord, MAX_ATTACHMENTS};
-pub use writer::{EditOutcome, StoredMessage, WriteOp, Writer, WriterHandle};
+pub use writer::{EditOutcome, Mark, StoredMessage, WriteOp, Writer, WriterHandle};
 
 use crate::error::Result;
 

@@ -133,6 +133,28 @@ impl Store {
     }
 
     /// Members with their profile (when the user has ever connected) and read mark.
+    /// The members with their read and delivered marks.
+    pub async fn members_with_marks(&self, room_id: &str) -> Result<Vec<(UserRef, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT m.user_id, m.last_read_seq, m.delivered_seq, u.name, u.role FROM room_members m
+             LEFT JOIN users u ON u.id = m.user_id WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
+        )
+        .bind(room_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let user = UserRef {
+                    id: r.get("user_id"),
+                    name: r.get("name"),
+                    role: r.get("role"),
+                };
+                (user, r.get("last_read_seq"), r.get("delivered_seq"))
+            })
+            .collect())
+    }
+
     pub async fn members(&self, room_id: &str) -> Result<Vec<(UserRef, i64)>> {
         let rows = sqlx::query(
             "SELECT m.user_id, m.last_read_seq, u.name, u.role FROM room_members m

@@ -60,10 +60,12 @@ pub enum WriteOp {
         metadata: serde_json::Value,
         done: oneshot::Sender<EditOutcome>,
     },
+    /// Move a member's read (and so delivered) or delivered mark forward.
     MarkRead {
         room_id: String,
         user_id: String,
         seq: i64,
+        mark: Mark,
         done: oneshot::Sender<Result<i64>>,
     },
     /// Answered once everything queued before it is committed.
@@ -309,9 +311,10 @@ impl Writer {
                 room_id,
                 user_id,
                 seq,
+                mark,
                 done,
             } => {
-                let result = self.mark_read(tx, &room_id, &user_id, seq).await;
+                let result = self.mark_read(tx, &room_id, &user_id, seq, mark).await;
                 Answer::Read(done, self.check_storage(result))
             }
             WriteOp::Flush { done } => Answer::Flush(done),
@@ -341,27 +344,37 @@ impl Writer {
         room_id: &str,
         user_id: &str,
         seq: i64,
+        mark: Mark,
     ) -> Result<i64> {
         let last = self.room_last_seq(tx, room_id).await?;
         let seq = seq.clamp(0, last);
-        let done = sqlx::query(
-            "UPDATE room_members SET last_read_seq = MAX(last_read_seq, ?) WHERE room_id = ? AND user_id = ?",
-        )
-        .bind(seq)
-        .bind(room_id)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
+        // What is read has reached a device.
+        let (update, select) = match mark {
+            Mark::Read => (
+                "UPDATE room_members SET last_read_seq = MAX(last_read_seq, ?1),
+                   delivered_seq = MAX(delivered_seq, ?1) WHERE room_id = ?2 AND user_id = ?3",
+                "SELECT last_read_seq FROM room_members WHERE room_id = ? AND user_id = ?",
+            ),
+            Mark::Delivered => (
+                "UPDATE room_members SET delivered_seq = MAX(delivered_seq, ?1)
+                 WHERE room_id = ?2 AND user_id = ?3",
+                "SELECT delivered_seq FROM room_members WHERE room_id = ? AND user_id = ?",
+            ),
+        };
+        let done = sqlx::query(update)
+            .bind(seq)
+            .bind(room_id)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(SignalError::AccessDenied);
         }
-        Ok(sqlx::query_scalar(
-            "SELECT last_read_seq FROM room_members WHERE room_id = ? AND user_id = ?",
-        )
-        .bind(room_id)
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await?)
+        Ok(sqlx::query_scalar(select)
+            .bind(room_id)
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?)
     }
 }
 
@@ -403,6 +416,13 @@ async fn edit(
         .fetch_one(&mut **tx)
         .await?;
     Ok(view_from_row(&row))
+}
+
+/// Which of a member's marks a `MarkRead` write moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mark {
+    Read,
+    Delivered,
 }
 
 /// Rewrite a server entry's text and metadata (see [`WriteOp::Amend`]).

@@ -122,3 +122,29 @@ test("the room list is live: a new conversation, its first message and a new tit
   assert.ok(listed.includes("Residence permit renewal"), JSON.stringify(listed));
   for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
 });
+
+test("three ticks: sent while Omar is away, delivered when a device of his gets it, read when he opens it", { timeout: 120000 }, async () => {
+  const amira = await newPage(ctx.browser);
+  await signIn(amira, ctx.server.url, { user: "amira4", name: "Amira Haddad" });
+  await amira.click("#new-room");
+  await amira.fill("#room-title", "Blue card");
+  await amira.fill("#room-people", "omar4");
+  await amira.click("#room-create");
+  await amira.locator("#chat-title", { hasText: "Blue card" }).waitFor();
+  await sendText(amira, "Are you there?");
+  const tick = amira.locator("#messages .msg-row.mine", { hasText: "Are you there?" }).locator(".status");
+  await amira.locator('#messages .msg-row.mine[data-status="sent"]').waitFor();
+  assert.equal(await tick.getAttribute("data-tick"), "sent", "stored, on no device of Omar's yet");
+  assert.equal(await tick.locator("svg").count(), 1);
+
+  // Omar signs in on his phone, the conversation closed: it reached him.
+  const omar = await newPage(ctx.browser, PHONE);
+  await signIn(omar, ctx.server.url, { user: "omar4", name: "Omar Said", role: "professional" });
+  await amira.locator('#messages .msg-row.mine .status[data-tick="delivered"]').waitFor({ timeout: 5000 });
+  assert.equal(await tick.getAttribute("title"), "Delivered");
+  // He opens it: read.
+  await openRoom(omar, "Blue card");
+  await amira.locator('#messages .msg-row.mine .status[data-tick="read"]').waitFor({ timeout: 5000 });
+  await shot(amira, "ticks-read-1280.png");
+  for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
+});

@@ -189,6 +189,10 @@ export class FakeServer {
         for (const s of this.sockets) if (s.joined.has(r.id)) s.push({ type: "message", message: m });
         return;
       }
+      case "mark_delivered":
+        if (rid !== undefined) reply({ type: "ok" });
+        for (const s of this.sockets) if (s.joined.has(f.room_id)) s.push({ type: "delivery_receipt", room_id: f.room_id, user_id: sock.user.id, seq: f.seq });
+        return;
       case "mark_read":
         if (rid !== undefined) reply({ type: "ok" });
         for (const s of this.sockets) if (s.joined.has(f.room_id)) s.push({ type: "read_receipt", room_id: f.room_id, user_id: sock.user.id, seq: f.seq });
