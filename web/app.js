@@ -130,9 +130,9 @@ const app = {
     this.client.markRead(roomId).catch(() => {});
   },
 
-  send(roomId, text, replyTo, attachments = [], messageType = undefined) {
+  send(roomId, text, replyTo, attachments = [], messageType = undefined, metadata = undefined) {
     // Without text or a type the server types the message from its first file (image, voice or file).
-    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, messageType });
+    const local = this.client.sendMessage(roomId, { text, replyTo, attachments, messageType, metadata });
     this.storeFor(roomId).addLocal(local);
     this.notePreview(local);
     this.chat.render("bottom");

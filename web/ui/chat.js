@@ -2,7 +2,8 @@
 // edit/delete, sending status, "seen by"), typing line and composer.
 
 import { h, $, avatar, icon, fmtTime, fmtDay, sameDay, joinNames, richText } from "./dom.js";
-import { Composer, renderAttachments } from "./attachments.js";
+import { renderAttachments } from "./attachments.js";
+import { Composer } from "./composer.js";
 import { VoiceRecorder } from "./voice.js";
 import { toast } from "./toasts.js";
 
@@ -81,6 +82,8 @@ export class ChatView {
         else if (a === "quote") this.flash(m.reply_to);
         return;
       }
+      // Opening an image or playing a voice message is not a tap on the message.
+      if (e.target.closest(".att-image, .att-voice, .att-file")) return;
       // Touch screens have no hover: a tap shows the message's actions.
       for (const r of this.list.querySelectorAll(".msg-row.show-actions")) if (r !== row) r.classList.remove("show-actions");
       row.classList.toggle("show-actions");
@@ -331,7 +334,7 @@ export class ChatView {
     let node = this.attachmentNodes.get(key);
     if (!node) {
       // Images load after the render: keep following the end if we were there.
-      node = renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom(), m.message_type);
+      node = renderAttachments(this.app.client, m.attachments, () => this.stuck && this.scrollToBottom(), m.message_type, m.metadata);
       this.attachmentNodes.set(key, node);
       if (this.attachmentNodes.size > 300) this.attachmentNodes.delete(this.attachmentNodes.keys().next().value);
     }

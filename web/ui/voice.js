@@ -1,7 +1,8 @@
 // Voice messages in the demo app: the composer's microphone button records
 // with MediaRecorder (Opus in WebM or Ogg, whatever the browser makes); a
 // second press stops, uploads the recording (`POST /api/uploads`) and sends
-// it as a `voice` message. Escape or the cancel button throws it away.
+// it as a `voice` message with its length in `metadata.duration_ms` (Chrome's
+// WebM does not carry one). Escape or the cancel button throws it away.
 
 import { h, $, icon } from "./dom.js";
 import { toast } from "./toasts.js";
@@ -18,7 +19,7 @@ function clock(ms) {
 }
 
 export class VoiceRecorder {
-  /** @param {{client: any, send: (roomId: string, text: string, replyTo: string|undefined, attachments: object[], messageType?: string) => void}} app */
+  /** @param {{client: any, send: (roomId: string, text: string, replyTo: string|undefined, attachments: object[], messageType?: string, metadata?: object) => void}} app */
   constructor(app, roomIdOf) {
     this.app = app;
     this.roomIdOf = roomIdOf;
@@ -52,8 +53,12 @@ export class VoiceRecorder {
     this.cancelled = false;
     this.roomId = roomId;
     this.startedAt = Date.now();
+    // The recording's length: from the recorder's start to its stop.
+    let began = performance.now();
+    recorder.addEventListener("start", () => (began = performance.now()));
     recorder.addEventListener("dataavailable", (e) => e.data.size && chunks.push(e.data));
     recorder.addEventListener("stop", () => {
+      const durationMs = Math.round(performance.now() - began);
       for (const t of stream.getTracks()) t.stop();
       clearInterval(this.ticker);
       clearTimeout(this.limit);
@@ -63,7 +68,7 @@ export class VoiceRecorder {
       const type = (recorder.mimeType || mimeType || "audio/webm").split(";")[0];
       const ext = type.includes("ogg") ? "ogg" : type.includes("mp4") ? "m4a" : "webm";
       const file = new File(chunks, `voice-message-${new Date().toISOString().replace(/[:.]/g, "-")}.${ext}`, { type });
-      this.upload(roomId, file);
+      this.upload(roomId, file, durationMs);
     });
     recorder.start(250);
     this.ticker = setInterval(() => this.render(), 250);
@@ -80,12 +85,12 @@ export class VoiceRecorder {
     this.stop();
   }
 
-  async upload(roomId, file) {
+  async upload(roomId, file, durationMs) {
     this.sending = true;
     this.render();
     try {
       const result = await this.app.client.uploadFile(file);
-      this.app.send(roomId, "", undefined, [result], "voice");
+      this.app.send(roomId, "", undefined, [result], "voice", { duration_ms: durationMs });
     } catch (err) {
       toast(err.message, { title: "Could not send the voice message", kind: "error" });
     } finally {
