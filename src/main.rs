@@ -71,6 +71,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref(), &cli.flags)?;
     init_tracing(config.log_json);
+    for var in Config::unknown_env_vars() {
+        tracing::warn!(variable = %var, "ignoring an EARSHOT_ variable that names no setting");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             fit_connections_to_file_limit(&mut config);

@@ -77,6 +77,10 @@ async fn app_ping_is_answered_with_pong_carrying_the_same_ts() {
         before - 5_000 <= t && t <= now_ms() + 5_000,
         "server_time {t}"
     );
+    assert!(pong.get("request_id").is_none(), "{pong}");
+    // Like every reply, a pong carries the ping's request_id.
+    let r = c.request(json!({"type": "ping", "ts": 7})).await;
+    assert_eq!((&r["type"], &r["ts"]), (&json!("pong"), &json!(7)), "{r}");
 
     // Without a ts there is none to echo.
     c.send(json!({"type": "ping"})).await;

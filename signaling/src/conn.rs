@@ -270,6 +270,7 @@ mod tests {
     fn full_queue_closes_the_connection() {
         let (conn, _rx) = ConnHandle::new("u".into(), 2);
         let f = ServerMessage::Pong {
+            request_id: None,
             ts: None,
             server_time: 0,
         }
@@ -284,6 +285,7 @@ mod tests {
 
     fn pong() -> Frame {
         ServerMessage::Pong {
+            request_id: None,
             ts: None,
             server_time: 0,
         }

@@ -181,6 +181,7 @@ impl Session {
             ClientMessage::Authenticate { token } => self.refresh(&token, request_id),
             ClientMessage::Ping { ts } => {
                 self.reply(ServerMessage::Pong {
+                    request_id,
                     ts,
                     server_time: crate::store::now_ms(),
                 });

@@ -414,13 +414,44 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("earshot.toml")),
         }
+        // An `EARSHOT_*` variable that names no setting is left out (and
+        // named in a warning at start, see `unknown_env_vars`): the
+        // environment is shared with other programs. A file's unknown key
+        // is still an error: the file is earshot's own.
+        let names = Config::setting_names();
         let config: Config = figment
-            .merge(Env::prefixed("EARSHOT_"))
+            .merge(
+                Env::prefixed("EARSHOT_")
+                    .filter(move |key| names.contains(&key.as_str().to_lowercase())),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Every setting's name (`listen`, `data_dir`, ...).
+    pub fn setting_names() -> std::collections::HashSet<String> {
+        serde_json::to_value(Config::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default()
+    }
+
+    /// `EARSHOT_*` variables in this process's environment that name no
+    /// setting (ignored; `main` warns about each).
+    pub fn unknown_env_vars() -> Vec<String> {
+        let names = Config::setting_names();
+        let mut out: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| {
+                k.strip_prefix("EARSHOT_")
+                    .is_some_and(|name| !names.contains(&name.to_lowercase()))
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Reject settings that cannot work.

@@ -129,6 +129,30 @@ fn connection_and_memory_limits_are_checked() {
 }
 
 #[test]
+fn unknown_environment_variables_are_named_and_ignored() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("EARSHOT_NOT_A_SETTING", "1");
+        jail.set_env("EARSHOT_LISTEN", "127.0.0.1:9001");
+        jail.set_env("EARSHOT_DEV", "true");
+        #[derive(Serialize)]
+        struct NoFlags {}
+        let c = Config::load(None, NoFlags {}).map_err(|e| e.to_string())?;
+        assert_eq!(
+            c.listen.to_string(),
+            "127.0.0.1:9001",
+            "known ones still apply"
+        );
+        let unknown = Config::unknown_env_vars();
+        assert!(
+            unknown.contains(&"EARSHOT_NOT_A_SETTING".to_string()),
+            "{unknown:?}"
+        );
+        assert!(!unknown.iter().any(|v| v == "EARSHOT_LISTEN"));
+        Ok(())
+    });
+}
+
+#[test]
 fn unknown_keys_are_refused() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("earshot.toml", "lisen = \"127.0.0.1:9000\"\n")?;

@@ -11,6 +11,7 @@ mod room_policy;
 mod rooms;
 mod server_api;
 mod server_clients;
+mod server_rooms;
 mod tenancy;
 mod uploads;
 
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
             post(server_api::notify_room),
         )
         .route("/api/server/notify/all", post(server_api::notify_all))
+        .route("/api/server/rooms", post(server_rooms::create))
         .route(
             "/api/server/events/user/{user_id}",
             post(server_api::event_user),

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assistant, calls, dev, directory, notifications, rooms, server_api, server_clients, uploads,
+    assistant, calls, dev, directory, notifications, rooms, server_api, server_clients,
+    server_rooms, uploads,
 };
 
 struct Security;
@@ -42,7 +43,7 @@ impl Modify for Security {
         calls::list, calls::show, calls::report, calls::monitor,
         server_api::notify_user, server_api::notify_room, server_api::notify_all,
         server_api::event_user, server_api::event_room, server_api::event_all,
-        server_api::post_message, server_api::upload, server_clients::clients, server_clients::user_status,
+        server_api::post_message, server_api::upload, server_rooms::create, server_clients::clients, server_clients::user_status,
         notifications::list, notifications::read, notifications::read_all,
         uploads::upload, uploads::download, uploads::thumbnail,
         assistant::show, assistant::set,

@@ -36,6 +36,8 @@ pub enum ServerMessage {
     },
     Pong {
         #[serde(skip_serializing_if = "Option::is_none", default)]
+        request_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
         ts: Option<i64>,
         server_time: i64,
     },
