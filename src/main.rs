@@ -224,10 +224,16 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
+/// What is logged unless `RUST_LOG` says otherwise: earshot's own events
+/// from `info`; from libraries only what an operator can act on. (The DTLS
+/// layer warns about every TLS extension a browser offers that it does not
+/// implement, about 18 per call join: nothing to act on.)
+const DEFAULT_LOG_FILTER: &str = "info,tower_http=warn,sqlx=warn,dtls::handshake=error";
+
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -236,5 +242,51 @@ fn init_tracing(json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_default_log_keeps_earshots_warnings_and_drops_dtls_extension_chatter() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                super::DEFAULT_LOG_FILTER,
+            ))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "dtls::handshake::handshake_message_client_hello", "Unsupported Extension Type 0 23");
+            tracing::warn!(target: "dtls::conn", "handshake failed");
+            tracing::warn!(target: "earshot::ws", "slow consumer closed");
+            tracing::debug!(target: "earshot::ws", "client request");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("Unsupported Extension Type"), "{text}");
+        assert!(
+            text.contains("handshake failed"),
+            "other DTLS warnings stay: {text}"
+        );
+        assert!(text.contains("slow consumer closed"), "{text}");
+        assert!(!text.contains("client request"), "{text}");
     }
 }
