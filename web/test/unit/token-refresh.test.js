@@ -40,6 +40,8 @@ test("a token provider is asked again before expiry and the socket stays open", 
   await client.connect(async () => `amira:t${++calls}`);
   // Three token lifetimes: without refreshes the socket would have been closed twice.
   await waitFor(() => server.framesOfType("authenticate").length >= 4, "three refreshes");
+  // The third refresh's answer may still be on its way when its request is seen.
+  await waitFor(() => refreshed.length >= 3, "three token_refreshed events");
   const auths = server.framesOfType("authenticate");
   assert.deepEqual(auths.slice(0, 4).map((f) => f.token), ["amira:t1", "amira:t2", "amira:t3", "amira:t4"]);
   assert.ok(auths.slice(1).every((f) => typeof f.request_id === "string"), "refreshes carry a request_id");
