@@ -27,6 +27,9 @@ pub struct SignalingConfig {
     pub call_empty_timeout: Duration,
     /// Callees who have not answered by then missed the call.
     pub ring_timeout: Duration,
+    /// A participant whose microphone sends no sound this long while others
+    /// speak gets `no_audio_sent`.
+    pub issue_no_audio_after: Duration,
     /// STUN server URLs handed to clients.
     pub stun_urls: Vec<String>,
     /// TURN server URLs handed to clients, with time-limited credentials.
@@ -73,6 +76,7 @@ impl Default for SignalingConfig {
             group_commit_max: 1024,
             call_empty_timeout: Duration::from_secs(30),
             ring_timeout: Duration::from_secs(45),
+            issue_no_audio_after: Duration::from_secs(6),
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,

@@ -21,6 +21,19 @@ pub enum CallEvent {
         ended_by: Option<String>,
         summary: CallSummary,
     },
+    /// A live issue of a participant was raised (`raised`) or cleared.
+    CallIssue {
+        call_id: String,
+        #[serde(serialize_with = "crate::room_key::serialize_local")]
+        room_id: String,
+        participant_id: String,
+        user_id: String,
+        issue: crate::quality::issues::IssueKind,
+        raised: bool,
+        since: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<i64>,
+    },
     /// A participant's quality level fell to `fair` or `poor`.
     QualityDegraded {
         call_id: String,
@@ -39,9 +52,9 @@ impl CallEvent {
     pub fn room_key(&self) -> &str {
         match self {
             CallEvent::CallStarted { call } => &call.room_id,
-            CallEvent::CallEnded { room_id, .. } | CallEvent::QualityDegraded { room_id, .. } => {
-                room_id
-            }
+            CallEvent::CallEnded { room_id, .. }
+            | CallEvent::QualityDegraded { room_id, .. }
+            | CallEvent::CallIssue { room_id, .. } => room_id,
         }
     }
 
@@ -56,6 +69,7 @@ impl CallEvent {
             CallEvent::CallStarted { .. } => "call.started",
             CallEvent::CallEnded { .. } => "call.ended",
             CallEvent::QualityDegraded { .. } => "call.quality_degraded",
+            CallEvent::CallIssue { .. } => "call.issue",
         }
     }
 }

@@ -101,6 +101,10 @@ pub struct Config {
     /// Callees who have not answered by then missed the call.
     #[serde(with = "humantime_serde")]
     pub ring_timeout: Duration,
+    /// A call participant whose microphone sends no sound this long while
+    /// others speak gets the `no_audio_sent` issue.
+    #[serde(with = "humantime_serde")]
+    pub issue_no_audio_after: Duration,
     /// STUN URLs handed to clients.
     pub stun_urls: Vec<String>,
     /// TURN URLs handed to clients (with `turn_secret`).
@@ -326,6 +330,7 @@ impl Default for Config {
             media_failed_timeout: earshot_sfu::SfuConfig::default().ice_failed_timeout,
             call_empty_timeout: signaling.call_empty_timeout,
             ring_timeout: signaling.ring_timeout,
+            issue_no_audio_after: signaling.issue_no_audio_after,
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,
@@ -631,6 +636,7 @@ impl Config {
             rate_burst: self.rate_burst,
             call_empty_timeout: self.call_empty_timeout,
             ring_timeout: self.ring_timeout,
+            issue_no_audio_after: self.issue_no_audio_after,
             stun_urls: self.stun_urls.clone(),
             turn_urls: self.turn_urls.clone(),
             turn_secret: self.turn_secret.clone(),

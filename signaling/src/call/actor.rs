@@ -78,6 +78,8 @@ pub(super) struct Call {
     /// When the call became empty (or started).
     empty_since: Option<Instant>,
     pub(super) quality: QualityTracker,
+    /// Live call issues (`no_audio_sent`).
+    pub(super) issues: crate::quality::issues::IssueDetector,
     /// The latest background write of quality samples.
     pub(super) sample_writes: Option<JoinHandle<()>>,
 }
@@ -99,6 +101,7 @@ impl Call {
             rx,
         } = setup;
         let ring_deadline = Some(Instant::now() + sig.config.ring_timeout);
+        let issues = crate::quality::issues::IssueDetector::new(sig.config.issue_no_audio_after);
         let (events, media_events) = mpsc::unbounded_channel();
         let media = match (info.mode, &sig.sfu) {
             (CallMode::Sfu, Some(sfu)) => Some(sfu.room(events)),
@@ -120,6 +123,7 @@ impl Call {
             media_events,
             empty_since: Some(Instant::now()),
             quality,
+            issues,
             sample_writes: None,
         }
     }
@@ -259,6 +263,7 @@ impl Call {
             .metrics
             .call_participants
             .sub(self.participants.len() as i64);
+        self.end_issues();
         self.finish_quality(reason, ended_by_for_hooks).await;
         tracing::info!(call = %self.info.id, reason, outcome = outcome.as_str(), "call ended");
     }
@@ -528,6 +533,7 @@ impl Call {
         .to_frame();
         self.broadcast(&frame, None);
         self.quality.remove(id);
+        self.participant_gone(id, &p.view.user.id);
         self.sig.metrics.call_participants.dec();
         self.sig.calls.participating(&p.view.user.id, false);
         if self.participants.is_empty() {

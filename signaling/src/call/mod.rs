@@ -18,6 +18,7 @@
 mod actor;
 mod cmd;
 pub mod ice;
+mod issues;
 mod media;
 mod outcome;
 mod quality;

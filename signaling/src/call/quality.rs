@@ -61,6 +61,7 @@ impl Call {
         for change in round.changes {
             self.announce(change);
         }
+        self.detect_issues(&round.samples);
         self.push_monitor();
     }
 

@@ -9,6 +9,7 @@ use super::types::{
     ParticipantView, PresenceView, RoomInfo, RoomSummary, UserRef,
 };
 use crate::error::ErrorCode;
+use crate::quality::issues::IssueKind;
 
 /// Every event and reply the server sends, tagged by `type`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -198,6 +199,26 @@ pub enum ServerMessage {
         call_id: String,
         participant_id: String,
         user_id: String,
+    },
+    /// A live issue of a participant (`no_audio_sent`: their microphone
+    /// sends no sound while others speak): to that participant and to
+    /// monitors.
+    CallIssue {
+        call_id: String,
+        participant_id: String,
+        user_id: String,
+        issue: IssueKind,
+        /// When the condition began (ms since the epoch).
+        since: i64,
+    },
+    /// The issue is over (so a client hides its banner).
+    CallIssueCleared {
+        call_id: String,
+        participant_id: String,
+        user_id: String,
+        issue: IssueKind,
+        since: i64,
+        duration_ms: i64,
     },
     /// The call's state changed (someone accepted, declined, was found
     /// busy or missed it): sent to every device of the room's members.

@@ -16,6 +16,11 @@
 //! of the two, RTT is SFU ↔ participant (sfu) or the candidate pair's (p2p).
 //! MOS comes from [`EModel::OPUS`]; the level has hysteresis
 //! ([`QualityClassifier`]).
+//!
+//! [`issues`] turns the same rounds into live call issues
+//! (`no_audio_sent`).
+
+pub mod issues;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;

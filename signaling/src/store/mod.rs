@@ -8,12 +8,14 @@
 mod assistant;
 mod calls;
 mod insert;
+mod issues;
 mod messages;
 mod notifications;
 mod quality;
 mod rooms;
 mod stats;
 mod tenants;
+pub use issues::StoredIssue;
 pub use tenants::{DirectoryEntry, DirectoryQuery};
 mod uploads;
 mod writer;

@@ -41,6 +41,8 @@ pub struct CallReport {
     pub summary: CallSummary,
     pub participants: Vec<ParticipantQuality>,
     pub samples: Vec<StoredSample>,
+    /// Live issues (`no_audio_sent`, ...) with when they began and ended.
+    pub issues: Vec<super::StoredIssue>,
 }
 
 /// Which calls a caller may list.
@@ -331,11 +333,13 @@ impl Store {
             },
         })
         .collect();
+        let issues = self.call_issues(call_id).await?;
         Ok(Some(CallReport {
             call,
             summary,
             participants,
             samples,
+            issues,
         }))
     }
 }

@@ -1,0 +1,60 @@
+//! Live call issues as stored for the call report: one row per issue and
+//! participant, from when it began to when it cleared.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Store;
+use crate::error::Result;
+
+/// One issue of one participant in a call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredIssue {
+    pub participant_id: String,
+    pub user_id: String,
+    /// `no_audio_sent`, ...
+    pub issue: String,
+    pub started_at: i64,
+    /// `None` while it lasts.
+    pub ended_at: Option<i64>,
+}
+
+impl Store {
+    /// An issue began (or, with `ended_at`, ended).
+    pub async fn record_issue(&self, call_id: &str, issue: &StoredIssue) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO call_issues (call_id, participant_id, user_id, issue, started_at, ended_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (call_id, participant_id, issue, started_at) DO UPDATE SET ended_at = excluded.ended_at",
+        )
+        .bind(call_id)
+        .bind(&issue.participant_id)
+        .bind(&issue.user_id)
+        .bind(&issue.issue)
+        .bind(issue.started_at)
+        .bind(issue.ended_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A call's issues, in the order they began.
+    pub async fn call_issues(&self, call_id: &str) -> Result<Vec<StoredIssue>> {
+        Ok(sqlx::query(
+            "SELECT participant_id, user_id, issue, started_at, ended_at FROM call_issues
+             WHERE call_id = ? ORDER BY started_at, participant_id",
+        )
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| StoredIssue {
+            participant_id: r.get("participant_id"),
+            user_id: r.get("user_id"),
+            issue: r.get("issue"),
+            started_at: r.get("started_at"),
+            ended_at: r.get("ended_at"),
+        })
+        .collect())
+    }
+}
