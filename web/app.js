@@ -32,6 +32,8 @@ const app = {
   rooms: new Map(),
   roomsLoaded: false,
   active: null,
+  /** The room a link named that this user is not in (the "no access" state), or null. */
+  deniedRoom: null,
   stores: new Map(),
   /** room id -> Map(user id -> {userId, name, timer}) */
   typing: new Map(),
@@ -76,10 +78,12 @@ const app = {
     const r = this.rooms.get(roomId);
     if (!r) return;
     this.active = roomId;
+    this.deniedRoom = null;
     r.unread = 0;
     history.replaceState(null, "", `#${encodeURIComponent(roomId)}`);
     $("#app").classList.add("chat-open");
     $("#chat-empty").hidden = true;
+    $("#chat-denied").hidden = true;
     this.chat.open();
     this.list.render();
     this.callView.renderStrip();
@@ -101,6 +105,39 @@ const app = {
 
   closeRoom() {
     $("#app").classList.remove("chat-open");
+  },
+
+  /**
+   * A link to a conversation this user is not in (or that does not exist):
+   * say so in the chat pane instead of showing nothing. The two cases look
+   * the same, so a link tells an outsider nothing about the room.
+   */
+  showDenied(roomId) {
+    this.active = null;
+    this.deniedRoom = roomId;
+    $("#chat-pane").hidden = true;
+    $("#chat-empty").hidden = true;
+    $("#chat-denied").hidden = false;
+    $("#app").classList.add("chat-open");
+    this.list.render();
+    $("#chat-denied-title").focus();
+  },
+
+  /** Leave the "no access" state for the list of one's own conversations. */
+  leaveDenied() {
+    this.deniedRoom = null;
+    history.replaceState(null, "", location.pathname + location.search);
+    $("#chat-denied").hidden = true;
+    $("#chat-empty").hidden = false;
+    this.closeRoom();
+  },
+
+  /** Open the conversation the address names, or say that this user has no access to it. */
+  openFromHash() {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (!wanted || wanted === this.active || !this.roomsLoaded) return;
+    if (this.rooms.has(wanted)) this.openRoom(wanted);
+    else this.showDenied(wanted);
   },
 
   async loadOlder(roomId) {
@@ -194,10 +231,7 @@ async function refreshRooms() {
   const first = !app.roomsLoaded;
   app.roomsLoaded = true;
   app.list.render();
-  if (first && !app.active) {
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    if (wanted && app.rooms.has(wanted)) app.openRoom(wanted);
-  }
+  if (first && !app.active) app.openFromHash();
 }
 
 function setTyping(f) {
@@ -244,6 +278,8 @@ function wire(client) {
     app.rooms.set(id, { ...s, unread: id === app.active ? 0 : s.unread, last_message: prev?.last_message ?? s.last_message });
     if (!client.joinedRooms.includes(id)) client.joinRoom(id, { sinceSeq: s.last_seq }).catch((err) => console.warn("join", id, err));
     app.list.render();
+    // Added to the conversation whose link said "no access": open it.
+    if (id === app.deniedRoom) app.openRoom(id);
   });
   client.on("room_removed", ({ room_id: id }) => {
     const title = app.rooms.get(id)?.room.title;
@@ -282,6 +318,8 @@ function wire(client) {
     if (typers?.has(m.sender?.id)) setTyping({ room_id: m.room_id, user_id: m.sender.id, is_typing: false });
     if (m.room_id === app.active) {
       app.chat.render(mine ? "bottom" : "auto");
+      // Unread while this tab is in the background (the tab's title counts it).
+      if (r && !mine && !m.deleted && document.visibilityState !== "visible") r.unread = (r.unread ?? 0) + 1;
       app.markRead(m.room_id);
     } else if (r && !mine && !m.deleted) {
       r.unread = (r.unread ?? 0) + 1;
@@ -472,6 +510,8 @@ function setupChrome() {
     app.client?.setPresence(app.myStatus).catch((err) => toast(err.message, { kind: "error" }));
     app.list.renderMe();
   });
+  $("#chat-denied-back").addEventListener("click", () => app.leaveDenied());
+  window.addEventListener("hashchange", () => app.openFromHash());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
       app.markRead(app.active);

@@ -324,7 +324,7 @@ export class CallView {
     return h(
       "li",
       {
-        class: `person${speaking ? " speaking" : ""}${active ? " active" : ""}${p.muted ? " muted" : ""}`,
+        class: `person${speaking ? " speaking" : ""}${active ? " active" : ""}${p.muted ? " is-muted" : ""}`,
         dataset: {
           participantId: p.participant_id,
           userId: p.user?.id ?? "",
@@ -338,29 +338,35 @@ export class CallView {
       },
       h("span", { class: "person-avatar" }, avatar(p.user?.id ?? p.participant_id, p.user?.name ?? p.user?.id, { size: "sm" })),
       h("span", { class: "person-name" }, name),
-      p.muted ? h("span", { class: "person-muted", title: "Muted" }, icon("mic-off")) : null,
-      moderator && !p.isLocal ? this.moderatorMute(call, p, name) : null,
+      // The state, or for a moderator the action: never two look-alike microphones.
+      moderator && !p.isLocal
+        ? this.moderatorMute(call, p, name)
+        : p.muted ? h("span", { class: "person-muted", role: "img", "aria-label": "Muted", title: "Muted" }, icon("mic-off")) : null,
       bars,
     );
   }
 
   /**
-   * A moderator's mute button for someone else. Unmuting lifts only the
-   * moderator's mute: a person who muted themselves stays muted.
+   * A moderator's mute button for someone else: an action with its word on
+   * it ("Mute", or "Unmute" while they are muted), not a state icon.
+   * Unmuting lifts only the moderator's mute: a person who muted themselves
+   * stays muted.
    */
   moderatorMute(call, p, name) {
-    const label = p.muted ? `Allow ${name} to speak` : `Mute ${name}`;
+    const unmute = !!p.muted;
+    const word = unmute ? "Unmute" : "Mute";
     return h(
       "button",
       {
         type: "button",
-        class: `person-mod-mute${p.muted ? " on" : ""}`,
-        title: label,
-        "aria-label": label,
-        "aria-pressed": String(!!p.muted),
-        onclick: () => call.muteParticipant(p.participant_id, !p.muted).catch((err) => toast(err.message, { title: "Could not change their microphone", kind: "error" })),
+        class: `person-mod-mute${unmute ? " on" : ""}`,
+        dataset: { action: unmute ? "unmute" : "mute" },
+        title: unmute ? `${name} is muted. Allow them to speak (someone who muted themselves stays muted)` : `Mute ${name} for everyone`,
+        "aria-label": `${word} ${name}`,
+        onclick: () => call.muteParticipant(p.participant_id, !unmute).catch((err) => toast(err.message, { title: "Could not change their microphone", kind: "error" })),
       },
-      icon(p.muted ? "mic-off" : "mic"),
+      icon(unmute ? "mic" : "mic-off"),
+      h("span", {}, word),
     );
   }
 }

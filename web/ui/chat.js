@@ -6,6 +6,7 @@ import { renderAttachments } from "./attachments.js";
 import { Composer } from "./composer.js";
 import { VoiceRecorder } from "./voice.js";
 import { toast } from "./toasts.js";
+import { RovingFocus } from "./roving.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -24,6 +25,7 @@ export class ChatView {
     this.voice = new VoiceRecorder(app, () => this.roomId);
     /** Rendered attachments by message: reused across renders so images do not reload and flicker. */
     this.attachmentNodes = new Map();
+    this.roving = new RovingFocus(this.list, { onStart: () => this.app.loadOlder(this.roomId) });
     $("#back").append(icon("back"));
     $("#send").append(icon("send"));
     $("#compose-cancel").append(icon("close"));
@@ -43,6 +45,14 @@ export class ChatView {
       if (this.scroller.scrollTop < 40 && !this.older.hidden) this.app.loadOlder(this.roomId);
       if (this.stuck) this.app.markRead(this.roomId);
     });
+    // The space for messages changes (the call strip or dock comes or goes,
+    // the composer grows, the window resizes) and images load: whoever was
+    // following the newest message stays at the bottom.
+    const follow = new ResizeObserver(() => {
+      if (this.stuck && !this.pane.hidden) this.scrollToBottom();
+    });
+    follow.observe(this.scroller);
+    follow.observe(this.list);
     $("#back").addEventListener("click", () => this.app.closeRoom());
     $("#compose-cancel").addEventListener("click", () => this.clearContext());
     $("#composer").addEventListener("submit", (e) => {
@@ -113,6 +123,7 @@ export class ChatView {
     this.clearContext();
     this.text.value = "";
     this.autosize();
+    this.roving.reset();
     this.renderHeader();
     this.loadAssistant();
     this.render("bottom");
@@ -201,13 +212,14 @@ export class ChatView {
     const stick = mode === "bottom" || (mode === "auto" && this.atBottom());
     const prevHeight = this.scroller.scrollHeight;
     const prevTop = this.scroller.scrollTop;
+    const focus = this.roving.save();
     const items = store.list();
     const seenRow = this.seenBy(items);
     const frag = document.createDocumentFragment();
     let prev = null;
     for (const m of items) {
       if (!prev || !sameDay(prev.created_at, m.created_at)) {
-        frag.append(h("li", { class: "day-sep", role: "separator" }, h("span", {}, fmtDay(m.created_at))));
+        frag.append(h("li", { class: "day-sep" }, h("span", {}, fmtDay(m.created_at))));
         prev = null;
       }
       const grouped = !!prev && prev.sender?.id === m.sender?.id && m.created_at - prev.created_at < GROUP_MS && !prev.deleted;
@@ -223,6 +235,7 @@ export class ChatView {
     if (items.length === 0 && store.loaded) {
       this.list.append(h("li", { class: "chat-hint" }, "No messages yet. Say hello!"));
     }
+    this.roving.restore(focus);
     if (stick) this.scrollToBottom();
     else if (mode === "prepend") this.scroller.scrollTop = prevTop + (this.scroller.scrollHeight - prevHeight);
     this.stuck = this.atBottom();

@@ -40,6 +40,14 @@ export class RoomList {
     for (const r of rooms) frag.append(this.renderItem(r));
     this.list.replaceChildren(frag);
     $("#rooms-empty").hidden = this.app.rooms.size > 0 || !this.app.roomsLoaded;
+    this.renderTitle();
+  }
+
+  /** The unread count in the tab's title: "(3) earshot". */
+  renderTitle() {
+    let unread = 0;
+    for (const r of this.app.rooms.values()) unread += r.unread || 0;
+    document.title = unread ? `(${unread > 99 ? "99+" : unread}) earshot` : "earshot";
   }
 
   renderItem(r) {
