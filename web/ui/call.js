@@ -10,6 +10,13 @@ import { IncomingCalls } from "./ringing.js";
 import { listMicrophones } from "../earshot.js";
 
 const QUALITY_BARS = { excellent: 4, good: 3, fair: 2, poor: 1 };
+/** What a live call issue means for this user, and a hint. */
+const ISSUE_TEXT = {
+  no_audio_sent: [
+    "Your microphone isn't sending sound",
+    "The others can't hear you. Check the microphone chosen below, and that it isn't muted in your system settings.",
+  ],
+};
 const STATE_TEXT = {
   joining: "Joining…",
   connecting: "Connecting…",
@@ -113,6 +120,13 @@ export class CallView {
     const changed = () => this.renderStrip();
     client.on("call_participant_joined", changed);
     client.on("call_participant_left", changed);
+    // Live call issues of this device's participant: a banner in the dock.
+    client.on("call_issue", (f) => {
+      if (this.app.call?.participantId === String(f.participant_id)) this.showIssue(f.issue);
+    });
+    client.on("call_issue_cleared", (f) => {
+      if (this.app.call?.participantId === String(f.participant_id)) this.showIssue(null);
+    });
   }
 
   /** Learn about a call started before we were connected (room opened). */
@@ -184,6 +198,7 @@ export class CallView {
     call.on("error", (err) => console.warn("call:", err.code, err.message));
     const done = (info) => {
       if (this.app.call === call) this.app.call = null;
+      this.showIssue(null);
       clearInterval(this.tick);
       this.tick = null;
       this.renderDock();
@@ -199,6 +214,17 @@ export class CallView {
     this.fillMicrophones();
     this.renderDock();
     this.renderStrip();
+  }
+
+  /** The dock's issue banner: what is wrong and what to try (`null` hides it). */
+  showIssue(issue) {
+    const box = $("#call-issue");
+    const text = ISSUE_TEXT[issue];
+    box.hidden = !text;
+    box.dataset.issue = text ? issue : "";
+    if (!text) return;
+    $("#call-issue-text").textContent = text[0];
+    $("#call-issue-hint").textContent = text[1];
   }
 
   /** Names of users, as the room's member list has them. */
