@@ -5,17 +5,8 @@
 
 mod common;
 
-use common::{Client, TestServer};
+use common::TestServer;
 use serde_json::{json, Value};
-
-/// The frames of `kind` that reached `c` so far.
-async fn frames(c: &mut Client, kind: &str) -> Vec<Value> {
-    c.sync()
-        .await
-        .into_iter()
-        .filter(|m| m["type"] == kind)
-        .collect()
-}
 
 fn member<'a>(members: &'a Value, user: &str) -> &'a Value {
     members
@@ -57,7 +48,7 @@ async fn delivered_marks_move_forward_and_are_announced_once() {
     laptop
         .request(json!({"type": "mark_delivered", "room_id": "r", "seq": 1}))
         .await;
-    assert!(frames(&mut amira, "delivery_receipt").await.is_empty());
+    assert!(amira.frames_of("delivery_receipt").await.is_empty());
     // Beyond the room's end counts as its end.
     phone
         .request(json!({"type": "mark_read", "room_id": "r", "seq": 2}))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Client, TestServer};
+use common::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -24,15 +24,6 @@ async fn send(
         .expect("request");
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// The frames of `kind` that reached `c` so far.
-async fn frames(c: &mut Client, kind: &str) -> Vec<Value> {
-    c.sync()
-        .await
-        .into_iter()
-        .filter(|m| m["type"] == kind)
-        .collect()
 }
 
 #[tokio::test]
@@ -62,7 +53,7 @@ async fn rooms_and_their_news_reach_every_device_without_polling() {
         );
     }
     assert!(
-        frames(&mut lina, "room_added").await.is_empty(),
+        lina.frames_of("room_added").await.is_empty(),
         "not a member"
     );
 
@@ -80,14 +71,14 @@ async fn rooms_and_their_news_reach_every_device_without_polling() {
     );
     assert_eq!(activity["message"]["sender_id"], "amira");
     assert!(
-        frames(&mut amira_phone, "room_activity").await.is_empty(),
+        amira_phone.frames_of("room_activity").await.is_empty(),
         "Amira has joined the room on a device"
     );
     // Once Omar joins, messages come as messages.
     omar.join(&id).await;
     amira.say(&id, "m2", "It is about the bank statement").await;
     omar.recv_type("message").await;
-    assert!(frames(&mut omar, "room_activity").await.is_empty());
+    assert!(omar.frames_of("room_activity").await.is_empty());
 
     // Omar adds Lina: her devices list the room with what she has not read.
     let (status, _) = send(

@@ -385,6 +385,15 @@ impl TestServer {
 }
 
 impl Client {
+    /// The frames of type `kind` that reached this client so far (see `sync`).
+    pub async fn frames_of(&mut self, kind: &str) -> Vec<Value> {
+        self.sync()
+            .await
+            .into_iter()
+            .filter(|m| m["type"] == kind)
+            .collect()
+    }
+
     /// Send a `ping` and return everything that arrived before its `pong`.
     /// Replies and events queued for this connection before the ping are
     /// all included, so this shows what was (and was not) delivered so far.

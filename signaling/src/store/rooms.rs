@@ -155,26 +155,13 @@ impl Store {
             .collect())
     }
 
+    /// The members with their read marks.
     pub async fn members(&self, room_id: &str) -> Result<Vec<(UserRef, i64)>> {
-        let rows = sqlx::query(
-            "SELECT m.user_id, m.last_read_seq, u.name, u.role FROM room_members m
-             LEFT JOIN users u ON u.id = m.user_id WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id",
-        )
-        .bind(room_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    UserRef {
-                        id: r.get("user_id"),
-                        name: r.get("name"),
-                        role: r.get("role"),
-                    },
-                    r.get("last_read_seq"),
-                )
-            })
+        Ok(self
+            .members_with_marks(room_id)
+            .await?
+            .into_iter()
+            .map(|(user, read, _)| (user, read))
             .collect())
     }
 
