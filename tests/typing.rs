@@ -31,20 +31,26 @@ fn typing_events(msgs: &[Value]) -> Vec<&Value> {
 }
 
 /// Everything `observer` receives until a command `sender` sends after its
-/// earlier ones has passed through the room: `mark_read 0` changes nothing
-/// but is broadcast as a `read_receipt` by the same room task, in order.
+/// earlier ones has passed through the room: a message, which the same room
+/// task broadcasts once stored, after anything it did before.
 async fn through_room(sender: &mut Client, observer: &mut Client) -> Vec<Value> {
+    BARRIER.with(|n| n.set(n.get() + 1));
+    let id = format!("barrier-{}", BARRIER.with(|n| n.get()));
     sender
-        .send(json!({"type": "mark_read", "room_id": "r", "seq": 0}))
+        .send(json!({"type": "send_message", "room_id": "r", "client_msg_id": id, "text": id}))
         .await;
     let mut before = vec![];
     loop {
         let m = observer.recv().await;
-        if m["type"] == "read_receipt" && m["user_id"] == sender.user.as_str() {
+        if m["type"] == "message" && m["message"]["text"] == id.as_str() {
             return before;
         }
         before.push(m);
     }
+}
+
+thread_local! {
+    static BARRIER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// The next `message` or `typing` event.
