@@ -148,3 +148,49 @@ async fn a_healthy_call_and_a_muted_participant_raise_nothing() {
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_participant_who_hears_nothing_while_the_other_speaks_is_told() {
+    let server = server().await;
+    let call_id = call(&server, "deaf").await;
+    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call_id).await;
+    let _sa = a.media.publish_with_level(1, Some(25));
+    // Omar's client never answers the server's offer for Amira's track: her
+    // audio never reaches him, though his reaches her.
+    let mut b = SfuParticipant::join_deaf(&server, "omar", "professional", &call_id).await;
+    let _sb = b.media.publish_with_level(2, Some(30));
+    a.wait_for("omar's packets", |m| {
+        m.packets_from(&b.stream()).len() >= 50
+    })
+    .await;
+    let issue = b.next_event("call_issue").await;
+    assert_eq!(
+        (&issue["issue"], &issue["user_id"]),
+        (&json!("no_audio_received"), &json!("omar")),
+        "{issue}"
+    );
+    assert!(
+        events(&mut a, "call_issue", Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "Amira hears Omar and sends: nothing for her"
+    );
+    // Omar leaves: his issue ends with him.
+    b.send(json!({"type": "leave_call", "call_id": call_id}));
+    let admin = server.token("ops", "admin");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, report) = server
+            .get(&admin, &format!("/api/calls/{call_id}/report"))
+            .await;
+        let issues = report["issues"].as_array().cloned().unwrap_or_default();
+        if issues
+            .iter()
+            .any(|i| i["issue"] == "no_audio_received" && i["ended_at"].is_number())
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{report}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

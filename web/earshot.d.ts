@@ -348,7 +348,7 @@ export interface EarshotEvents {
   /** Someone accepted, declined, was busy or missed the call. */
   call_updated: (call: CallInfo) => void;
   /** A live issue of yours in a call (`no_audio_sent`: your microphone sends no sound while others speak). */
-  call_issue: (frame: Frame & { call_id: string; participant_id: string; user_id: string; issue: "no_audio_sent" | string; since: number }) => void;
+  call_issue: (frame: Frame & { call_id: string; participant_id: string; user_id: string; issue: "no_audio_sent" | "no_audio_received" | string; since: number }) => void;
   /** The issue is over: hide its banner. */
   call_issue_cleared: (frame: Frame & { call_id: string; participant_id: string; user_id: string; issue: string; since: number; duration_ms: number }) => void;
   /** The live room list changed: the rooms, most recently active first. */

@@ -16,6 +16,10 @@ const ISSUE_TEXT = {
     "Your microphone isn't sending sound",
     "The others can't hear you. Check the microphone chosen below, and that it isn't muted in your system settings.",
   ],
+  no_audio_received: [
+    "You can't hear the others",
+    "Their audio isn't reaching this device. Leave and join the call again, or check your network.",
+  ],
 };
 const STATE_TEXT = {
   joining: "Joining…",

@@ -1,7 +1,8 @@
 //! The call task's side of live call issues ([`IssueDetector`]): each
 //! quality round is fed to the detector; what it raises or clears goes to
 //! the participant concerned (their device shows "Your microphone isn't
-//! sending sound"), to monitors, to webhooks, and into the call's report.
+//! sending sound" or "You can't hear the others"), to monitors, to
+//! webhooks, and into the call's report.
 
 use tokio::time::Instant;
 
@@ -36,6 +37,11 @@ impl Call {
                     .iter()
                     .find(|(s, _)| s == id)
                     .and_then(|(_, q)| voice_of(q)),
+                received: samples
+                    .iter()
+                    .find(|(s, _)| s == id)
+                    .and_then(|(_, q)| q.down_packets)
+                    .map(|n| n > 0),
             })
             .collect();
         let changes = self
@@ -48,7 +54,7 @@ impl Call {
 
     /// A participant left: an issue of theirs ends with them.
     pub(super) fn participant_gone(&mut self, participant: u64, user_id: &str) {
-        if let Some(change) = self.issues.remove(participant, now_ms()) {
+        for change in self.issues.remove(participant, now_ms()) {
             self.report_issue_of(change, user_id.to_string(), None);
         }
     }
@@ -126,8 +132,8 @@ impl Call {
             .map(|(id, p)| (*id, p.view.user.id.clone()))
             .collect();
         for (id, user) in ids {
-            if let Some(change) = self.issues.remove(id, at) {
-                self.report_issue_of(change, user, None);
+            for change in self.issues.remove(id, at) {
+                self.report_issue_of(change, user.clone(), None);
             }
         }
     }

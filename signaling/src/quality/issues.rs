@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     NoAudioSent,
+    NoAudioReceived,
 }
 
 impl IssueKind {
     pub fn as_str(self) -> &'static str {
         match self {
             IssueKind::NoAudioSent => "no_audio_sent",
+            IssueKind::NoAudioReceived => "no_audio_received",
         }
     }
 }
@@ -36,6 +38,8 @@ pub struct RoundInput {
     /// Whether their voice reached the server this round: `Some(false)` for
     /// no packets or only silence, `None` when there is nothing to go on.
     pub voice: Option<bool>,
+    /// Whether any audio reached them this round (`None`: not measured).
+    pub received: Option<bool>,
 }
 
 /// An issue raised or cleared.
@@ -51,8 +55,8 @@ pub struct IssueChange {
 }
 
 #[derive(Debug, Default)]
-struct Silence {
-    /// When this participant went silent while someone else spoke.
+struct Watch {
+    /// When the condition began while someone else spoke.
     since: Option<(Instant, i64)>,
     /// Raised, since (ms).
     raised: Option<i64>,
@@ -62,7 +66,7 @@ struct Silence {
 #[derive(Debug)]
 pub struct IssueDetector {
     after: Duration,
-    silence: HashMap<u64, Silence>,
+    watches: HashMap<(u64, IssueKind), Watch>,
     /// The previous round: a round's measurements cover the time since.
     last: Option<Instant>,
 }
@@ -72,7 +76,7 @@ impl IssueDetector {
     pub fn new(after: Duration) -> IssueDetector {
         IssueDetector {
             after,
-            silence: HashMap::new(),
+            watches: HashMap::new(),
             last: None,
         }
     }
@@ -87,58 +91,81 @@ impl IssueDetector {
             let others_speak = round
                 .iter()
                 .any(|o| o.participant != p.participant && o.voice == Some(true));
-            let state = self.silence.entry(p.participant).or_default();
-            let silent = !p.muted && p.voice == Some(false);
-            if !silent {
-                // Their voice came through, or they muted: over.
-                if p.muted || p.voice == Some(true) {
-                    state.since = None;
-                    if let Some(since) = state.raised.take() {
-                        out.push(cleared(p.participant, since, now_ms));
+            // Silence is expected from a muted participant.
+            let sending = match (p.muted, p.voice) {
+                (true, _) => Some(false),
+                (false, Some(v)) => Some(!v),
+                (false, None) => None,
+            };
+            let receiving = p.received.map(|r| !r);
+            for (kind, bad) in [
+                (IssueKind::NoAudioSent, sending),
+                (IssueKind::NoAudioReceived, receiving),
+            ] {
+                let key = (p.participant, kind);
+                let watch = self.watches.entry(key).or_default();
+                match bad {
+                    // Nothing to go on this round: keep what we had.
+                    None => {}
+                    Some(false) => {
+                        watch.since = None;
+                        if let Some(since) = watch.raised.take() {
+                            out.push(cleared(p.participant, kind, since, now_ms));
+                        }
                     }
-                }
-                continue;
-            }
-            if state.since.is_none() && others_speak {
-                state.since = Some((began, began_ms));
-            }
-            if let Some((at, at_ms)) = state.since {
-                if state.raised.is_none() && now.saturating_duration_since(at) >= self.after {
-                    state.raised = Some(at_ms);
-                    out.push(IssueChange {
-                        participant: p.participant,
-                        kind: IssueKind::NoAudioSent,
-                        raised: true,
-                        since_ms: at_ms,
-                        duration_ms: None,
-                    });
+                    Some(true) => {
+                        if watch.since.is_none() && others_speak {
+                            watch.since = Some((began, began_ms));
+                        }
+                        if let Some((at, at_ms)) = watch.since {
+                            if watch.raised.is_none()
+                                && now.saturating_duration_since(at) >= self.after
+                            {
+                                watch.raised = Some(at_ms);
+                                out.push(IssueChange {
+                                    participant: p.participant,
+                                    kind,
+                                    raised: true,
+                                    since_ms: at_ms,
+                                    duration_ms: None,
+                                });
+                            }
+                        }
+                    }
                 }
             }
         }
         out
     }
 
-    /// The participant left: a raised issue ends with them.
-    pub fn remove(&mut self, participant: u64, now_ms: i64) -> Option<IssueChange> {
-        let state = self.silence.remove(&participant)?;
-        state
-            .raised
-            .map(|since| cleared(participant, since, now_ms))
+    /// The participant left: their raised issues end with them.
+    pub fn remove(&mut self, participant: u64, now_ms: i64) -> Vec<IssueChange> {
+        let mut out = vec![];
+        for kind in [IssueKind::NoAudioSent, IssueKind::NoAudioReceived] {
+            if let Some(since) = self
+                .watches
+                .remove(&(participant, kind))
+                .and_then(|w| w.raised)
+            {
+                out.push(cleared(participant, kind, since, now_ms));
+            }
+        }
+        out
     }
 
-    /// Issues still raised (the call ends).
+    /// Issues still raised.
     pub fn raised(&self) -> Vec<(u64, IssueKind, i64)> {
-        self.silence
+        self.watches
             .iter()
-            .filter_map(|(p, s)| s.raised.map(|since| (*p, IssueKind::NoAudioSent, since)))
+            .filter_map(|((p, kind), w)| w.raised.map(|since| (*p, *kind, since)))
             .collect()
     }
 }
 
-fn cleared(participant: u64, since: i64, now_ms: i64) -> IssueChange {
+fn cleared(participant: u64, kind: IssueKind, since: i64, now_ms: i64) -> IssueChange {
     IssueChange {
         participant,
-        kind: IssueKind::NoAudioSent,
+        kind,
         raised: false,
         since_ms: since,
         duration_ms: Some((now_ms - since).max(0)),
@@ -155,11 +182,13 @@ mod tests {
                 participant: 1,
                 muted: a_muted,
                 voice: a,
+                received: Some(true),
             },
             RoundInput {
                 participant: 2,
                 muted: false,
                 voice: b,
+                received: Some(true),
             },
         ]
     }
@@ -230,8 +259,44 @@ mod tests {
         let mut d = IssueDetector::new(Duration::from_secs(2));
         run(&mut d, t0, &vec![round(Some(false), Some(true), false); 3]);
         assert_eq!(d.raised().len(), 1);
-        let gone = d.remove(1, 9000).unwrap();
-        assert_eq!((gone.raised, gone.duration_ms), (false, Some(8000)));
+        let gone = d.remove(1, 9000);
+        assert_eq!((gone[0].raised, gone[0].duration_ms), (false, Some(8000)));
         assert!(d.raised().is_empty());
+    }
+
+    #[test]
+    fn hearing_nothing_while_the_other_speaks_is_no_audio_received() {
+        let t0 = Instant::now();
+        let mut d = IssueDetector::new(Duration::from_secs(3));
+        let deaf = |got: bool| {
+            vec![
+                RoundInput {
+                    participant: 1,
+                    muted: false,
+                    voice: Some(true),
+                    received: Some(got),
+                },
+                RoundInput {
+                    participant: 2,
+                    muted: false,
+                    voice: Some(true),
+                    received: Some(true),
+                },
+            ]
+        };
+        let mut rounds = vec![deaf(false); 4];
+        rounds.push(deaf(true));
+        let changes = run(&mut d, t0, &rounds);
+        let kinds: Vec<_> = changes
+            .iter()
+            .map(|(at, c)| (*at, c.participant, c.kind, c.raised))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (4, 1, IssueKind::NoAudioReceived, true),
+                (5, 1, IssueKind::NoAudioReceived, false)
+            ]
+        );
     }
 }
