@@ -7,10 +7,18 @@
 //! queue of pending writes, so acks and broadcasts follow storage order.
 //! Messages posted by the server API and the assistant's answers take the
 //! same path ([`posts`](self)).
+//!
+//! # Layout
+//! - `actor`: the [`Room`](self) task: loading, its loop, joins, leaves, commands.
+//! - `completed`: what follows a committed (or failed) write: acks, broadcasts, receipts.
+//! - `posts`: server-API messages, server entries' rewrites, the assistant.
+//! - `activity`: `room_activity` for members who have not joined.
+//! - `cmd`: [`RoomCmd`]; `registry`: [`RoomRegistry`], one task per active room.
 
 mod activity;
 mod actor;
 mod cmd;
+mod completed;
 mod posts;
 mod registry;
 
