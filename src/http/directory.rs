@@ -72,7 +72,7 @@ pub async fn search(
         )));
     }
     let sig = &state.signaling;
-    let trusted = me.is_staff(&sig.config) || state.config.api_roles.iter().any(|r| r == &me.role);
+    let trusted = super::room_policy::trusted(&state, &me);
     let tenant = me.tenant.as_deref();
     let query = DirectoryQuery {
         // Staff without a tenant reach every tenant; everyone else only theirs.

@@ -50,7 +50,7 @@ pub async fn check_create(
 }
 
 /// Staff, or a product backend (`api_roles`): trusted to put people in rooms.
-fn trusted(state: &AppState, me: &Identity) -> bool {
+pub(super) fn trusted(state: &AppState, me: &Identity) -> bool {
     me.is_staff(&state.signaling.config) || state.config.api_roles.iter().any(|r| r == &me.role)
 }
 

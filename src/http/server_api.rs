@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
 use super::tenancy::{everyone, room_in_reach, user_in_reach};
@@ -18,7 +17,6 @@ use crate::error::AppError;
 use crate::AppState;
 use earshot_signaling::notify::Target;
 use earshot_signaling::protocol::{MessageType, NotificationKind, UserRef};
-use earshot_signaling::room::RoomCmd;
 use earshot_signaling::store::{NewMessage, NewNotification};
 
 const MAX_JSON: usize = 16 * 1024;
@@ -441,15 +439,7 @@ pub async fn post_message(
         attachments: req.attachments,
         ai: false,
     };
-    let (reply, rx) = oneshot::channel();
-    state
-        .signaling
-        .rooms
-        .send(&room_id, RoomCmd::Post { msg, reply })
-        .await?;
-    let message = rx
-        .await
-        .unwrap_or(Err(earshot_signaling::SignalError::Unavailable))?;
+    let message = state.signaling.post(&room_id, msg).await?;
     tracing::info!(by = %caller.label(), room = %room_id, seq = message.seq, "server message stored");
     Ok((StatusCode::CREATED, Json(PostMessageResponse { message })))
 }

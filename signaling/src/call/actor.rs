@@ -177,7 +177,7 @@ impl Call {
                     Some(cmd) => self.handle(cmd).await,
                 },
                 Some(event) = self.media_events.recv() => self.media_event(event).await,
-                _ = sleep_until_opt(ring_deadline), if ring_deadline.is_some() => self.ring_timed_out().await,
+                _ = sleep_until_opt(ring_deadline), if ring_deadline.is_some() => self.ring_timed_out(),
                 _ = sleep_until_opt(empty_deadline), if empty_deadline.is_some() => {
                     let outcome = self.ring.outcome_at_end();
                     self.finish_with("empty", outcome, None);
@@ -253,7 +253,7 @@ impl Call {
         // Stored first: a device told the call ended finds its entry in the
         // room's history.
         self.record_outcome(outcome, ended_at).await;
-        self.tell_everyone(&frame).await;
+        self.tell_everyone(&frame);
         self.sig
             .metrics
             .calls_ended
@@ -357,7 +357,7 @@ impl Call {
                 conn,
                 reason,
                 request_id,
-            } => self.decline(&identity, &conn, reason, request_id).await,
+            } => self.decline(&identity, &conn, reason, request_id),
             CallCmd::Cancel {
                 identity,
                 conn,
@@ -470,7 +470,7 @@ impl Call {
             self.empty_since = None;
             self.push_monitor();
             if self.ring.joined(&identity.user_id, now_ms()) {
-                self.announce_state().await;
+                self.announce_state();
             }
         }
         let info = self.snapshot();

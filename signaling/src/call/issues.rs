@@ -30,18 +30,14 @@ impl Call {
         let round: Vec<RoundInput> = self
             .participants
             .iter()
-            .map(|(id, p)| RoundInput {
-                participant: *id,
-                muted: p.view.muted,
-                voice: samples
-                    .iter()
-                    .find(|(s, _)| s == id)
-                    .and_then(|(_, q)| voice_of(q)),
-                received: samples
-                    .iter()
-                    .find(|(s, _)| s == id)
-                    .and_then(|(_, q)| q.down_packets)
-                    .map(|n| n > 0),
+            .map(|(id, p)| {
+                let sample = samples.iter().find(|(s, _)| s == id).map(|(_, q)| q);
+                RoundInput {
+                    participant: *id,
+                    muted: p.view.muted,
+                    voice: sample.and_then(voice_of),
+                    received: sample.and_then(|q| q.down_packets).map(|n| n > 0),
+                }
             })
             .collect();
         let changes = self

@@ -12,8 +12,8 @@ use crate::conn::ConnHandle;
 use crate::error::{ErrorCode, Result, SignalError};
 use crate::notify::Target;
 use crate::protocol::{
-    CallInfo, CallMode, CallOutcome, Frame, InviteState, MessageType, MessageView,
-    NotificationKind, ServerMessage,
+    CallInfo, CallOutcome, Frame, InviteState, MessageType, MessageView, NotificationKind,
+    ServerMessage,
 };
 use crate::room::RoomCmd;
 use crate::store::{now_ms, NewMessage, NewNotification};
@@ -32,7 +32,7 @@ impl Call {
     /// Send `frame` to every device of everyone the call concerns (its
     /// caller and the room's members when it started) and to every
     /// participant (staff who joined without being rung).
-    pub(super) async fn tell_everyone(&self, frame: &Frame) {
+    pub(super) fn tell_everyone(&self, frame: &Frame) {
         let mut told = std::collections::HashSet::new();
         for user in &self.concerned {
             for c in self.sig.hub.connections(user) {
@@ -48,12 +48,12 @@ impl Call {
     }
 
     /// Every device concerned learns the call's new state.
-    pub(super) async fn announce_state(&self) {
+    pub(super) fn announce_state(&self) {
         let frame = ServerMessage::CallUpdated {
             call: self.snapshot(),
         }
         .to_frame();
-        self.tell_everyone(&frame).await;
+        self.tell_everyone(&frame);
     }
 
     /// The last participant (of `user`) left.
@@ -71,13 +71,13 @@ impl Call {
     }
 
     /// `ring_timeout` passed: whoever still rings missed the call.
-    pub(super) async fn ring_timed_out(&mut self) {
+    pub(super) fn ring_timed_out(&mut self) {
         let missed = self.ring.timed_out(now_ms());
         if missed.is_empty() {
             return;
         }
         tracing::info!(call = %self.info.id, missed = missed.len(), "ring timed out");
-        self.announce_state().await;
+        self.announce_state();
         if let Some(outcome) = self.ring.verdict() {
             self.finish_with(outcome.as_str(), outcome, None);
         } else if self.participants.is_empty() && self.ring.answered_at().is_some() {
@@ -85,7 +85,7 @@ impl Call {
         }
     }
 
-    pub(super) async fn decline(
+    pub(super) fn decline(
         &mut self,
         identity: &Identity,
         conn: &ConnHandle,
@@ -98,7 +98,7 @@ impl Call {
                 tracing::info!(call = %self.info.id, user = %identity.user_id, "call declined");
                 // Everyone hears of the decline (and its reason), also when
                 // it ends the call.
-                self.announce_state().await;
+                self.announce_state();
                 if let Some(outcome) = self.ring.verdict() {
                     self.finish_with(outcome.as_str(), outcome, None);
                 }
@@ -174,7 +174,7 @@ impl Call {
         for invitee in missed {
             let n = NewNotification {
                 kind: NotificationKind::Warning,
-                title: format!("Missed {} from {caller}", call_noun(self.info.mode)),
+                title: format!("Missed {} from {caller}", CALL_NOUN),
                 body: String::new(),
                 link: None,
                 data: Some(json!({"call_id": self.info.id, "caller": self.info.initiator.id})),
@@ -208,8 +208,9 @@ impl Call {
 }
 
 impl crate::Signaling {
-    /// Store a server message in a room (through its task); the stored view.
-    pub(super) async fn post(&self, room_id: &str, msg: NewMessage) -> Result<MessageView> {
+    /// Store a server message in a room through its task, like any message
+    /// (its own `seq`, broadcast once committed); the stored view.
+    pub async fn post(&self, room_id: &str, msg: NewMessage) -> Result<MessageView> {
         let (reply, rx) = oneshot::channel();
         self.rooms
             .send(room_id, RoomCmd::Post { msg, reply })
@@ -248,11 +249,8 @@ impl crate::Signaling {
     }
 }
 
-fn call_noun(mode: CallMode) -> &'static str {
-    // Every call carries audio only.
-    let _ = mode;
-    "voice call"
-}
+/// Every call carries audio only.
+const CALL_NOUN: &str = "voice call";
 
 /// How long a call lasted, as people say it.
 pub fn spoken_duration(ms: i64) -> String {
@@ -281,7 +279,7 @@ pub fn timeline_entry(call: &CallInfo, outcome: Option<CallOutcome>, ended_at: i
         return entry_message(call, "Voice call".into(), metadata);
     };
     let duration_ms = call.answered_at.map(|t| (ended_at - t).max(0));
-    let noun = call_noun(call.mode);
+    let noun = CALL_NOUN;
     let text = match (outcome, duration_ms) {
         (CallOutcome::Completed, Some(ms)) => {
             format!("Voice call · {}", spoken_duration(ms))
