@@ -70,7 +70,7 @@ pub struct DownstreamSnapshot {
 }
 
 /// One participant's link over one interval.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LinkSnapshot {
     pub up: Option<UpstreamSnapshot>,
     pub down: Option<DownstreamSnapshot>,
@@ -82,6 +82,14 @@ pub struct LinkSnapshot {
     /// ...and how many of those carried none: the participant is not
     /// hearing someone (a renegotiation that never completed, say).
     pub stalled: u32,
+    /// Packets the SFU meant to send the participant but could not (a full
+    /// socket buffer): the SFU's own share of what they lose.
+    pub dropped: u64,
+    /// Per publisher whose audio the SFU kept sending the participant:
+    /// whether the participant's receiver reports show it arriving (`true`)
+    /// or show none of it arriving while it was sent (`false`: one-way
+    /// audio). Publishers with nothing to go on are left out.
+    pub heard: Vec<(u64, bool)>,
 }
 
 /// Everything measured about one publisher's inbound stream.
@@ -214,9 +222,29 @@ pub struct DownstreamMeter {
     fraction_sum: u64,
     jitter: u32,
     rtt: Option<Duration>,
+    /// Whether a block of this interval showed the highest sequence number
+    /// received moving on (`None`: no block comparable with an earlier one).
+    advanced: Option<bool>,
+    /// Packets sent on the track in the previous interval.
+    sent_before: u64,
 }
 
 impl DownstreamMeter {
+    /// Whether the subscriber is getting the track, judged at the end of an
+    /// interval in which `sent` packets were sent on it: `Some(false)` when
+    /// the interval's reports show no new packet although packets went out
+    /// both in it and in the interval before (so whatever a report covers,
+    /// some were due); `None` when there is nothing to go on (no report, a
+    /// pause in sending). Call before the interval's snapshot.
+    pub fn heard(&mut self, sent: u64) -> Option<bool> {
+        let sent_before = std::mem::replace(&mut self.sent_before, sent);
+        match self.advanced {
+            Some(true) => Some(true),
+            Some(false) if sent > 0 && sent_before > 0 => Some(false),
+            _ => None,
+        }
+    }
+
     /// Take in one report block; `now_ntp_middle32` is the local time of
     /// arrival in the SR/RR NTP format (for the round-trip time).
     pub fn record(&mut self, block: &ReportBlock, now_ntp_middle32: u32) {
@@ -228,6 +256,9 @@ impl DownstreamMeter {
             if span > 0 && span < 1 << 31 {
                 self.expected += u64::from(span);
                 self.lost += total - prev_lost;
+                self.advanced = Some(true);
+            } else if span == 0 {
+                self.advanced.get_or_insert(false);
             }
         }
         self.prev = Some((total, block.highest_seq));
@@ -259,6 +290,7 @@ impl DownstreamMeter {
         self.expected = 0;
         self.lost = 0;
         self.fraction_sum = 0;
+        self.advanced = None;
         out
     }
 }

@@ -104,6 +104,10 @@ impl PcRoom {
                 let event = match state {
                     RTCPeerConnectionState::Connected => SfuEvent::Connected { participant },
                     RTCPeerConnectionState::Failed => SfuEvent::Failed { participant },
+                    RTCPeerConnectionState::Disconnected => SfuEvent::Disconnected {
+                        participant,
+                        silent_ms: 0,
+                    },
                     _ => return,
                 };
                 let _ = events.send(event);

@@ -27,6 +27,13 @@ pub enum SfuEvent {
     Connected {
         participant: u64,
     },
+    /// Nothing has been heard from the participant for the disconnected
+    /// timeout: its media path is interrupted (a later `Connected` says it
+    /// is back). `silent_ms`: how long it has been silent.
+    Disconnected {
+        participant: u64,
+        silent_ms: u64,
+    },
     /// The peer connection failed or closed: treat the participant as gone.
     Failed {
         participant: u64,

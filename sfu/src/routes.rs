@@ -23,6 +23,11 @@ pub(crate) trait SentTrack {
     fn created(&self) -> Instant;
     /// (packets, payload bytes) sent since the previous call.
     fn take_sent(&self) -> (u64, u64);
+    /// Packets routed to the track but not sent since the previous call
+    /// (the SFU's own loss).
+    fn take_dropped(&self) -> u64 {
+        0
+    }
 }
 
 /// State shared with the packet loops.
@@ -128,13 +133,19 @@ pub(crate) fn link_snapshots<T: SentTrack>(
         .collect();
     for ((from, to), track) in r.tracks.iter() {
         let (p, b) = track.take_sent();
+        let dropped = track.take_dropped();
         let expected = published.get(from).copied().unwrap_or(0) > 0
             && !r.forwarder.is_muted(*from)
             && now.saturating_duration_since(track.created()) >= STALL_GRACE;
+        let heard = r.downstream.get_mut(&(*from, *to)).and_then(|m| m.heard(p));
         if let Some(snap) = out.get_mut(to) {
             let sent = snap.sent.get_or_insert((0, 0));
             sent.0 += p;
             sent.1 += b;
+            snap.dropped += dropped;
+            if let Some(heard) = heard {
+                snap.heard.push((*from, heard));
+            }
             if expected {
                 snap.tracks += 1;
                 if p == 0 {
@@ -144,6 +155,7 @@ pub(crate) fn link_snapshots<T: SentTrack>(
         }
     }
     for (id, snap) in out.iter_mut() {
+        snap.heard.sort_unstable();
         snap.down = downstream_snapshot(
             r.downstream
                 .iter_mut()

@@ -33,6 +33,11 @@ pub enum CallEvent {
         since: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
         duration_ms: Option<i64>,
+        /// `one_way_audio`: the speaker whose audio does not reach them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from_participant_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from_user_id: Option<String>,
     },
     /// A participant's quality level fell to `fair` or `poor`.
     QualityDegraded {

@@ -473,6 +473,19 @@ impl Session {
                 };
                 self.call(&call_id, cmd).await
             }
+            ClientMessage::ReportCallIssue {
+                call_id,
+                issue,
+                active,
+            } => {
+                let cmd = CallCmd::Issue {
+                    conn: self.conn.clone(),
+                    issue,
+                    active,
+                    request_id,
+                };
+                self.call(&call_id, cmd).await
+            }
             ClientMessage::MonitorSubscribe {} => {
                 if !self.identity.is_monitor(&self.sig.config) {
                     return Err(SignalError::Denied(

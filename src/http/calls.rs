@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use earshot_signaling::protocol::QualityLevel;
+use earshot_signaling::quality::issues::IssueKind;
 use earshot_signaling::store::{CallFilter, CallScope};
 use earshot_signaling::Identity;
 
@@ -43,6 +44,11 @@ pub struct ListQuery {
     /// Only calls whose worst level was this or lower: poor, fair, good, excellent.
     #[param(value_type = Option<String>)]
     worst: Option<QualityLevel>,
+    /// Only calls in which this live issue was raised: no_audio_sent,
+    /// no_audio_received, one_way_audio, talking_while_muted, reconnecting,
+    /// media_failed.
+    #[param(value_type = Option<String>)]
+    issue: Option<IssueKind>,
     /// 1 to 200 (default 50).
     limit: Option<u32>,
 }
@@ -69,7 +75,8 @@ fn scope_of(state: &AppState, me: &Identity) -> CallScope {
               (status = 400), (status = 401)),
     security(("bearer" = [])))]
 /// `GET /api/calls`: calls the caller may see, newest first, with their
-/// quality summaries; filters by room, participant, start time and worst level.
+/// quality summaries; filters by room, participant, start time, worst level
+/// and live issue.
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
@@ -86,6 +93,7 @@ pub async fn list(
         since: q.since,
         until: q.until,
         worst: q.worst,
+        issue: q.issue,
         limit: q.limit.unwrap_or(DEFAULT_LIST).clamp(1, MAX_LIST),
     };
     let calls = state

@@ -93,6 +93,8 @@ pub(crate) struct Link {
     closed: AtomicBool,
     /// `Failed` was reported (once).
     failed: AtomicBool,
+    /// `Disconnected` was reported and traffic has not resumed since.
+    interrupted: AtomicBool,
 }
 
 impl Link {
@@ -122,6 +124,7 @@ impl Link {
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -172,6 +175,28 @@ impl Link {
     pub fn silent_for(&self, now: Instant) -> Duration {
         let since = Duration::from_millis(self.last_heard_ms.load(Ordering::Relaxed));
         now.saturating_duration_since(self.created + since)
+    }
+
+    /// Once a second: a connected client silent for `after` is reported
+    /// `Disconnected` (once); one heard again after that, `Connected`.
+    pub fn check_interrupted(&self, after: Duration, now: Instant) {
+        if !self.is_connected() || self.is_closed() {
+            return;
+        }
+        let silent = self.silent_for(now);
+        let participant = self.participant;
+        if silent > after {
+            if !self.interrupted.swap(true, Ordering::Relaxed) {
+                let silent_ms = silent.as_millis() as u64;
+                let _ = self.room.events.send(SfuEvent::Disconnected {
+                    participant,
+                    silent_ms,
+                });
+            }
+        } else if silent < Duration::from_secs(1) && self.interrupted.swap(false, Ordering::Relaxed)
+        {
+            let _ = self.room.events.send(SfuEvent::Connected { participant });
+        }
     }
 
     /// Report `Failed` once.
@@ -330,6 +355,8 @@ impl Link {
                 track.sent(ts, payload_len, now);
                 let live = &self.room.sfu.inner.live;
                 live.forwarded_packets.fetch_add(1, Ordering::Relaxed);
+            } else {
+                track.interval_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -441,6 +468,9 @@ pub(crate) struct OutTrack {
     created: Instant,
     interval_packets: AtomicU64,
     interval_bytes: AtomicU64,
+    /// Packets routed to this track that could not be sent (a full socket
+    /// buffer, a failed rewrite or encryption): the SFU's own loss.
+    interval_dropped: AtomicU64,
     /// For sender reports: totals, the last RTP timestamp sent and when
     /// (microseconds after `created`, 0: nothing sent yet).
     packets: AtomicU32,
@@ -458,6 +488,7 @@ impl OutTrack {
             created: Instant::now(),
             interval_packets: AtomicU64::new(0),
             interval_bytes: AtomicU64::new(0),
+            interval_dropped: AtomicU64::new(0),
             packets: AtomicU32::new(0),
             octets: AtomicU32::new(0),
             last_ts: AtomicU32::new(0),
@@ -516,5 +547,9 @@ impl SentTrack for OutTrack {
             self.interval_packets.swap(0, Ordering::Relaxed),
             self.interval_bytes.swap(0, Ordering::Relaxed),
         )
+    }
+
+    fn take_dropped(&self) -> u64 {
+        self.interval_dropped.swap(0, Ordering::Relaxed)
     }
 }

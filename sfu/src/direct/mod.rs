@@ -49,6 +49,7 @@ pub(crate) struct Transport {
     sockets: Sockets,
     socket_buffer: usize,
     pub failed_timeout: Duration,
+    pub disconnected_timeout: Duration,
 }
 
 /// Where participants' media goes.
@@ -147,6 +148,7 @@ impl Transport {
             sockets,
             socket_buffer: config.socket_buffer,
             failed_timeout: config.ice_failed_timeout,
+            disconnected_timeout: config.ice_disconnected_timeout,
         })
     }
 

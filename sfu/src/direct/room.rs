@@ -381,6 +381,7 @@ impl DirectRoom {
         self.ticker = Some(closed.clone());
         let shared = self.shared.clone();
         let failed_after = self.transport.failed_timeout;
+        let interrupted_after = self.transport.disconnected_timeout;
         self.sfu.spawn_counted(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -389,7 +390,7 @@ impl DirectRoom {
                     _ = closed.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                report_and_check(&shared, failed_after, Instant::now());
+                report_and_check(&shared, failed_after, interrupted_after, Instant::now());
             }
         });
     }
@@ -403,14 +404,21 @@ impl Drop for DirectRoom {
 
 /// Once a second: each connected participant gets a sender report per
 /// track it receives and a report block about what it sends; one silent
-/// for `failed_after` is reported failed.
-fn report_and_check(shared: &RoomShared, failed_after: Duration, now: Instant) {
+/// for `interrupted_after` is reported disconnected, for `failed_after`
+/// failed.
+fn report_and_check(
+    shared: &RoomShared,
+    failed_after: Duration,
+    interrupted_after: Duration,
+    now: Instant,
+) {
     let links: Vec<Arc<Link>> = lock(&shared.links).values().cloned().collect();
     for link in links {
         if link.silent_for(now) > failed_after {
             link.fail();
             continue;
         }
+        link.check_interrupted(interrupted_after, now);
         if !link.is_connected() {
             continue;
         }

@@ -78,7 +78,7 @@ pub(super) struct Call {
     /// When the call became empty (or started).
     empty_since: Option<Instant>,
     pub(super) quality: QualityTracker,
-    /// Live call issues (`no_audio_sent`).
+    /// Live call issues (`no_audio_sent`, `one_way_audio`, ...).
     pub(super) issues: crate::quality::issues::IssueDetector,
     /// The latest background write of quality samples.
     pub(super) sample_writes: Option<JoinHandle<()>>,
@@ -346,6 +346,12 @@ impl Call {
                 report,
                 request_id,
             } => self.client_stats(&conn, &report, request_id),
+            CallCmd::Issue {
+                conn,
+                issue,
+                active,
+                request_id,
+            } => self.client_issue(&conn, issue, active, request_id),
             CallCmd::Monitor { reply } => {
                 let _ = reply.send((self.tenant.clone(), self.monitor_view()));
             }

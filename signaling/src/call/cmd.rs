@@ -69,6 +69,13 @@ pub enum CallCmd {
         report: Box<CallStatsReport>,
         request_id: Option<String>,
     },
+    /// `report_call_issue` from a participant's device.
+    Issue {
+        conn: ConnHandle,
+        issue: crate::quality::issues::IssueKind,
+        active: bool,
+        request_id: Option<String>,
+    },
     /// The user was removed from the call's room: every device of theirs
     /// leaves the call now.
     Remove { user_id: String },

@@ -10,6 +10,7 @@ use crate::config::Identity;
 use crate::conn::ConnHandle;
 use crate::error::{Result, SignalError};
 use crate::protocol::{CallMode, ServerMessage};
+use crate::quality::issues::IssueKind;
 
 impl Call {
     /// p2p: relay `signal` from `conn` to participant `to`.
@@ -143,6 +144,10 @@ impl Call {
         }
         .to_frame();
         self.broadcast(&frame, None);
+        if !effective {
+            // Talking while muted ends with the mute.
+            self.mark_issue(conn.id(), IssueKind::TalkingWhileMuted, false, 0);
+        }
     }
 
     /// A moderator mutes or unmutes a participant.
@@ -217,9 +222,18 @@ impl Call {
             }
             SfuEvent::Connected { participant } => {
                 tracing::debug!(call = %call_id, participant, "media connected");
+                self.media_resumed(participant);
+            }
+            SfuEvent::Disconnected {
+                participant,
+                silent_ms,
+            } => {
+                tracing::info!(call = %call_id, participant, silent_ms, "media interrupted");
+                self.media_interrupted(participant, silent_ms);
             }
             SfuEvent::Failed { participant } => {
                 tracing::info!(call = %call_id, participant, "media failed; removing participant");
+                self.media_lost(participant);
                 let conn = self.participants.get(&participant).map(|p| p.conn.clone());
                 self.leave(participant).await;
                 // Tell the device, so it can join again with a fresh connection.

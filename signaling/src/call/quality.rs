@@ -26,6 +26,9 @@ impl Call {
             return Self::refuse(conn, SignalError::AccessDenied, request_id);
         }
         self.quality.client_report(conn.id(), report);
+        if let Some(state) = report.connection_state {
+            self.client_connection(conn.id(), state);
+        }
         if request_id.is_some() {
             conn.send(ServerMessage::Ok { request_id }.to_frame());
         }
@@ -61,7 +64,7 @@ impl Call {
         for change in round.changes {
             self.announce(change);
         }
-        self.detect_issues(&round.samples);
+        self.detect_issues(&round.samples, &round.heard);
         self.push_monitor();
     }
 

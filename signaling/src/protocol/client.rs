@@ -159,6 +159,14 @@ pub enum ClientMessage {
     },
     /// A periodic getStats() summary from a call participant.
     CallStats(CallStatsReport),
+    /// An issue only the participant's own device can see: today
+    /// `talking_while_muted` (voice on the muted microphone). `active:
+    /// false` ends it.
+    ReportCallIssue {
+        call_id: String,
+        issue: crate::quality::issues::IssueKind,
+        active: bool,
+    },
     /// Monitoring roles: live view of every ongoing call.
     MonitorSubscribe {},
     MonitorUnsubscribe {},
@@ -239,6 +247,7 @@ impl ClientMessage {
             ClientMessage::SetMute { .. } => "set_mute",
             ClientMessage::MuteParticipant { .. } => "mute_participant",
             ClientMessage::CallStats(_) => "call_stats",
+            ClientMessage::ReportCallIssue { .. } => "report_call_issue",
             ClientMessage::MonitorSubscribe {} => "monitor_subscribe",
             ClientMessage::MonitorUnsubscribe {} => "monitor_unsubscribe",
         }

@@ -26,6 +26,23 @@ pub struct CallStatsReport {
     pub outbound: Option<OutboundStats>,
     #[serde(default)]
     pub inbound: Vec<InboundStats>,
+    /// The worst `RTCPeerConnection.connectionState` over the client's
+    /// peer connections for the call (p2p calls raise `reconnecting` and
+    /// `media_failed` from it).
+    #[serde(default)]
+    pub connection_state: Option<PeerState>,
+}
+
+/// An `RTCPeerConnectionState`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
 }
 
 /// The client's own audio: `outbound-rtp` and its `remote-inbound-rtp`.
@@ -44,6 +61,10 @@ pub struct OutboundStats {
     pub remote_jitter_ms: Option<f64>,
     #[serde(default)]
     pub rtt_ms: Option<f64>,
+    /// The microphone's level as the client measured it (`media-source`
+    /// `audioLevel`, 0..=1; 0 is digital silence).
+    #[serde(default)]
+    pub audio_level: Option<f64>,
 }
 
 /// One `inbound-rtp` audio stream: another participant's audio.
@@ -100,6 +121,7 @@ impl CallStatsReport {
             check_unit("outbound.remote_fraction_lost", o.remote_fraction_lost)?;
             check_ms("outbound.remote_jitter_ms", o.remote_jitter_ms)?;
             check_ms("outbound.rtt_ms", o.rtt_ms)?;
+            check_unit("outbound.audio_level", o.audio_level)?;
         }
         if self.inbound.len() > MAX_INBOUND_STREAMS {
             return Err(format!(
@@ -127,6 +149,14 @@ pub struct QualityView {
     pub loss_pct: f64,
     pub up_loss_pct: Option<f64>,
     pub down_loss_pct: Option<f64>,
+    /// Audio the SFU meant to send them but could not (its own loss), percent.
+    #[serde(default)]
+    pub sfu_loss_pct: Option<f64>,
+    /// Jitter on their uplink, and added on their downlink, ms.
+    #[serde(default)]
+    pub up_jitter_ms: Option<f64>,
+    #[serde(default)]
+    pub down_jitter_ms: Option<f64>,
     pub jitter_ms: f64,
     pub rtt_ms: Option<f64>,
     pub bitrate_kbps: Option<f64>,

@@ -210,6 +210,11 @@ pub enum ServerMessage {
         issue: IssueKind,
         /// When the condition began (ms since the epoch).
         since: i64,
+        /// `one_way_audio`: the speaker whose audio does not reach them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_participant_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_user_id: Option<String>,
     },
     /// The issue is over (so a client hides its banner).
     CallIssueCleared {
@@ -219,6 +224,10 @@ pub enum ServerMessage {
         issue: IssueKind,
         since: i64,
         duration_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_participant_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_user_id: Option<String>,
     },
     /// The call's state changed (someone accepted, declined, was found
     /// busy or missed it): sent to every device of the room's members.

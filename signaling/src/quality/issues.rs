@@ -1,11 +1,21 @@
 //! Live call issues, as a plain time-driven type fed one quality round at a
 //! time (tested without sockets, like the level classifier).
 //!
-//! `no_audio_sent`: a participant who is in the call and not muted sends no
-//! audio packets, or only silence (RFC 6464 level 127: no voice), for
-//! `after` while someone else in the call speaks: a dead or wrong
-//! microphone, an OS-level mute, a missing permission. It clears as soon
-//! as their voice comes through (or they mute, or leave).
+//! Measured over rounds, each raised once its condition has held for
+//! `after` while someone else in the call speaks:
+//! - `no_audio_sent`: a participant who is in the call and not muted sends
+//!   no audio packets, or only digital silence (RFC 6464 level 127), while
+//!   someone else speaks: a dead or wrong microphone, an OS-level mute, a
+//!   missing permission. It clears as soon as sound comes through (or they
+//!   mute, or leave).
+//! - `no_audio_received`: nothing reaches a participant while others speak.
+//! - `one_way_audio`: one speaker's audio is sent towards a participant
+//!   (or, p2p, leaves the speaker's client) but none of it arrives, while
+//!   the participant's connection is otherwise up. Keyed by the pair.
+//!
+//! Reported as events ([`IssueDetector::mark`]), raised at once:
+//! `talking_while_muted` (the participant's own client hears voice on the
+//! muted microphone), `reconnecting` and `media_failed` (the media path).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,28 +28,56 @@ use serde::{Deserialize, Serialize};
 pub enum IssueKind {
     NoAudioSent,
     NoAudioReceived,
+    OneWayAudio,
+    TalkingWhileMuted,
+    Reconnecting,
+    MediaFailed,
 }
 
 impl IssueKind {
+    pub const ALL: [IssueKind; 6] = [
+        IssueKind::NoAudioSent,
+        IssueKind::NoAudioReceived,
+        IssueKind::OneWayAudio,
+        IssueKind::TalkingWhileMuted,
+        IssueKind::Reconnecting,
+        IssueKind::MediaFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IssueKind::NoAudioSent => "no_audio_sent",
             IssueKind::NoAudioReceived => "no_audio_received",
+            IssueKind::OneWayAudio => "one_way_audio",
+            IssueKind::TalkingWhileMuted => "talking_while_muted",
+            IssueKind::Reconnecting => "reconnecting",
+            IssueKind::MediaFailed => "media_failed",
         }
+    }
+
+    /// The kind named `s` (`None` for anything else).
+    pub fn parse(s: &str) -> Option<IssueKind> {
+        IssueKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
 /// What one participant did in a round.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoundInput {
     pub participant: u64,
     /// Muted (by themselves or a moderator): silence is expected.
     pub muted: bool,
-    /// Whether their voice reached the server this round: `Some(false)` for
-    /// no packets or only silence, `None` when there is nothing to go on.
-    pub voice: Option<bool>,
+    /// Whether sound (anything but digital silence) from their microphone
+    /// reached the server this round: `Some(false)` for no packets or only
+    /// silence, `None` when there is nothing to go on.
+    pub sound: Option<bool>,
+    /// Whether they spoke this round (voice, not just sound).
+    pub speaks: Option<bool>,
     /// Whether any audio reached them this round (`None`: not measured).
     pub received: Option<bool>,
+    /// Per speaker whose audio was on its way to them: whether it arrived.
+    /// Speakers with nothing to go on are left out.
+    pub heard: Vec<(u64, bool)>,
 }
 
 /// An issue raised or cleared.
@@ -47,6 +85,8 @@ pub struct RoundInput {
 pub struct IssueChange {
     pub participant: u64,
     pub kind: IssueKind,
+    /// `one_way_audio`: whose audio does not reach `participant`.
+    pub from: Option<u64>,
     pub raised: bool,
     /// When the condition began (ms since the epoch).
     pub since_ms: i64,
@@ -62,17 +102,19 @@ struct Watch {
     raised: Option<i64>,
 }
 
+type Key = (u64, IssueKind, Option<u64>);
+
 /// Watches every participant of one call.
 #[derive(Debug)]
 pub struct IssueDetector {
     after: Duration,
-    watches: HashMap<(u64, IssueKind), Watch>,
+    watches: HashMap<Key, Watch>,
     /// The previous round: a round's measurements cover the time since.
     last: Option<Instant>,
 }
 
 impl IssueDetector {
-    /// Raise `no_audio_sent` after `after` of silence while others speak.
+    /// Raise a measured issue after `after` of its condition while others speak.
     pub fn new(after: Duration) -> IssueDetector {
         IssueDetector {
             after,
@@ -87,34 +129,51 @@ impl IssueDetector {
         // What this round measured began when the previous one ended.
         let began = self.last.replace(now).unwrap_or(now);
         let began_ms = now_ms - now.saturating_duration_since(began).as_millis() as i64;
+        let speaks = |id: u64| {
+            round
+                .iter()
+                .any(|o| o.participant == id && o.speaks == Some(true))
+        };
         for p in round {
             let others_speak = round
                 .iter()
-                .any(|o| o.participant != p.participant && o.voice == Some(true));
+                .any(|o| o.participant != p.participant && o.speaks == Some(true));
             // Silence is expected from a muted participant.
-            let sending = match (p.muted, p.voice) {
+            let sending = match (p.muted, p.sound) {
                 (true, _) => Some(false),
                 (false, Some(v)) => Some(!v),
                 (false, None) => None,
             };
             let receiving = p.received.map(|r| !r);
-            for (kind, bad) in [
-                (IssueKind::NoAudioSent, sending),
-                (IssueKind::NoAudioReceived, receiving),
-            ] {
-                let key = (p.participant, kind);
-                let watch = self.watches.entry(key).or_default();
+            let mut checks = vec![
+                (IssueKind::NoAudioSent, None, sending, others_speak),
+                (IssueKind::NoAudioReceived, None, receiving, others_speak),
+            ];
+            // Hearing nothing at all is `no_audio_received`, not one-way
+            // audio from each speaker.
+            if p.received != Some(false) {
+                for (from, heard) in &p.heard {
+                    checks.push((
+                        IssueKind::OneWayAudio,
+                        Some(*from),
+                        Some(!heard),
+                        speaks(*from),
+                    ));
+                }
+            }
+            for (kind, from, bad, speaking) in checks {
+                let watch = self.watches.entry((p.participant, kind, from)).or_default();
                 match bad {
                     // Nothing to go on this round: keep what we had.
                     None => {}
                     Some(false) => {
                         watch.since = None;
                         if let Some(since) = watch.raised.take() {
-                            out.push(cleared(p.participant, kind, since, now_ms));
+                            out.push(cleared((p.participant, kind, from), since, now_ms));
                         }
                     }
                     Some(true) => {
-                        if watch.since.is_none() && others_speak {
+                        if watch.since.is_none() && speaking {
                             watch.since = Some((began, began_ms));
                         }
                         if let Some((at, at_ms)) = watch.since {
@@ -125,6 +184,7 @@ impl IssueDetector {
                                 out.push(IssueChange {
                                     participant: p.participant,
                                     kind,
+                                    from,
                                     raised: true,
                                     since_ms: at_ms,
                                     duration_ms: None,
@@ -135,37 +195,95 @@ impl IssueDetector {
                 }
             }
         }
+        // A pair whose speaker no longer sends towards the participant (a
+        // mute, a pause) keeps its state until there is news about it.
         out
     }
 
-    /// The participant left: their raised issues end with them.
+    /// An issue reported as it happens (`talking_while_muted`,
+    /// `reconnecting`, `media_failed`): raised (from `since_ms`) or cleared
+    /// now; `None` when that changes nothing.
+    pub fn mark(
+        &mut self,
+        participant: u64,
+        kind: IssueKind,
+        on: bool,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Option<IssueChange> {
+        let key = (participant, kind, None);
+        let watch = self.watches.entry(key).or_default();
+        match (on, watch.raised) {
+            (true, None) => {
+                watch.raised = Some(since_ms);
+                Some(IssueChange {
+                    participant,
+                    kind,
+                    from: None,
+                    raised: true,
+                    since_ms,
+                    duration_ms: None,
+                })
+            }
+            (false, Some(since)) => {
+                watch.raised = None;
+                Some(cleared(key, since, now_ms))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `kind` is raised for `participant` (pairs not included).
+    pub fn is_raised(&self, participant: u64, kind: IssueKind) -> bool {
+        self.watches
+            .get(&(participant, kind, None))
+            .is_some_and(|w| w.raised.is_some())
+    }
+
+    /// The participant left: their raised issues end with them, and so do
+    /// others' one-way issues about them.
     pub fn remove(&mut self, participant: u64, now_ms: i64) -> Vec<IssueChange> {
+        let gone: Vec<Key> = self
+            .watches
+            .keys()
+            .filter(|(p, _, from)| *p == participant || *from == Some(participant))
+            .copied()
+            .collect();
         let mut out = vec![];
-        for kind in [IssueKind::NoAudioSent, IssueKind::NoAudioReceived] {
-            if let Some(since) = self
-                .watches
-                .remove(&(participant, kind))
-                .and_then(|w| w.raised)
-            {
-                out.push(cleared(participant, kind, since, now_ms));
+        for key in gone {
+            if let Some(since) = self.watches.remove(&key).and_then(|w| w.raised) {
+                out.push(cleared(key, since, now_ms));
             }
         }
+        out.sort_by_key(|c| (c.participant, c.kind.as_str(), c.from));
         out
     }
 
-    /// Issues still raised.
-    pub fn raised(&self) -> Vec<(u64, IssueKind, i64)> {
+    /// The call ends: every raised issue ends with it.
+    pub fn remove_all(&mut self, now_ms: i64) -> Vec<IssueChange> {
+        let mut out: Vec<IssueChange> = self
+            .watches
+            .drain()
+            .filter_map(|(key, w)| w.raised.map(|since| cleared(key, since, now_ms)))
+            .collect();
+        out.sort_by_key(|c| (c.participant, c.kind.as_str(), c.from));
+        out
+    }
+
+    /// Issues still raised: (participant, kind, from, since).
+    pub fn raised(&self) -> Vec<(u64, IssueKind, Option<u64>, i64)> {
         self.watches
             .iter()
-            .filter_map(|((p, kind), w)| w.raised.map(|since| (*p, *kind, since)))
+            .filter_map(|((p, kind, from), w)| w.raised.map(|since| (*p, *kind, *from, since)))
             .collect()
     }
 }
 
-fn cleared(participant: u64, kind: IssueKind, since: i64, now_ms: i64) -> IssueChange {
+fn cleared((participant, kind, from): Key, since: i64, now_ms: i64) -> IssueChange {
     IssueChange {
         participant,
         kind,
+        from,
         raised: false,
         since_ms: since,
         duration_ms: Some((now_ms - since).max(0)),
@@ -181,14 +299,18 @@ mod tests {
             RoundInput {
                 participant: 1,
                 muted: a_muted,
-                voice: a,
+                sound: a,
+                speaks: a,
                 received: Some(true),
+                heard: vec![],
             },
             RoundInput {
                 participant: 2,
                 muted: false,
-                voice: b,
+                sound: b,
+                speaks: b,
                 received: Some(true),
+                heard: vec![],
             },
         ]
     }
@@ -273,14 +395,18 @@ mod tests {
                 RoundInput {
                     participant: 1,
                     muted: false,
-                    voice: Some(true),
+                    sound: Some(true),
+                    speaks: Some(true),
                     received: Some(got),
+                    heard: vec![],
                 },
                 RoundInput {
                     participant: 2,
                     muted: false,
-                    voice: Some(true),
+                    sound: Some(true),
+                    speaks: Some(true),
                     received: Some(true),
+                    heard: vec![],
                 },
             ]
         };
@@ -298,5 +424,108 @@ mod tests {
                 (5, 1, IssueKind::NoAudioReceived, false)
             ]
         );
+    }
+
+    fn pair(heard_from_2: Option<bool>, two_speaks: bool) -> Vec<RoundInput> {
+        vec![
+            RoundInput {
+                participant: 1,
+                sound: Some(true),
+                speaks: Some(false),
+                received: Some(true),
+                heard: heard_from_2.map(|h| vec![(2, h)]).unwrap_or_default(),
+                ..Default::default()
+            },
+            RoundInput {
+                participant: 2,
+                sound: Some(true),
+                speaks: Some(two_speaks),
+                received: Some(true),
+                heard: vec![(1, true)],
+                ..Default::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn a_speaker_whose_audio_does_not_arrive_is_one_way_audio_for_that_pair_only() {
+        let t0 = Instant::now();
+        let mut d = IssueDetector::new(Duration::from_secs(3));
+        // Rounds with no report are no news: the count goes on through them.
+        let mut rounds = vec![
+            pair(Some(false), true),
+            pair(None, true),
+            pair(Some(false), true),
+            pair(Some(false), true),
+        ];
+        rounds.push(pair(Some(true), true));
+        let changes = run(&mut d, t0, &rounds);
+        let got: Vec<_> = changes
+            .iter()
+            .map(|(at, c)| (*at, c.participant, c.kind, c.from, c.raised))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (4, 1, IssueKind::OneWayAudio, Some(2), true),
+                (5, 1, IssueKind::OneWayAudio, Some(2), false)
+            ]
+        );
+        // Nothing counts while the speaker is quiet.
+        let mut d = IssueDetector::new(Duration::from_secs(3));
+        assert_eq!(run(&mut d, t0, &vec![pair(Some(false), false); 10]), vec![]);
+    }
+
+    #[test]
+    fn hearing_nobody_at_all_is_not_also_one_way_audio() {
+        let t0 = Instant::now();
+        let mut d = IssueDetector::new(Duration::from_secs(2));
+        let mut rounds = vec![pair(Some(false), true); 4];
+        for r in &mut rounds {
+            r[0].received = Some(false);
+        }
+        let kinds: Vec<_> = run(&mut d, t0, &rounds)
+            .into_iter()
+            .map(|(_, c)| c.kind)
+            .collect();
+        assert_eq!(kinds, [IssueKind::NoAudioReceived]);
+    }
+
+    #[test]
+    fn marked_issues_rise_and_clear_once_and_leaving_ends_pairs_about_the_leaver() {
+        let mut d = IssueDetector::new(Duration::from_secs(2));
+        let up = d
+            .mark(1, IssueKind::Reconnecting, true, 1000, 6000)
+            .unwrap();
+        assert_eq!((up.raised, up.since_ms), (true, 1000));
+        assert!(d
+            .mark(1, IssueKind::Reconnecting, true, 2000, 7000)
+            .is_none());
+        assert!(d.is_raised(1, IssueKind::Reconnecting));
+        let down = d.mark(1, IssueKind::Reconnecting, false, 0, 9000).unwrap();
+        assert_eq!((down.raised, down.duration_ms), (false, Some(8000)));
+        assert!(d.mark(1, IssueKind::Reconnecting, false, 0, 9500).is_none());
+
+        let t0 = Instant::now();
+        run(&mut d, t0, &vec![pair(Some(false), true); 3]);
+        assert_eq!(d.raised().len(), 1);
+        // The speaker leaves: the listener's one-way issue about them ends.
+        let gone = d.remove(2, 10_000);
+        assert_eq!(
+            gone.iter()
+                .map(|c| (c.participant, c.kind, c.from, c.raised))
+                .collect::<Vec<_>>(),
+            [(1, IssueKind::OneWayAudio, Some(2), false)]
+        );
+        assert!(d.raised().is_empty());
+    }
+
+    #[test]
+    fn every_kind_parses_back_from_its_name() {
+        for kind in IssueKind::ALL {
+            assert_eq!(IssueKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(IssueKind::parse("bogus"), None);
     }
 }

@@ -18,9 +18,11 @@
 //! ([`QualityClassifier`]).
 //!
 //! [`issues`] turns the same rounds into live call issues
-//! (`no_audio_sent`).
+//! (`no_audio_sent`, `one_way_audio`, ...); [`legs`] attributes what each
+//! participant heard to the legs it went through, for the call report.
 
 pub mod issues;
+pub mod legs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -65,6 +67,10 @@ struct ClientInterval {
     rtt_ms: Option<f64>,
     /// Outbound packets and bytes sent.
     sent: (u64, u64),
+    /// The microphone's latest level (0..=1) as the client measured it.
+    audio_level: Option<f64>,
+    /// Per source participant: packets received in the interval.
+    received_from: HashMap<u64, u64>,
 }
 
 #[derive(Debug)]
@@ -99,6 +105,19 @@ pub struct LevelChange {
 pub struct SampleRound {
     pub samples: Vec<(u64, QualityView)>,
     pub changes: Vec<LevelChange>,
+    /// Per listener: each speaker whose audio was on its way to them this
+    /// round, and whether it arrived (their client's report when it names
+    /// the speaker, else the SFU's reading of their receiver reports).
+    pub heard: HashMap<u64, Vec<(u64, bool)>>,
+}
+
+/// RFC 6464 -dBov of a linear level 0..=1 (0 is 127, digital silence).
+fn dbov(level: f64) -> f64 {
+    if level <= 0.0 {
+        127.0
+    } else {
+        (-20.0 * level.log10()).clamp(0.0, 127.0)
+    }
 }
 
 /// The quality state of one call.
@@ -176,6 +195,9 @@ impl QualityTracker {
             if let Some(n) = out.bytes_sent {
                 iv.sent.1 += grown(n, part.prev_sent.1.replace(n).unwrap_or(n));
             }
+            if out.audio_level.is_some() {
+                iv.audio_level = out.audio_level;
+            }
         }
         let buffers: Vec<f64> = report
             .inbound
@@ -217,6 +239,7 @@ impl QualityTracker {
             };
             let d_received = now.received - prev.received;
             let d_lost = (now.lost - prev.lost).max(0) as u64;
+            *iv.received_from.entry(source).or_default() += d_received;
             let entry = iv.inbound.entry(source).or_default();
             entry.0 += d_received + d_lost;
             entry.1 += d_lost;
@@ -264,10 +287,34 @@ impl QualityTracker {
                 h.1 += l;
             }
         }
+        // What each participant sent this round (SFU or their own client).
+        let sent_by: HashMap<u64, u64> = self
+            .parts
+            .iter()
+            .map(|(id, part)| {
+                let up = server.get(id).and_then(|s| s.up).map_or(0, |u| u.packets);
+                (*id, up.max(part.interval.sent.0))
+            })
+            .collect();
         let mut round = SampleRound::default();
         for (id, part) in self.parts.iter_mut() {
             let iv = std::mem::take(&mut part.interval);
-            let snap = server.get(id).copied().unwrap_or_default();
+            let snap = server.get(id).cloned().unwrap_or_default();
+            let mut arrived: Vec<(u64, bool)> = iv
+                .received_from
+                .iter()
+                .filter(|(source, _)| sent_by.get(source).copied().unwrap_or(0) > 0)
+                .map(|(source, n)| (*source, *n > 0))
+                .collect();
+            for (source, h) in &snap.heard {
+                if !arrived.iter().any(|(s, _)| s == source) {
+                    arrived.push((*source, *h));
+                }
+            }
+            if !arrived.is_empty() {
+                arrived.sort_unstable();
+                round.heard.insert(*id, arrived);
+            }
             let up = snap.up.filter(|u| u.expected > 0);
             let down = snap.down;
             let sfu = up.is_some() || down.is_some() || snap.stalled > 0;
@@ -290,7 +337,14 @@ impl QualityTracker {
                 }
                 (e > 0).then(|| (l / e as f64 * 100.0).min(100.0))
             };
-            let mut down_loss = down.map(|d| d.link_loss_pct).or(client_down);
+            // The SFU's own loss: what it could not send them.
+            let sfu_loss = snap.sent.and_then(|(sent, _)| {
+                let routed = sent + snap.dropped;
+                (routed > 0).then(|| snap.dropped as f64 / routed as f64 * 100.0)
+            });
+            let mut down_loss = down
+                .map(|d| (d.link_loss_pct - sfu_loss.unwrap_or(0.0)).max(0.0))
+                .or(client_down);
             // A track that carried nothing is total loss for that stream,
             // whatever the reports say (there may be none).
             if snap.stalled > 0 && snap.tracks > 0 {
@@ -304,14 +358,9 @@ impl QualityTracker {
                     added_jitter(*j, uplink.get(source).map_or(0.0, |u| u.jitter_ms))
                 })
                 .fold(None, |acc, j| max_opt(acc, Some(j)));
-            let jitter = [
-                up.map(|u| u.jitter_ms),
-                down.map(|d| d.link_jitter_ms),
-                client_jitter,
-            ]
-            .into_iter()
-            .fold(None, max_opt)
-            .unwrap_or(0.0);
+            let up_jitter = up.map(|u| u.jitter_ms);
+            let down_jitter = max_opt(down.map(|d| d.link_jitter_ms), client_jitter);
+            let jitter = max_opt(up_jitter, down_jitter).unwrap_or(0.0);
             let rtt = match down.and_then(|d| d.rtt_ms).or(iv.rtt_ms) {
                 Some(r) => {
                     part.last_rtt = Some((r, now));
@@ -340,8 +389,11 @@ impl QualityTracker {
             let concealed_pct = (iv.concealed.1 > 0)
                 .then(|| iv.concealed.0.min(iv.concealed.1) as f64 / iv.concealed.1 as f64 * 100.0);
             let keep = |x: f64| 1.0 - x.clamp(0.0, 100.0) / 100.0;
-            let loss_pct =
-                (1.0 - keep(up_loss.unwrap_or(0.0)) * keep(down_loss.unwrap_or(0.0))) * 100.0;
+            let loss_pct = (1.0
+                - keep(up_loss.unwrap_or(0.0))
+                    * keep(sfu_loss.unwrap_or(0.0))
+                    * keep(down_loss.unwrap_or(0.0)))
+                * 100.0;
             let mos = self.model.mos(loss_pct, jitter, rtt.unwrap_or(0.0));
             let before = part.classifier.level();
             let level = part.classifier.observe(mos);
@@ -363,6 +415,9 @@ impl QualityTracker {
                 loss_pct: round2(loss_pct),
                 up_loss_pct: up_loss.map(round2),
                 down_loss_pct: down_loss.map(round2),
+                sfu_loss_pct: sfu_loss.map(round2),
+                up_jitter_ms: up_jitter.map(round2),
+                down_jitter_ms: down_jitter.map(round2),
                 jitter_ms: round2(jitter),
                 rtt_ms: rtt.map(round2),
                 bitrate_kbps: bitrate_kbps.map(round2),
@@ -370,7 +425,10 @@ impl QualityTracker {
                 up_bytes,
                 down_packets,
                 down_bytes,
-                audio_level_dbov: up.and_then(|u| u.audio_level_dbov).map(round2),
+                audio_level_dbov: up
+                    .and_then(|u| u.audio_level_dbov)
+                    .or(iv.audio_level.map(dbov))
+                    .map(round2),
                 voice_activity: up.and_then(|u| u.voice_activity).map(round2),
                 concealed_pct: concealed_pct.map(round2),
                 jitter_buffer_ms: iv.jitter_buffer_ms.map(round2),

@@ -43,6 +43,10 @@ pub struct CallReport {
     pub samples: Vec<StoredSample>,
     /// Live issues (`no_audio_sent`, ...) with when they began and ended.
     pub issues: Vec<super::StoredIssue>,
+    /// Per participant: which leg hurt what they heard, in one sentence.
+    pub diagnosis: Vec<crate::quality::legs::Diagnosis>,
+    /// Per participant and interval: what they heard, leg by leg.
+    pub legs: Vec<crate::quality::legs::Leg>,
 }
 
 /// Which calls a caller may list.
@@ -71,6 +75,8 @@ pub struct CallFilter {
     pub until: Option<i64>,
     /// Calls whose worst level was this or lower.
     pub worst: Option<QualityLevel>,
+    /// Calls in which this live issue was raised.
+    pub issue: Option<crate::quality::issues::IssueKind>,
     pub limit: u32,
 }
 
@@ -147,7 +153,7 @@ impl Store {
             "INSERT INTO call_quality_samples (call_id, participant_id, at, mos, level, level_rank, \
              loss_pct, up_loss_pct, down_loss_pct, jitter_ms, rtt_ms, bitrate_kbps, up_packets, \
              up_bytes, down_packets, down_bytes, audio_level_dbov, voice_activity, concealed_pct, \
-             jitter_buffer_ms, source) ",
+             jitter_buffer_ms, source, sfu_loss_pct, up_jitter_ms, down_jitter_ms) ",
         );
         q.push_values(rows, |mut b, r| {
             let v = &r.quality;
@@ -171,7 +177,10 @@ impl Store {
                 .push_bind(v.voice_activity)
                 .push_bind(v.concealed_pct)
                 .push_bind(v.jitter_buffer_ms)
-                .push_bind(&v.source);
+                .push_bind(&v.source)
+                .push_bind(v.sfu_loss_pct)
+                .push_bind(v.up_jitter_ms)
+                .push_bind(v.down_jitter_ms);
         });
         q.build().execute(&self.pool).await?;
         Ok(())
@@ -250,6 +259,13 @@ impl Store {
             q.push(" AND c.worst_level_rank <= ")
                 .push_bind(worst.rank());
         }
+        if let Some(issue) = f.issue {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM call_issues i WHERE i.call_id = c.id AND i.issue = ",
+            )
+            .push_bind(issue.as_str())
+            .push(")");
+        }
         q.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ")
             .push_bind(i64::from(f.limit.max(1)));
         let rows = q.build().fetch_all(&self.pool).await?;
@@ -273,7 +289,7 @@ impl Store {
                 .await?;
             summary.quality = totals_from_row(&row);
         }
-        let participants = sqlx::query(
+        let participants: Vec<ParticipantQuality> = sqlx::query(
             "SELECT p.participant_id, p.user_id, p.joined_at, p.left_at, COUNT(s.at) AS samples,
                     AVG(s.mos) AS avg_mos, MIN(s.mos) AS worst_mos, MIN(s.level_rank) AS worst_rank,
                     AVG(s.loss_pct) AS avg_loss, MAX(s.loss_pct) AS max_loss,
@@ -298,10 +314,11 @@ impl Store {
             quality: totals_from_row(r),
         })
         .collect();
-        let samples = sqlx::query(
+        let samples: Vec<StoredSample> = sqlx::query(
             "SELECT participant_id, at, mos, level_rank, loss_pct, up_loss_pct, down_loss_pct,
                     jitter_ms, rtt_ms, bitrate_kbps, up_packets, up_bytes, down_packets, down_bytes,
-                    audio_level_dbov, voice_activity, concealed_pct, jitter_buffer_ms, source
+                    audio_level_dbov, voice_activity, concealed_pct, jitter_buffer_ms, source,
+                    sfu_loss_pct, up_jitter_ms, down_jitter_ms
              FROM call_quality_samples WHERE call_id = ? ORDER BY at, participant_id LIMIT ?",
         )
         .bind(call_id)
@@ -317,6 +334,9 @@ impl Store {
                 loss_pct: r.get("loss_pct"),
                 up_loss_pct: r.get("up_loss_pct"),
                 down_loss_pct: r.get("down_loss_pct"),
+                sfu_loss_pct: r.get("sfu_loss_pct"),
+                up_jitter_ms: r.get("up_jitter_ms"),
+                down_jitter_ms: r.get("down_jitter_ms"),
                 jitter_ms: r.get("jitter_ms"),
                 rtt_ms: r.get("rtt_ms"),
                 bitrate_kbps: r.get("bitrate_kbps"),
@@ -334,12 +354,16 @@ impl Store {
         })
         .collect();
         let issues = self.call_issues(call_id).await?;
+        let legs = crate::quality::legs::legs(&samples);
+        let diagnosis = crate::quality::legs::diagnose(&participants, &legs);
         Ok(Some(CallReport {
             call,
             summary,
             participants,
             samples,
             issues,
+            diagnosis,
+            legs,
         }))
     }
 }
