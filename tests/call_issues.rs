@@ -194,3 +194,51 @@ async fn a_participant_who_hears_nothing_while_the_other_speaks_is_told() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// No false alarms: a clean three-way call for a full minute (one talking,
+/// one listening with a live microphone's background noise, one talking
+/// who mutes and unmutes along the way) raises no issue for anyone.
+#[tokio::test]
+async fn a_clean_call_raises_nothing_for_a_minute() {
+    let server = server().await;
+    server.room("clean", "amira", &["omar", "lina"]).await;
+    let mut starter = server.client("amira", "applicant").await;
+    let started = starter.start_call("clean", "sfu").await;
+    let call_id = started["call"]["id"].as_str().unwrap().to_string();
+    let mut monitor = server.client("ops", "admin").await;
+    monitor.request(json!({"type": "monitor_subscribe"})).await;
+    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call_id).await;
+    let mut b = SfuParticipant::join(&server, "omar", "professional", &call_id).await;
+    let mut c = SfuParticipant::join(&server, "lina", "professional", &call_id).await;
+    let _sa = a.media.publish_with_level(1, Some(25));
+    let _sb = b.media.publish_with_level(2, Some(90)); // noise, no voice
+    let _sc = c.media.publish_with_level(3, Some(30));
+    b.wait_for("everyone's packets", |m| {
+        m.packets_from(&a.stream()).len() >= 50 && m.packets_from(&c.stream()).len() >= 50
+    })
+    .await;
+    let mut raised = vec![];
+    for phase in 0..6 {
+        // Lina mutes for the middle 20 s.
+        if phase == 2 || phase == 4 {
+            c.send(json!({"type": "set_mute", "call_id": call_id, "muted": phase == 2}));
+        }
+        for p in [&mut a, &mut b, &mut c] {
+            raised.extend(events(p, "call_issue", Duration::from_millis(3300)).await);
+        }
+    }
+    let seen = monitor
+        .collect_type("call_issue", Duration::from_millis(200))
+        .await;
+    assert!(raised.is_empty(), "false alarms: {raised:?}");
+    assert!(seen.is_empty(), "false alarms seen by monitors: {seen:?}");
+    let admin = server.token("ops", "admin");
+    let (_, report) = server
+        .get(&admin, &format!("/api/calls/{call_id}/report"))
+        .await;
+    assert_eq!(report["issues"], json!([]), "{}", report["issues"]);
+    assert!(
+        report["samples"].as_array().unwrap().len() >= 150,
+        "the minute was measured"
+    );
+}

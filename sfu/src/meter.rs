@@ -227,6 +227,11 @@ pub struct DownstreamMeter {
     advanced: Option<bool>,
     /// Packets sent on the track in the previous interval.
     sent_before: u64,
+    /// Link loss owed from earlier intervals (≤ 0, in packets): a report
+    /// window that caught fewer of the publisher's holes than its uplink
+    /// interval did offsets the next one that catches more, so the two
+    /// windows not lining up does not add up to loss on this leg.
+    carry: f64,
 }
 
 impl DownstreamMeter {
@@ -321,6 +326,9 @@ pub fn downstream_snapshot<'a>(
 ) -> Option<DownstreamSnapshot> {
     let (mut reports, mut expected, mut lost, mut fractions) = (0u64, 0u64, 0i64, 0u64);
     let mut link_lost = 0f64;
+    // Without sequence spans: the fraction-lost fields, less each
+    // publisher's uplink loss (sum over blocks, in 0..=1 units).
+    let mut link_fractions = 0f64;
     let mut jitter = 0u32;
     let mut link_jitter = 0f64;
     let mut rtt: Option<Duration> = None;
@@ -331,7 +339,15 @@ pub fn downstream_snapshot<'a>(
         lost += l;
         fractions += f;
         let up = uplink(publisher);
-        link_lost += (l.max(0) as f64 - e as f64 * up.loss.clamp(0.0, 1.0)).max(0.0);
+        if r > 0 {
+            let per_block = f as f64 / r as f64 / 256.0;
+            link_fractions += (per_block - up.loss.clamp(0.0, 1.0)).max(0.0) * r as f64;
+        }
+        if e > 0 {
+            let net = l.max(0) as f64 - e as f64 * up.loss.clamp(0.0, 1.0) + t.carry;
+            t.carry = net.clamp(-(e as f64), 0.0);
+            link_lost += net.max(0.0);
+        }
         if r > 0 {
             jitter = jitter.max(j);
             let j_ms = f64::from(j) * 1000.0 / f64::from(OPUS_CLOCK_RATE);
@@ -353,7 +369,7 @@ pub fn downstream_snapshot<'a>(
         )
     } else {
         let f = fractions as f64 / reports as f64 / 256.0 * 100.0;
-        (f, f)
+        (f, link_fractions / reports as f64 * 100.0)
     };
     Some(DownstreamSnapshot {
         reports,

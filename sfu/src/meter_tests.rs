@@ -180,3 +180,65 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_first_report_without_a_span_does_not_blame_uplink_loss_on_the_subscriber() {
+    let mut t = DownstreamMeter::default();
+    t.record(&block(3, 10, 26), 0); // ~10 % by the fraction-lost field
+    let snap = downstream_snapshot([(7, &mut t)], |_| Uplink {
+        loss: 0.10,
+        jitter_ms: 0.0,
+    })
+    .unwrap();
+    assert!(snap.loss_pct > 9.0);
+    assert!(snap.link_loss_pct < 0.5, "{}", snap.link_loss_pct);
+}
+
+#[test]
+fn windows_that_do_not_line_up_even_out_instead_of_adding_loss() {
+    // The publisher loses 10 %; the subscriber's report windows catch 4
+    // of its holes in one interval and 6 in the next: no loss on its leg.
+    let mut t = DownstreamMeter::default();
+    let up = |_| Uplink {
+        loss: 0.10,
+        jitter_ms: 0.0,
+    };
+    t.record(&block(0, 0, 0), 0);
+    t.record(&block(4, 50, 0), 0);
+    let first = downstream_snapshot([(7, &mut t)], up).unwrap();
+    t.record(&block(10, 100, 0), 0);
+    let second = downstream_snapshot([(7, &mut t)], up).unwrap();
+    assert_eq!((first.link_loss_pct, second.link_loss_pct), (0.0, 0.0));
+    // Real loss on the leg still shows.
+    t.record(&block(20, 150, 0), 0);
+    let third = downstream_snapshot([(7, &mut t)], up).unwrap();
+    assert!(
+        (third.link_loss_pct - 10.0).abs() < 1e-9,
+        "{}",
+        third.link_loss_pct
+    );
+}
+
+#[test]
+fn a_track_is_heard_while_reports_move_on_and_not_heard_when_they_stall_under_sending() {
+    let mut t = DownstreamMeter::default();
+    t.record(&block(0, 100, 0), 0);
+    // First block: nothing to compare with yet.
+    assert_eq!(t.heard(50), None);
+    downstream_snapshot([(7, &mut t)], |_| Uplink::default());
+    t.record(&block(0, 150, 0), 0);
+    assert_eq!(t.heard(50), Some(true));
+    downstream_snapshot([(7, &mut t)], |_| Uplink::default());
+    // Packets keep going out, the reports stop moving: not heard.
+    t.record(&block(0, 150, 0), 0);
+    assert_eq!(t.heard(50), Some(false));
+    downstream_snapshot([(7, &mut t)], |_| Uplink::default());
+    // No report this interval: no news.
+    assert_eq!(t.heard(50), None);
+    // A pause in sending (a mute) is not a stalled track.
+    t.record(&block(0, 150, 0), 0);
+    assert_eq!(t.heard(0), None);
+    downstream_snapshot([(7, &mut t)], |_| Uplink::default());
+    t.record(&block(0, 150, 0), 0);
+    assert_eq!(t.heard(50), None, "sending only just resumed");
+}

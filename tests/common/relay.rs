@@ -60,6 +60,10 @@ pub struct Relay {
     pub dropped_down: Arc<AtomicU64>,
     /// When set, nothing gets through in either direction.
     cut: Arc<std::sync::atomic::AtomicBool>,
+    /// When set, RTP towards the SFU / towards the peer is dropped (STUN,
+    /// DTLS and RTCP still pass: the connection stays up, the audio does not).
+    block_up: Arc<std::sync::atomic::AtomicBool>,
+    block_down: Arc<std::sync::atomic::AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -112,6 +116,7 @@ struct Direction {
     rng: Arc<Mutex<Rng>>,
     dropped: Arc<AtomicU64>,
     cut: Arc<std::sync::atomic::AtomicBool>,
+    blocked: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One direction: what arrives on `inbound` leaves `outbound` for `dest()`,
@@ -128,6 +133,7 @@ async fn pump(
         rng,
         dropped,
         cut,
+        blocked,
     } = dir;
     let mut buf = vec![0u8; 2048];
     let mut rtp = 0u64;
@@ -140,6 +146,10 @@ async fn pump(
             continue;
         }
         if is_rtp(&buf[..n]) {
+            if blocked.load(Ordering::Relaxed) {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             rtp += 1;
             if imp.drop_every > 0 && rtp % imp.drop_every == 0 {
                 dropped.fetch_add(1, Ordering::Relaxed);
@@ -154,6 +164,22 @@ impl Relay {
     /// Stop relaying anything (the peer's network is gone).
     pub fn cut(&self) {
         self.cut.store(true, Ordering::Relaxed);
+    }
+
+    /// Relay again after [`Relay::cut`].
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::Relaxed);
+    }
+
+    /// Drop (or pass again) the audio towards the peer only: the peer
+    /// stays connected and keeps sending, but hears nothing.
+    pub fn block_audio_down(&self, blocked: bool) {
+        self.block_down.store(blocked, Ordering::Relaxed);
+    }
+
+    /// Drop (or pass again) the audio towards the SFU only.
+    pub fn block_audio_up(&self, blocked: bool) {
+        self.block_up.store(blocked, Ordering::Relaxed);
     }
 
     pub fn route(&self) -> RelayRoute {
@@ -174,6 +200,8 @@ impl Relay {
         let rng = Arc::new(Mutex::new(Rng(0x9E37_79B9_7F4A_7C15)));
         let (dropped_up, dropped_down) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let block_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let block_down = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let upward = {
             let (peer, target) = (peer.clone(), target.clone());
             tokio::spawn(pump(
@@ -184,6 +212,7 @@ impl Relay {
                     rng: rng.clone(),
                     dropped: dropped_up.clone(),
                     cut: cut.clone(),
+                    blocked: block_up.clone(),
                 },
                 move |from| *peer.lock().unwrap() = Some(from),
                 move || *target.lock().unwrap(),
@@ -199,6 +228,7 @@ impl Relay {
                     rng,
                     dropped: dropped_down.clone(),
                     cut: cut.clone(),
+                    blocked: block_down.clone(),
                 },
                 |_| {},
                 move || *peer.lock().unwrap(),
@@ -210,6 +240,8 @@ impl Relay {
             dropped_up,
             dropped_down,
             cut,
+            block_up,
+            block_down,
             tasks: vec![upward, downward],
         }
     }

@@ -355,7 +355,8 @@ impl Link {
                 track.sent(ts, payload_len, now);
                 let live = &self.room.sfu.inner.live;
                 live.forwarded_packets.fetch_add(1, Ordering::Relaxed);
-            } else {
+            } else if track.to.is_connected() {
+                // (Before the subscriber's DTLS is up, nothing is lost yet.)
                 track.interval_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }

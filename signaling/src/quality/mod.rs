@@ -376,7 +376,9 @@ impl QualityTracker {
                 (iv.sent.1 > 0).then(|| iv.sent.1 as f64 * 8.0 / secs / 1000.0)
             });
             let client = iv.reports > 0;
-            let (up_packets, up_bytes) = match up {
+            // What reached the SFU, even when nothing did (no packets to
+            // expect from: a client that stopped sending).
+            let (up_packets, up_bytes) = match snap.up {
                 Some(u) => (Some(u.packets), Some(u.bytes)),
                 None if client => (Some(iv.sent.0), Some(iv.sent.1)),
                 None => (None, None),

@@ -25,14 +25,15 @@ pub struct StoredIssue {
 }
 
 impl Store {
-    /// An issue began (or, with `ended_at`, ended).
+    /// An issue began (or, with `ended_at`, ended). Writes may land in
+    /// either order: an end once stored is never undone by its start.
     pub async fn record_issue(&self, call_id: &str, issue: &StoredIssue) -> Result<()> {
         sqlx::query(
             "INSERT INTO call_issues (call_id, participant_id, user_id, issue, started_at, ended_at,
                                       from_participant_id, from_user_id)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (call_id, participant_id, issue, from_participant_id, started_at)
-             DO UPDATE SET ended_at = excluded.ended_at",
+             DO UPDATE SET ended_at = COALESCE(excluded.ended_at, call_issues.ended_at)",
         )
         .bind(call_id)
         .bind(&issue.participant_id)
