@@ -100,7 +100,7 @@ export class ReportView {
     this.el.dataset.state = r.active ? "active" : "ended";
     this.el.dataset.callId = call.id;
     const tile = (label, value, sub, field) => h("div", { class: "tile", dataset: { field } }, h("span", { class: "tile-label" }, label), h("strong", { class: "tile-value" }, value), sub ? h("span", { class: "tile-sub muted" }, sub) : null);
-    this.el.replaceChildren(
+    const parts = [
       this.backLink(),
       h(
         "header",
@@ -123,7 +123,9 @@ export class ReportView {
       this.renderPeople(),
       this.renderIssues(),
       h("section", { class: "charts", "aria-label": "Quality over time" }),
-    );
+    ];
+    // Sections a report without them (an older server, a call without issues) leaves out.
+    this.el.replaceChildren(...parts.filter(Boolean));
     this.renderCharts();
   }
 
