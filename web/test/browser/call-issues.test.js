@@ -115,3 +115,60 @@ test("talking while muted: the dock says 'You're muted' within seconds, and the 
   for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
   await hangUp(amira, omar);
 });
+
+test("several issues at once, each in words with people's names; a cleared frame removes only its own banner", { timeout: 120000 }, async () => {
+  const { amira, omar } = await callBetween("Several issues");
+  const [a, o] = [await amira.evaluate(() => window.earshot.currentCall.participantId), await omar.evaluate(() => window.earshot.currentCall.participantId)];
+  // The frames as the server sends them (one_way_audio: participant = the
+  // receiver, from = the sender), handed to the page's client directly.
+  const frame = (type, issue, pid, uid, from = {}) => ({ type, call_id: null, participant_id: pid, user_id: uid, issue, since: Date.now(), ...from });
+  const deliver = (page, f) => page.evaluate((f) => window.earshot._dispatch({ ...f, call_id: window.earshot.currentCall.id }), f);
+  const dock = (page) =>
+    page.evaluate(() => ({
+      top: document.querySelector("#call-issue").hidden ? null : [document.querySelector("#call-issue").dataset.issue, document.querySelector("#call-issue-text").textContent],
+      more: [...document.querySelectorAll("#call-issues-more .call-issue-more")].map((li) => [li.dataset.issue, li.querySelector("strong").textContent]),
+    }));
+  const omarCantHearAmira = frame("call_issue", "one_way_audio", o, "omar", { from_participant_id: a, from_user_id: "amira" });
+  const amiraCantHearOmar = frame("call_issue", "one_way_audio", a, "amira", { from_participant_id: o, from_user_id: "omar" });
+  const reconnecting = frame("call_issue", "reconnecting", a, "amira");
+
+  await deliver(amira, omarCantHearAmira);
+  await deliver(omar, omarCantHearAmira);
+  assert.deepEqual(await dock(amira), { top: ["one_way_audio", "Omar Said can't hear you"], more: [] });
+  assert.deepEqual(await dock(omar), { top: ["one_way_audio", "You can't hear Amira Haddad"], more: [] });
+
+  await deliver(amira, amiraCantHearOmar);
+  await deliver(amira, reconnecting);
+  assert.deepEqual(await dock(amira), {
+    top: ["reconnecting", "Reconnecting audio…"],
+    more: [
+      ["one_way_audio", "You can't hear Omar Said"],
+      ["one_way_audio", "Omar Said can't hear you"],
+    ],
+  });
+  assert.equal(await amira.locator("#call-issue").getAttribute("data-count"), "3");
+  await shot(amira, "call-issues-several-1280.png");
+
+  // Cleared: the one about Omar's audio reaching Amira, and only it.
+  await deliver(amira, { ...amiraCantHearOmar, type: "call_issue_cleared", duration_ms: 4000 });
+  assert.deepEqual(await dock(amira), { top: ["reconnecting", "Reconnecting audio…"], more: [["one_way_audio", "Omar Said can't hear you"]] });
+  await deliver(amira, { ...reconnecting, type: "call_issue_cleared", duration_ms: 2000 });
+  assert.deepEqual(await dock(amira), { top: ["one_way_audio", "Omar Said can't hear you"], more: [] });
+  await deliver(amira, frame("call_issue", "media_failed", a, "amira"));
+  assert.deepEqual((await dock(amira)).top, ["media_failed", "Call audio was lost"]);
+  await deliver(amira, frame("call_issue_cleared", "media_failed", a, "amira"));
+  await deliver(amira, { ...omarCantHearAmira, type: "call_issue_cleared" });
+  await deliver(omar, { ...omarCantHearAmira, type: "call_issue_cleared" });
+  for (const page of [amira, omar]) {
+    assert.deepEqual(await dock(page), { top: null, more: [] });
+    assert.equal(await page.locator("#call-issues-more").isVisible(), false);
+  }
+  // An issue only shows in its own call's dock, and goes with the call.
+  await deliver(omar, amiraCantHearOmar);
+  assert.deepEqual(await dock(omar), { top: ["one_way_audio", "Amira Haddad can't hear you"], more: [] });
+  await omar.click("#call-leave");
+  await omar.locator("#call-dock").waitFor({ state: "hidden" });
+  assert.equal(await omar.locator("#call-issue").isVisible(), false);
+  for (const page of [amira, omar]) assert.deepEqual(page.errors, []);
+  await hangUp(amira, omar);
+});
