@@ -84,7 +84,11 @@ test("talking while muted: the dock says 'You're muted' within seconds, and the 
   // What the SDK decides, as it decides it.
   await amira.evaluate(() => {
     window.mutedTalk = [];
-    window.earshot.currentCall.on("talking_while_muted", ({ active }) => window.mutedTalk.push(active));
+    window.statsErrors = [];
+    const call = window.earshot.currentCall;
+    call.on("talking_while_muted", ({ active }) => window.mutedTalk.push(active));
+    call.on("stats_error", (err) => window.statsErrors.push(String(err?.message ?? err)));
+    call.on("issue_report_error", (err) => window.statsErrors.push(String(err?.message ?? err)));
   });
   await amira.click("#call-mute");
   assert.equal(await amira.locator("#call-mute").getAttribute("aria-pressed"), "true");
@@ -106,6 +110,12 @@ test("talking while muted: the dock says 'You're muted' within seconds, and the 
   await banner.waitFor({ state: "hidden", timeout: 10000 });
   assert.equal(await amira.locator("#call-mute").getAttribute("aria-pressed"), "false");
   assert.deepEqual(await amira.evaluate(() => window.mutedTalk), [true, false]);
+  // The call_stats sent meanwhile carry the microphone's level and the connection's state, and the server took them.
+  await amira.waitForFunction(() => window.earshot.currentCall.lastReport?.connection_state, null, { timeout: 10000 });
+  const report = await amira.evaluate(() => window.earshot.currentCall.lastReport);
+  assert.equal(report.connection_state, "connected");
+  assert.ok(typeof report.outbound?.audio_level === "number" && report.outbound.audio_level >= 0 && report.outbound.audio_level <= 1, JSON.stringify(report.outbound));
+  assert.deepEqual(await amira.evaluate(() => window.statsErrors), []);
   // Muted again: the banner's own Unmute button ends it too.
   await amira.click("#call-mute");
   await banner.waitFor({ timeout: 10000 });
