@@ -347,10 +347,14 @@ export interface EarshotEvents {
   call_ended: (frame: CallEndedFrame) => void;
   /** Someone accepted, declined, was busy or missed the call. */
   call_updated: (call: CallInfo) => void;
-  /** A live issue of yours in a call (`no_audio_sent`: your microphone sends no sound while others speak). */
-  call_issue: (frame: Frame & { call_id: string; participant_id: string; user_id: string; issue: "no_audio_sent" | "no_audio_received" | string; since: number }) => void;
-  /** The issue is over: hide its banner. */
-  call_issue_cleared: (frame: Frame & { call_id: string; participant_id: string; user_id: string; issue: string; since: number; duration_ms: number }) => void;
+  /**
+   * A live issue in a call: yours (`no_audio_sent`: your microphone sends no
+   * sound while others speak; `one_way_audio`: you cannot hear someone, or
+   * someone cannot hear you), or (monitors) any participant's in a call you watch.
+   */
+  call_issue: (frame: Frame & CallIssue) => void;
+  /** The issue is over: hide its banner (only that one: several may be active). */
+  call_issue_cleared: (frame: Frame & CallIssue & { duration_ms: number }) => void;
   /** The live room list changed: the rooms, most recently active first. */
   room_list: (rooms: RoomSummary[]) => void;
   /** You were put in a room (created with you, or you were added). */
@@ -479,13 +483,49 @@ export interface CallEndedFrame extends Frame {
   ended_by?: string;
 }
 
+/**
+ * A live call issue, as the server names it:
+ * - `no_audio_sent`: the participant's microphone sends nothing (or silence) while others speak;
+ * - `no_audio_received`: the participant hears nobody while others speak;
+ * - `one_way_audio`: the participant (the receiver) cannot hear `from_participant_id` (the sender);
+ * - `talking_while_muted`: the participant talks while muted (reported by their SDK);
+ * - `reconnecting`: the participant's media path is interrupted;
+ * - `media_failed`: the media path is gone (the participant is then removed, `call_left` `media_failed`).
+ */
+export type CallIssueKind = "no_audio_sent" | "no_audio_received" | "one_way_audio" | "talking_while_muted" | "reconnecting" | "media_failed";
+
+/** One live issue (`call_issue`); keyed by (issue, participant_id, from_participant_id). */
+export interface CallIssue {
+  call_id: string;
+  /** Who has the issue (for `one_way_audio`: the receiver, who cannot hear). */
+  participant_id: string;
+  user_id: string;
+  issue: CallIssueKind | (string & {});
+  /** When it began (ms since the epoch, server clock). */
+  since: number;
+  /** `one_way_audio`: the sender, whose audio does not reach `participant_id`. */
+  from_participant_id?: string;
+  from_user_id?: string;
+}
+
 /** The `call_stats` message the SDK sends every 5 s while in a call (docs/PROTOCOL.md). */
 export interface CallStatsMessage {
   type: "call_stats";
   call_id: string;
   rtt_ms?: number;
   codec?: string;
-  outbound?: { packets_sent?: number; bytes_sent?: number; remote_packets_lost?: number; remote_fraction_lost?: number; remote_jitter_ms?: number; rtt_ms?: number };
+  /** The worst `connectionState` of the call's peer connections. */
+  connection_state?: RTCPeerConnectionState;
+  outbound?: {
+    packets_sent?: number;
+    bytes_sent?: number;
+    remote_packets_lost?: number;
+    remote_fraction_lost?: number;
+    remote_jitter_ms?: number;
+    rtt_ms?: number;
+    /** The microphone's level, 0..1 (the media source's `audioLevel`). */
+    audio_level?: number;
+  };
   inbound?: Array<{
     participant_id: string;
     packets_received?: number;
@@ -565,13 +605,58 @@ export interface QualityTotals {
   avg_rtt_ms: number | null;
 }
 
+/** A call issue as the report keeps it. */
+export interface CallReportIssue {
+  participant_id: string;
+  user_id: string;
+  issue: CallIssueKind | (string & {});
+  started_at: number;
+  /** null while it goes on. */
+  ended_at: number | null;
+  from_participant_id?: string;
+  from_user_id?: string;
+}
+
+/** Where the loss one participant heard came from (the report's `diagnosis`). */
+export interface CallDiagnosis {
+  participant_id: string;
+  user_id: string;
+  /** Loss in what this participant heard, %. */
+  heard_loss_pct: number | null;
+  /** The share of it lost on each sender's uplink. */
+  uplinks: Array<{ participant_id: string; user_id: string; loss_pct: number | null }>;
+  /** Lost in the SFU (sfu calls). */
+  sfu_loss_pct: number | null;
+  /** Lost on this participant's downlink. */
+  downlink_loss_pct: number | null;
+  jitter_ms: number | null;
+  /** In words, with user ids as names: "omar heard 8 % loss: 7 % from amira's uplink, 1 % on omar's downlink". */
+  sentence: string;
+}
+
+/** One participant's loss legs over one sample interval. */
+export interface CallLeg {
+  participant_id: string;
+  at: number;
+  heard_loss_pct: number | null;
+  uplinks: Array<{ participant_id: string; loss_pct: number | null }>;
+  sfu_loss_pct: number | null;
+  downlink_loss_pct: number | null;
+}
+
 /** `GET /api/calls/{id}/report`. */
 export interface CallReport {
   call: CallRecord;
   summary: CallSummary;
   participants: Array<QualityTotals & { participant_id: string; user_id: string; joined_at: number; left_at: number | null }>;
   /** Every sample in time order. */
-  samples: Array<Omit<QualityView, "at"> & { participant_id: string; at: number }>;
+  samples: Array<Omit<QualityView, "at"> & { participant_id: string; at: number; sfu_loss_pct?: number | null }>;
+  /** Every live issue of the call, in order. */
+  issues?: CallReportIssue[];
+  /** One entry per participant: where the loss they heard came from. */
+  diagnosis?: CallDiagnosis[];
+  /** Per participant per sample interval. */
+  legs?: CallLeg[];
   active: boolean;
 }
 
@@ -611,7 +696,44 @@ export interface CallOptions {
   levelIntervalMs?: number;
   speaking?: { threshold?: number; hangoverMs?: number; switchMs?: number };
   p2p?: { disconnectedRestartMs?: number };
+  /**
+   * Talking while muted (listened to on a clone of the microphone while
+   * muted): false turns it off; the numbers tune it (see MutedTalkDetector).
+   */
+  mutedTalk?: false | MutedTalkOptions;
+  /** How often the microphone's level is read while muted (default 100 ms). */
+  mutedTalkIntervalMs?: number;
 }
+
+export interface MutedTalkOptions {
+  /** RMS (0..1) of a 10 ms frame that counts as voice (default 0.02). */
+  threshold?: number;
+  /** Voice for this long while muted raises the issue (default 1000 ms). */
+  onsetMs?: number;
+  /** Pauses shorter than this do not break a stretch of voice (default 600 ms). */
+  gapMs?: number;
+  /** Quiet for this long ends it (default 3000 ms). */
+  quietMs?: number;
+}
+
+/** The decision behind `talking_while_muted`, fed levels and times. */
+export class MutedTalkDetector {
+  constructor(options?: MutedTalkOptions);
+  readonly active: boolean;
+  /** The new verdict when it changed (report it), else null. */
+  update(muted: boolean, level: number, now: number): boolean | null;
+  reset(): void;
+}
+
+/** The loudness of samples (-1..1): the highest RMS over frames of `frameSize` samples. */
+export function frameLevel(samples: ArrayLike<number>, frameSize?: number): number;
+
+/** Every issue kind, most important first. */
+export const ISSUE_KINDS: readonly CallIssueKind[];
+/** `issue|participant_id|from_participant_id`. */
+export function issueKey(issue: Pick<CallIssue, "issue" | "participant_id" | "from_participant_id">): string;
+/** Issues, most important first for the device `selfId`. */
+export function sortIssues<T extends Pick<CallIssue, "issue" | "participant_id" | "since">>(issues: Iterable<T>, selfId?: string | null): T[];
 
 export interface CallEvents {
   state: (state: CallState, info: { previous: CallState; reason?: string }) => void;
@@ -649,6 +771,14 @@ export interface CallEvents {
   ended: (info: { reason: string; outcome?: CallOutcome; duration_ms?: number; ended_by?: string }) => void;
   /** The call's state on the server changed (`call_updated`): answered, declined, missed... */
   updated: (info: CallInfo) => void;
+  /** The server raised a live issue of this device (`call_issue`; see `call.issues`). */
+  issue: (issue: CallIssue) => void;
+  /** One issue ended (`call_issue_cleared`, a rejoin, the call's end, or the participant it was about left). */
+  issue_cleared: (issue: CallIssue & { duration_ms?: number }) => void;
+  /** The SDK heard the user talk while muted (`active`), or stop; it tells the server (`report_call_issue`). */
+  talking_while_muted: (info: { active: boolean }) => void;
+  /** The server refused a `report_call_issue`. */
+  issue_report_error: (error: EarshotError) => void;
   error: (error: EarshotError) => void;
 }
 
@@ -673,6 +803,8 @@ export class Call extends Emitter<CallEvents> {
   readonly peerConnections: Array<{ pc: RTCPeerConnection; participantId: string | null }>;
   /** The last `call_stats` report sent. */
   readonly lastReport: CallStatsMessage | null;
+  /** This device's live issues (from `call_issue`), most important first. */
+  readonly issues: CallIssue[];
   participantList(): CallParticipant[];
   audioElement(participantId: string): HTMLAudioElement | undefined;
   setMuted(muted: boolean): boolean;
@@ -800,7 +932,8 @@ export class EarshotClient extends Emitter<EarshotEvents> {
   subscribeMonitor(): Promise<MonitorCall[]>;
   unsubscribeMonitor(): void;
   /** `GET /api/calls` with filters: call summaries. */
-  listCalls(query?: { room_id?: string; user_id?: string; since?: number; until?: number; worst?: QualityLevel; limit?: number }): Promise<CallSummary[]>;
+  /** `issue`: calls that had at least one issue of that kind. */
+  listCalls(query?: { room_id?: string; user_id?: string; since?: number; until?: number; worst?: QualityLevel; issue?: CallIssueKind; limit?: number }): Promise<CallSummary[]>;
   getCallReport(callId: string): Promise<CallReport>;
   monitorCalls(): Promise<MonitorCall[]>;
 

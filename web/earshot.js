@@ -32,6 +32,8 @@ export { Call } from "./lib/calls/call.js";
 export { listMicrophones, openMicrophone } from "./lib/calls/media.js";
 export { estimateMos, levelFromMos, QualityClassifier, QualityTracker, readPeerStats, callStatsReport } from "./lib/stats.js";
 export { SpeakingDetector } from "./lib/speaking.js";
+export { MutedTalkDetector, frameLevel } from "./lib/calls/muted-talk.js";
+export { ISSUE_KINDS, issueKey, sortIssues } from "./lib/calls/issues.js";
 
 /** Presence statuses a device may set. */
 const SETTABLE_PRESENCE = ["online", "away", "busy"];

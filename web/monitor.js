@@ -151,6 +151,12 @@ function wire(client) {
   client.on("connection_quality", (f) => {
     if (mon.book.quality(f, { now: now() })) mon.live.render();
   });
+  // Live issues of the watched calls' participants (and of this device's own call, if any).
+  const issue = (f) => {
+    if (mon.book.issue(f, { now: now() })) mon.live.render();
+  };
+  client.on("call_issue", issue);
+  client.on("call_issue_cleared", issue);
   client.on("monitor_call_ended", ({ call_id, summary }) => {
     mon.book.end(call_id, { now: now() });
     mon.live.render();

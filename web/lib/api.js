@@ -92,8 +92,9 @@ export const restMethods = {
   },
 
   /**
-   * `GET /api/calls?room_id=&user_id=&since=&until=&worst=&limit=`: call
-   * summaries (quality at a glance), newest first.
+   * `GET /api/calls?room_id=&user_id=&since=&until=&worst=&issue=&limit=`:
+   * call summaries (quality at a glance), newest first; `issue`: calls that
+   * had at least one issue of that kind.
    */
   async listCalls(query = {}) {
     const q = new URLSearchParams();
@@ -102,7 +103,7 @@ export const restMethods = {
     return (await this._rest("GET", `/api/calls${qs ? `?${qs}` : ""}`)).calls;
   },
 
-  /** `GET /api/calls/{id}/report`: `{call, summary, participants, samples}`. */
+  /** `GET /api/calls/{id}/report`: `{call, summary, participants, samples, issues, diagnosis, legs}`. */
   getCallReport(callId) {
     return this._rest("GET", `/api/calls/${enc(callId)}/report`);
   },

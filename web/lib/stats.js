@@ -119,19 +119,39 @@ export function readPeerStats(report, participantFor) {
   return out;
 }
 
+/** RTCPeerConnection states, best first: the report names the worst of a call's connections. */
+export const CONNECTION_STATES = Object.freeze(["connected", "new", "connecting", "disconnected", "closed", "failed"]);
+
+/** The worst of some `RTCPeerConnection.connectionState`s (undefined for none, or none known). */
+export function worstConnectionState(states) {
+  let worst;
+  for (const s of states ?? []) {
+    const i = CONNECTION_STATES.indexOf(s);
+    if (i >= 0 && (worst === undefined || i > CONNECTION_STATES.indexOf(worst))) worst = s;
+  }
+  return worst;
+}
+
 /**
  * The `call_stats` message for a call, from one or more peer connections'
  * readings (`readPeerStats`): one in sfu calls, one per remote participant in
- * p2p calls (their outbound legs are summed, RTTs averaged).
+ * p2p calls (their outbound legs are summed, RTTs averaged). The outbound
+ * part carries the microphone's level (`audio_level`, the media source's
+ * `audioLevel`); `connectionStates` (the call's connections' states) give
+ * `connection_state`, the worst of them.
  */
-export function callStatsReport(callId, readings) {
+export function callStatsReport(callId, readings, { connectionStates } = {}) {
   const msg = { type: "call_stats", call_id: callId };
+  const state = worstConnectionState(connectionStates);
+  if (state) msg.connection_state = state;
   const rtts = readings.map((r) => r.rttMs).filter((x) => x !== undefined);
   if (rtts.length) msg.rtt_ms = round1(rtts.reduce((a, b) => a + b, 0) / rtts.length);
   const codec = readings.find((r) => r.codec)?.codec;
   if (codec) msg.codec = codec;
   const outs = readings.flatMap((r) => r.outbound);
+  const levels = readings.map((r) => r.sourceLevel).filter((x) => x !== undefined);
   if (outs.length) msg.outbound = mergeOutbound(outs);
+  if (levels.length) msg.outbound = { ...msg.outbound, audio_level: Math.min(1, Math.max(...levels)) };
   const inbound = readings.flatMap((r) => r.inbound).slice(0, MAX_INBOUND);
   if (inbound.length) msg.inbound = inbound;
   return msg;

@@ -2,10 +2,14 @@
 // monitoring messages: `monitor_snapshot` (or `GET /api/monitor/calls`)
 // replaces everything, `monitor_call` replaces one call, `connection_quality`
 // updates one participant's level at once (before the next round of
-// samples), `monitor_call_ended` removes a call. RTT is measured less often
+// samples), `monitor_call_ended` removes a call, `call_issue` and
+// `call_issue_cleared` add and end a call's live issues (kept across the
+// call's updates while the people they are about are in it). RTT is measured less often
 // than samples are taken (it needs a receiver report or a client report in
 // the interval), so a sample without it keeps the last measured RTT, marked
 // stale with the time it was measured. Plain data, no DOM.
+
+import { IssueSet } from "../lib/calls/issues.js";
 
 /** How long an ended call's id is remembered, so a late `monitor_call` does not bring it back. */
 const ENDED_MEMORY = 200;
@@ -63,6 +67,18 @@ export class MonitorBook {
     return p;
   }
 
+  /**
+   * `call_issue` / `call_issue_cleared` for a watched call. Returns whether
+   * anything changed.
+   */
+  issue(frame, { now = Date.now() } = {}) {
+    const call = this.calls.get(frame.call_id);
+    if (!call) return false;
+    const change = call.issues.apply(frame);
+    if (change) this._touch("socket", now);
+    return !!change;
+  }
+
   /** `monitor_call_ended`: the call is over. */
   end(callId, { now = Date.now() } = {}) {
     const had = this.calls.delete(callId);
@@ -85,6 +101,14 @@ const isNum = (v) => typeof v === "number" && Number.isFinite(v);
  * changed and the last measured RTT (for samples without one) carry over.
  */
 function carry(prev, next) {
+  // Issues come only as frames: keep those about people still in the call.
+  if (prev) {
+    const present = new Set(next.participants.map((p) => String(p.participant_id)));
+    for (const i of prev.issues.active.values()) {
+      const involved = [i.participant_id, i.from_participant_id].filter((x) => x !== undefined && x !== null).map(String);
+      if (involved.every((id) => present.has(id))) next.issues.apply({ type: "call_issue", ...i });
+    }
+  }
   for (const p of next.participants) {
     const old = prev?.participants.find((x) => x.participant_id === p.participant_id);
     if (old?.changedAt) p.changedAt = old.changedAt;
@@ -101,8 +125,12 @@ function carry(prev, next) {
 }
 
 function copyCall(c) {
+  const issues = new IssueSet();
+  // A server that lists a call's live issues with it: take them.
+  for (const i of Array.isArray(c.issues) ? c.issues : []) issues.apply({ type: "call_issue", call_id: c.id, ...i });
   return {
     ...c,
     participants: (c.participants ?? []).map((p) => ({ ...p, quality: p.quality ? { ...p.quality } : null })),
+    issues,
   };
 }

@@ -123,3 +123,65 @@ export function fmtTime(ms) {
 export function fmtDateTime(ms) {
   return isNum(ms) ? dateTimeFmt.format(new Date(ms)) : NONE;
 }
+
+// ---- live call issues -----------------------------------------------------
+
+/** Issue kinds for the history filter, with what each means. */
+export const ISSUE_FILTERS = [
+  ["no_audio_sent", "Microphone sent no sound"],
+  ["no_audio_received", "Heard nobody"],
+  ["one_way_audio", "One-way audio"],
+  ["talking_while_muted", "Talked while muted"],
+  ["reconnecting", "Audio reconnecting"],
+  ["media_failed", "Audio lost"],
+];
+
+const nameOrId = (nameOf, pid, uid) => nameOf?.(pid, uid) || uid || (pid != null ? `Participant ${pid}` : "Someone");
+
+/**
+ * An issue as a sentence about the people in it, for the monitor:
+ * "Amira can't hear Omar". `nameOf(participantId, userId)` names a person.
+ */
+export function issueSentence(i, nameOf) {
+  const who = nameOrId(nameOf, i.participant_id, i.user_id);
+  switch (i.issue) {
+    case "no_audio_sent":
+      return `${who}'s microphone isn't sending sound`;
+    case "no_audio_received":
+      return `${who} can't hear the others`;
+    case "one_way_audio":
+      return `${who} can't hear ${nameOrId(nameOf, i.from_participant_id, i.from_user_id)}`;
+    case "talking_while_muted":
+      return `${who} is talking while muted`;
+    case "reconnecting":
+      return `${who}'s audio is reconnecting`;
+    case "media_failed":
+      return `${who}'s call audio was lost`;
+    default:
+      return `${who}: ${String(i.issue).replaceAll("_", " ")}`;
+  }
+}
+
+/**
+ * A short tag for the issue on participant `participantId`'s row (the one it
+ * is about, or for one_way_audio the sender too): "Mic silent", "Can't hear
+ * Omar", "Not heard by Amira". Null when the issue is not about them.
+ */
+export function issueTag(i, participantId, nameOf) {
+  const id = String(participantId);
+  if (i.issue === "one_way_audio") {
+    if (String(i.participant_id) === id) return `Can't hear ${nameOrId(nameOf, i.from_participant_id, i.from_user_id)}`;
+    if (i.from_participant_id != null && String(i.from_participant_id) === id) return `Not heard by ${nameOrId(nameOf, i.participant_id, i.user_id)}`;
+    return null;
+  }
+  if (String(i.participant_id) !== id) return null;
+  return (
+    {
+      no_audio_sent: "Mic sends no sound",
+      no_audio_received: "Hears nobody",
+      talking_while_muted: "Talking while muted",
+      reconnecting: "Reconnecting",
+      media_failed: "Audio lost",
+    }[i.issue] ?? String(i.issue).replaceAll("_", " ")
+  );
+}

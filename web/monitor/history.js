@@ -1,10 +1,10 @@
 // The monitor's history: recent calls from `GET /api/calls` with its filters
-// (room, participant, worst level, a date range), each with its quality
+// (room, participant, worst level, a kind of live issue, a date range), each with its quality
 // summary; older pages are fetched with `until` set to the oldest start
 // shown. A row opens the call's report.
 
 import { h, $ } from "../ui/dom.js";
-import { fmtMos, fmtPct, fmtMs, fmtClock, fmtDateTime, dayStart, dayEnd, NONE } from "./format.js";
+import { fmtMos, fmtPct, fmtMs, fmtClock, fmtDateTime, dayStart, dayEnd, NONE, ISSUE_FILTERS } from "./format.js";
 import { levelBadge } from "./live.js";
 
 const PAGE = 50;
@@ -24,6 +24,8 @@ export class HistoryView {
     this.reloadTimer = null;
     /** call id -> the summary `monitor_call_ended` carried (newer than a list fetched meanwhile may be) */
     this.ended = new Map();
+    // The kinds of live issue a call may have had (`issue=`).
+    $("#f-issue").append(...ISSUE_FILTERS.map(([value, label]) => h("option", { value }, label)));
     this.form = $("#history-filters");
     this.rows = $("#history-rows");
     this.form.addEventListener("submit", (e) => {
@@ -55,6 +57,8 @@ export class HistoryView {
     if (room) q.room_id = this.roomIdFor(room);
     if (user) q.user_id = user;
     if (worst) q.worst = worst;
+    const issue = $("#f-issue").value;
+    if (issue) q.issue = issue;
     const since = dayStart($("#f-from").value);
     const until = dayEnd($("#f-to").value);
     if (since !== null) q.since = since;

@@ -1,11 +1,12 @@
 // The monitor's live view: every ongoing call (room, mode, start and running
 // time) with each participant's quality as the server measures it: level,
 // MOS, loss on both legs, jitter, RTT, bitrate, audio level and voice
-// activity, muted state and where the figures come from. Re-drawn from the
+// activity, muted state and where the figures come from, and the live
+// issues (`call_issue`) of the call and of each participant. Re-drawn from the
 // MonitorBook on every update; the clocks tick every second.
 
 import { h, $, avatar, icon } from "../ui/dom.js";
-import { LEVEL_LABEL, fmtMos, fmtUpDown, fmtMs, fmtKbps, fmtDbov, fmtShare, fmtClock, fmtSource, fmtTime, levelMeter, NONE } from "./format.js";
+import { LEVEL_LABEL, fmtMos, fmtUpDown, fmtMs, fmtKbps, fmtDbov, fmtShare, fmtClock, fmtSource, fmtTime, levelMeter, NONE, issueSentence, issueTag } from "./format.js";
 
 const COLUMNS = ["Participant", "Quality", "MOS", "Loss", "Jitter", "RTT", "Bitrate", "Audio", "Source"];
 
@@ -76,18 +77,27 @@ export class LiveView {
   }
 
   renderClocks() {
+    // Call durations and how long each issue has lasted.
     for (const el of this.list.querySelectorAll("[data-started-at]")) {
       el.textContent = fmtClock(this.now() - Number(el.dataset.startedAt));
     }
+  }
+
+  /** A person of call `c` by name: its participants, else the names the directory knows, else the id. */
+  nameIn(c, participantId, userId) {
+    const p = c.participants.find((x) => String(x.participant_id) === String(participantId));
+    return p?.user?.name || (userId && this.directory.name(userId)) || userId || (participantId != null ? `Participant ${participantId}` : "Someone");
   }
 
   renderCall(c) {
     const title = this.directory.titleNow(c.room_id);
     const people = [...c.participants].sort((a, b) => a.joined_at - b.joined_at);
     const n = people.length;
+    const issues = c.issues?.list() ?? [];
+    const nameOf = (pid, uid) => this.nameIn(c, pid, uid);
     return h(
       "article",
-      { class: "call-card", tabindex: "0", dataset: { callId: c.id, roomId: c.room_id, mode: c.mode }, "aria-label": `Call in ${title ?? c.room_id}` },
+      { class: `call-card${issues.length ? " has-issues" : ""}`, tabindex: "0", dataset: { callId: c.id, roomId: c.room_id, mode: c.mode, issues: String(issues.length) }, "aria-label": `Call in ${title ?? c.room_id}` },
       h(
         "header",
         { class: "call-card-head" },
@@ -108,18 +118,34 @@ export class LiveView {
         ),
         h("a", { class: "btn btn-ghost btn-sm report-link", href: `#call=${encodeURIComponent(c.id)}` }, "Report", icon("forward")),
       ),
+      issues.length
+        ? h(
+            "ul",
+            { class: "call-issues", "aria-label": "Problems in this call" },
+            issues.map((i) =>
+              h(
+                "li",
+                { class: "call-issue-line", dataset: { issue: i.issue, participantId: String(i.participant_id), fromParticipantId: i.from_participant_id != null ? String(i.from_participant_id) : "" } },
+                h("span", { class: "issue-dot", "aria-hidden": "true" }),
+                h("span", {}, issueSentence(i, nameOf)),
+                h("span", { class: "muted issue-since", dataset: { startedAt: String(i.since) }, title: `Since ${fmtTime(i.since)}` }, fmtClock(this.now() - i.since)),
+              ),
+            ),
+          )
+        : null,
       n
         ? h(
             "div",
             { class: "ptable", role: "table", "aria-label": "Participants" },
             h("div", { class: "prow phead", role: "row" }, COLUMNS.map((col) => h("span", { class: "cell", role: "columnheader" }, col))),
-            people.map((p) => this.renderParticipant(p)),
+            people.map((p) => this.renderParticipant(p, issues, nameOf)),
           )
         : h("p", { class: "muted call-waiting" }, "Nobody has joined yet."),
     );
   }
 
-  renderParticipant(p) {
+  renderParticipant(p, issues = [], nameOf = () => null) {
+    const tags = issues.map((i) => [i, issueTag(i, p.participant_id, nameOf)]).filter(([, t]) => t);
     const q = p.quality;
     const name = p.user?.name || p.user?.id || `Participant ${p.participant_id}`;
     const recent = p.changedAt && this.now() - p.changedAt < 4000;
@@ -129,9 +155,9 @@ export class LiveView {
     return h(
       "div",
       {
-        class: `prow${recent ? " changed" : ""}${p.muted ? " is-muted" : ""}`,
+        class: `prow${recent ? " changed" : ""}${p.muted ? " is-muted" : ""}${tags.length ? " has-issue" : ""}`,
         role: "row",
-        dataset: { participantId: p.participant_id, userId: p.user?.id ?? "", level: q?.level ?? "", muted: String(!!p.muted) },
+        dataset: { participantId: p.participant_id, userId: p.user?.id ?? "", level: q?.level ?? "", muted: String(!!p.muted), issues: tags.map(([i]) => i.issue).join(" ") },
       },
       cell(
         "who",
@@ -142,6 +168,13 @@ export class LiveView {
           { class: "who-text" },
           h("strong", { class: "who-name" }, name),
           h("span", { class: "muted who-sub" }, [p.user?.role, `device ${p.participant_id}`].filter(Boolean).join(" · ")),
+          tags.length
+            ? h(
+                "span",
+                { class: "issue-tags" },
+                tags.map(([i, text]) => h("span", { class: "issue-tag", dataset: { issue: i.issue }, title: issueSentence(i, nameOf) }, text)),
+              )
+            : null,
         ),
         p.muted ? h("span", { class: "muted-tag", title: "Muted" }, icon("mic-off"), "Muted") : null,
       ),

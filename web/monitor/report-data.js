@@ -97,3 +97,69 @@ export function reportSpan(report, now = Date.now()) {
   if (!Number.isFinite(t1) || t1 <= t0) t1 = t0 + 1000;
   return { t0, t1 };
 }
+
+/**
+ * A diagnosis sentence with people's display names for their user ids
+ * ("omar heard 8 % loss: 7 % from amira's uplink" → "Omar Said heard…").
+ * Only whole ids are replaced (not "omar" inside "omaria"); `ids` are the
+ * user ids the entry names.
+ * @param {string} sentence
+ * @param {Iterable<string>} ids
+ * @param {Map<string, string>} names user id -> display name
+ */
+export function withNames(sentence, ids, names) {
+  let out = String(sentence ?? "");
+  // Longest first, so "omar.s" is not replaced as "omar" + ".s".
+  const list = [...new Set(ids)].filter((id) => id && names.get(id) && names.get(id) !== id).sort((a, b) => b.length - a.length);
+  if (!list.length) return out;
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`(?<![\\w.:@-])(${list.map(esc).join("|")})(?![\\w:@-]|\\.[\\w])`, "g");
+  out = out.replace(re, (id) => names.get(id));
+  return out;
+}
+
+/**
+ * A report's diagnosis, one entry per participant in joining order: the
+ * sentence with display names, and the figures behind it.
+ * @returns {Array<{participant_id: string, user_id: string, label: string, color: string, sentence: string, heard_loss_pct: number | null, uplinks: Array<{label: string, loss_pct: number | null}>, sfu_loss_pct: number | null, downlink_loss_pct: number | null, jitter_ms: number | null}>}
+ */
+export function diagnosisRows(report, people, names = new Map()) {
+  const person = new Map(people.map((p) => [p.participant_id, p]));
+  const order = new Map(people.map((p, i) => [p.participant_id, i]));
+  const label = (pid, uid) => person.get(pid)?.label ?? (uid ? names.get(uid) || uid : `Participant ${pid}`);
+  return [...(report.diagnosis ?? [])]
+    .sort((a, b) => (order.get(a.participant_id) ?? 1e9) - (order.get(b.participant_id) ?? 1e9))
+    .map((d) => {
+      const ids = [d.user_id, ...(d.uplinks ?? []).map((u) => u.user_id)];
+      return {
+        participant_id: d.participant_id,
+        user_id: d.user_id,
+        label: label(d.participant_id, d.user_id),
+        color: person.get(d.participant_id)?.color ?? "#9ca3af",
+        sentence: withNames(d.sentence, ids, names),
+        heard_loss_pct: d.heard_loss_pct ?? null,
+        uplinks: (d.uplinks ?? []).map((u) => ({ participant_id: u.participant_id, label: label(u.participant_id, u.user_id), loss_pct: u.loss_pct ?? null })),
+        sfu_loss_pct: d.sfu_loss_pct ?? null,
+        downlink_loss_pct: d.downlink_loss_pct ?? null,
+        jitter_ms: d.jitter_ms ?? null,
+      };
+    });
+}
+
+/**
+ * A report's issues placed on the span the charts cover: `left` and
+ * `width` in percent (an ongoing issue runs to `t1`; a very short one is
+ * still visible), in start order.
+ */
+export function issueSpans(report, { t0, t1 }) {
+  const span = Math.max(1, t1 - t0);
+  const pct = (t) => Math.min(100, Math.max(0, ((t - t0) / span) * 100));
+  return [...(report.issues ?? [])]
+    .sort((a, b) => a.started_at - b.started_at)
+    .map((i) => {
+      const end = i.ended_at ?? t1;
+      const left = pct(i.started_at);
+      const width = Math.max(0.8, pct(end) - left);
+      return { ...i, left: Math.min(left, 100 - 0.8), width: Math.min(width, 100 - Math.min(left, 100 - 0.8)), ongoing: i.ended_at == null, duration_ms: Math.max(0, end - i.started_at) };
+    });
+}

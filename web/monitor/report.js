@@ -1,13 +1,15 @@
 // One call's quality report (`GET /api/calls/{id}/report`): the call, its
-// summary, each participant's figures, and charts over time of MOS, loss,
-// jitter and RTT with a line per participant. The charts are drawn at the
+// summary, the diagnosis (where the loss each participant heard came from,
+// in a sentence each), each participant's figures, the live issues on the
+// call's timeline, and charts over time of MOS, loss, jitter and RTT with a
+// line per participant. The charts are drawn at the
 // width they get (re-drawn when it changes); a call still going on is
 // fetched again every few seconds.
 
 import { h, $, icon } from "../ui/dom.js";
-import { fmtMos, fmtPct, fmtMs, fmtClock, fmtDateTime, fmtTime, NONE } from "./format.js";
+import { fmtMos, fmtPct, fmtMs, fmtClock, fmtDateTime, fmtTime, NONE, issueSentence } from "./format.js";
 import { chartModel } from "./chart.js";
-import { METRICS, MOS_BANDS, reportPeople, metricSeries, reportSpan } from "./report-data.js";
+import { METRICS, MOS_BANDS, reportPeople, metricSeries, reportSpan, diagnosisRows, issueSpans } from "./report-data.js";
 import { chartSvg, legend } from "./svg.js";
 import { levelBadge } from "./live.js";
 
@@ -98,7 +100,7 @@ export class ReportView {
     this.el.dataset.state = r.active ? "active" : "ended";
     this.el.dataset.callId = call.id;
     const tile = (label, value, sub, field) => h("div", { class: "tile", dataset: { field } }, h("span", { class: "tile-label" }, label), h("strong", { class: "tile-value" }, value), sub ? h("span", { class: "tile-sub muted" }, sub) : null);
-    this.el.replaceChildren(
+    const parts = [
       this.backLink(),
       h(
         "header",
@@ -117,10 +119,78 @@ export class ReportView {
         tile("Jitter", fmtMs(s.avg_jitter_ms), "average", "jitter"),
         tile("RTT", fmtMs(s.avg_rtt_ms), "average", "rtt"),
       ),
+      this.renderDiagnosis(),
       this.renderPeople(),
+      this.renderIssues(),
       h("section", { class: "charts", "aria-label": "Quality over time" }),
-    );
+    ];
+    // Sections a report without them (an older server, a call without issues) leaves out.
+    this.el.replaceChildren(...parts.filter(Boolean));
     this.renderCharts();
+  }
+
+  /** Where the loss each participant heard came from: the server's sentence (with names), then its figures. */
+  renderDiagnosis() {
+    const rows = diagnosisRows(this.report, this.people, this.names);
+    if (!rows.length) return null;
+    const figure = (label, v) => (v === null || v === undefined ? null : h("span", { class: "diag-fig" }, `${label} ${fmtPct(v)}`));
+    return h(
+      "section",
+      { class: "report-diagnosis", "aria-labelledby": "diagnosis-title" },
+      h("h3", { id: "diagnosis-title" }, "Diagnosis"),
+      h(
+        "ul",
+        { class: "diagnosis" },
+        rows.map((d) =>
+          h(
+            "li",
+            { dataset: { participantId: d.participant_id, userId: d.user_id ?? "" } },
+            h("i", { class: "swatch", style: `background:${d.color}` }),
+            h(
+              "div",
+              { class: "diag-text" },
+              h("p", { class: "diag-sentence" }, d.sentence || `${d.label}: no figures`),
+              h(
+                "p",
+                { class: "muted diag-figs" },
+                figure("heard", d.heard_loss_pct),
+                d.uplinks.map((u) => figure(`${u.label}'s uplink`, u.loss_pct)),
+                figure("SFU", d.sfu_loss_pct),
+                figure("downlink", d.downlink_loss_pct),
+                d.jitter_ms !== null ? h("span", { class: "diag-fig" }, `jitter ${fmtMs(d.jitter_ms)}`) : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** The call's live issues on its timeline (the span the charts cover), one row each. */
+  renderIssues() {
+    const r = this.report;
+    if (!r.issues?.length) return null;
+    const { t0, t1 } = reportSpan(r, this.now());
+    const person = new Map(this.people.map((p) => [p.participant_id, p]));
+    const nameOf = (pid, uid) => person.get(pid)?.label ?? (uid ? this.names.get(uid) || uid : null);
+    return h(
+      "section",
+      { class: "report-issues", "aria-labelledby": "issues-title" },
+      h("h3", { id: "issues-title" }, "Issues", h("span", { class: "count" }, String(r.issues.length))),
+      h(
+        "ol",
+        { class: "issue-timeline" },
+        issueSpans(r, { t0, t1 }).map((i) =>
+          h(
+            "li",
+            { class: "issue-row", dataset: { issue: i.issue, participantId: String(i.participant_id), fromParticipantId: i.from_participant_id != null ? String(i.from_participant_id) : "", ongoing: String(i.ongoing) } },
+            h("span", { class: "issue-what" }, h("i", { class: "swatch", style: `background:${person.get(i.participant_id)?.color ?? "#9ca3af"}` }), issueSentence(i, nameOf)),
+            h("span", { class: "issue-track", "aria-hidden": "true" }, h("i", { class: "issue-span", style: `left:${i.left.toFixed(2)}%;width:${i.width.toFixed(2)}%` })),
+            h("span", { class: "muted issue-when" }, i.ongoing ? `since ${fmtTime(i.started_at)}, ongoing` : `${fmtTime(i.started_at)} – ${fmtTime(i.ended_at)} (${fmtClock(i.duration_ms)})`),
+          ),
+        ),
+      ),
+    );
   }
 
   /** One row per stay (a device that left and joined again has several), in joining order. */

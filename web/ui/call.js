@@ -8,19 +8,9 @@ import { h, $, avatar, icon, joinNames } from "./dom.js";
 import { toast } from "./toasts.js";
 import { IncomingCalls } from "./ringing.js";
 import { listMicrophones } from "../earshot.js";
+import { issueText } from "./issue-text.js";
 
 const QUALITY_BARS = { excellent: 4, good: 3, fair: 2, poor: 1 };
-/** What a live call issue means for this user, and a hint. */
-const ISSUE_TEXT = {
-  no_audio_sent: [
-    "Your microphone isn't sending sound",
-    "The others can't hear you. Check the microphone chosen below, and that it isn't muted in your system settings.",
-  ],
-  no_audio_received: [
-    "You can't hear the others",
-    "Their audio isn't reaching this device. Leave and join the call again, or check your network.",
-  ],
-};
 const STATE_TEXT = {
   joining: "Joining…",
   connecting: "Connecting…",
@@ -124,13 +114,6 @@ export class CallView {
     const changed = () => this.renderStrip();
     client.on("call_participant_joined", changed);
     client.on("call_participant_left", changed);
-    // Live call issues of this device's participant: a banner in the dock.
-    client.on("call_issue", (f) => {
-      if (this.app.call?.participantId === String(f.participant_id)) this.showIssue(f.issue);
-    });
-    client.on("call_issue_cleared", (f) => {
-      if (this.app.call?.participantId === String(f.participant_id)) this.showIssue(null);
-    });
   }
 
   /** Learn about a call started before we were connected (room opened). */
@@ -180,6 +163,11 @@ export class CallView {
     window.earshotCall = call; // handy in the console
     this.connectedAt = null;
     const render = () => this.renderDock();
+    // Live call issues of this device (the call keeps them): banners in the dock.
+    const issues = () => {
+      if (this.app.call === call) this.renderIssues(call);
+    };
+    for (const ev of ["issue", "issue_cleared", "participants", "rejoined"]) call.on(ev, issues);
     for (const ev of ["state", "participants", "speaking", "active_speaker", "quality", "connection_quality", "muted", "local_muted", "track", "rejoined"]) {
       call.on(ev, render);
     }
@@ -202,7 +190,7 @@ export class CallView {
     call.on("error", (err) => console.warn("call:", err.code, err.message));
     const done = (info) => {
       if (this.app.call === call) this.app.call = null;
-      this.showIssue(null);
+      this.renderIssues(null);
       clearInterval(this.tick);
       this.tick = null;
       this.renderDock();
@@ -220,15 +208,47 @@ export class CallView {
     this.renderStrip();
   }
 
-  /** The dock's issue banner: what is wrong and what to try (`null` hides it). */
-  showIssue(issue) {
+  /**
+   * The dock's issue banners: the most important active issue in
+   * `#call-issue` (what is wrong and what to try), any others below it,
+   * smaller. No call, or no issue, hides them.
+   */
+  renderIssues(call) {
     const box = $("#call-issue");
-    const text = ISSUE_TEXT[issue];
-    box.hidden = !text;
-    box.dataset.issue = text ? issue : "";
-    if (!text) return;
-    $("#call-issue-text").textContent = text[0];
-    $("#call-issue-hint").textContent = text[1];
+    const more = $("#call-issues-more");
+    const shown = [];
+    for (const f of call?.issues ?? []) {
+      const text = issueText(f, { selfId: call.participantId, nameOf: (pid, uid) => this.personName(call, pid, uid) });
+      if (text) shown.push({ f, text, key: `${f.issue}|${f.participant_id}|${f.from_participant_id ?? ""}` });
+    }
+    const [top, ...rest] = shown;
+    box.hidden = !top;
+    box.dataset.issue = top?.f.issue ?? "";
+    box.dataset.key = top?.key ?? "";
+    box.dataset.count = String(shown.length);
+    $("#call-issue-text").textContent = top?.text.title ?? "";
+    $("#call-issue-hint").textContent = top?.text.hint ?? "";
+    const action = $("#call-issue-action");
+    // Muted and talking: the way out, right there.
+    action.hidden = top?.f.issue !== "talking_while_muted";
+    action.textContent = "Unmute";
+    action.onclick = () => call?.setMuted(false);
+    more.hidden = rest.length === 0;
+    more.replaceChildren(
+      ...rest.map(({ f, text, key }) =>
+        h("li", { class: "call-issue-more", dataset: { issue: f.issue, key } }, h("strong", {}, text.title), h("span", {}, text.hint)),
+      ),
+    );
+  }
+
+  /** A person in the call by their display name: the call's participants, else the room's members, else the id. */
+  personName(call, participantId, userId) {
+    const p = participantId != null ? call.participants.get(String(participantId)) : undefined;
+    const byUser = userId ? call.participantList().find((x) => x.user?.id === userId) : undefined;
+    const name = p?.user?.name || byUser?.user?.name;
+    if (name) return name;
+    if (userId) return this.namesOf(call.roomId, [userId])[0];
+    return participantId != null ? `Participant ${participantId}` : "Someone";
   }
 
   /** Names of users, as the room's member list has them. */

@@ -1,6 +1,7 @@
 // One call this device takes part in: participants, the microphone, mute,
 // the media session (sfu or p2p), remote audio elements, speaking and
-// quality from getStats, and the `call_stats` report every 5 s.
+// quality from getStats, the `call_stats` report every 5 s, live call issues
+// (`call_issue`), and telling the server when the user talks while muted.
 //
 // State: `joining` -> `connecting` (media being set up) -> `connected`;
 // `reconnecting` while the socket is re-established or the media is rebuilt;
@@ -13,6 +14,8 @@ import { P2pSession } from "./p2p.js";
 import { RemoteAudio, openMicrophone } from "./media.js";
 import { readPeerStats, callStatsReport, QualityTracker } from "../stats.js";
 import { SpeakingDetector } from "../speaking.js";
+import { MutedTalkDetector, MicLevelMeter } from "./muted-talk.js";
+import { IssueSet } from "./issues.js";
 
 const FINAL = new Set(["left", "ended"]);
 
@@ -48,6 +51,17 @@ export class Call extends Emitter {
     this.timers = { level: null, quality: null, report: null };
     this.lastReport = null;
     this.endReason = null;
+    /** Live issues the server raised for this device (`call_issue`), by key. */
+    this.issueSet = new IssueSet();
+    /** Talking while muted: the decision, the level meter (while muted) and its poll. */
+    this.mutedTalk = o.mutedTalk === false ? null : new MutedTalkDetector(o.mutedTalk ?? {});
+    this.mutedTalkMeter = null;
+    this.mutedTalkTimer = null;
+  }
+
+  /** The live issues of this device in the call, most important first. */
+  get issues() {
+    return this.issueSet.list(this.participantId);
   }
 
   get roomId() {
@@ -116,10 +130,14 @@ export class Call extends Emitter {
     this.iceServers = this.options.iceServers ?? f.ice_servers ?? [];
     this.participants.clear();
     for (const p of f.call.participants ?? []) this._addParticipant(p);
+    // A new participant: the old one's issues ended with it.
+    for (const issue of this.issueSet.clear()) this.emit("issue_cleared", issue);
+    this.mutedTalk?.reset();
     this._setState("connecting");
     this.session = this.mode === "p2p" ? new P2pSession(this, this.options.p2p) : new SfuSession(this);
     if (this.muted) this.client.send({ type: "set_mute", call_id: this.id, muted: true });
     this._startTimers();
+    this._watchMutedTalk();
     this.emit("joined", { participant_id: this.participantId, call: this.info });
     await this.session.start();
     if (this.mode === "p2p" && this.participants.size <= 1) this._mediaState("waiting");
@@ -176,6 +194,7 @@ export class Call extends Emitter {
         this.audio.detach(id);
         this.quality.forget(id);
         this.speaking.forget(id);
+        for (const issue of this.issueSet.forget(id)) this.emit("issue_cleared", issue);
         if (this.activeSpeaker === id) this._setActiveSpeaker(null);
         this.emit("participant_left", { participant_id: id, user_id: f.user_id, participant: p });
         this.emit("participants", this.participantList());
@@ -204,6 +223,12 @@ export class Call extends Emitter {
         const p = this.participants.get(String(f.participant_id));
         if (p) p.serverQuality = { level: f.level, mos: f.mos, loss_pct: f.loss_pct, jitter_ms: f.jitter_ms, rtt_ms: f.rtt_ms };
         this.emit("connection_quality", f);
+        break;
+      }
+      case "call_issue":
+      case "call_issue_cleared": {
+        const change = this.issueSet.apply(f);
+        if (change) this.emit(change.raised ? "issue" : "issue_cleared", change.issue);
         break;
       }
       case "call_ended":
@@ -271,6 +296,47 @@ export class Call extends Emitter {
   _applyMute() {
     const t = this.localTrack;
     if (t) t.enabled = !this.muted;
+    this._watchMutedTalk();
+  }
+
+  // ---- talking while muted -------------------------------------------------
+
+  /** Listen to the microphone while muted (and in the call); stop otherwise. */
+  _watchMutedTalk() {
+    if (!this.mutedTalk) return;
+    const listen = this.muted && !!this.localTrack && this.participantId !== null && this.session !== null && !FINAL.has(this.state);
+    if (!listen) {
+      this._stopMutedTalkMeter();
+      const verdict = this.mutedTalk.update(false, 0, Date.now());
+      if (verdict !== null) this._reportMutedTalk(verdict);
+      return;
+    }
+    if (this.mutedTalkMeter?.track === this.localTrack) return;
+    this._stopMutedTalkMeter();
+    try {
+      this.mutedTalkMeter = new MicLevelMeter(this.localTrack);
+      this.mutedTalkMeter.track = this.localTrack;
+    } catch {
+      return; // no WebAudio here: nothing to listen with
+    }
+    this.mutedTalkTimer = setInterval(() => {
+      const verdict = this.mutedTalk.update(this.muted, this.mutedTalkMeter?.read() ?? 0, Date.now());
+      if (verdict !== null) this._reportMutedTalk(verdict);
+    }, this.options.mutedTalkIntervalMs ?? 100);
+  }
+
+  _stopMutedTalkMeter() {
+    clearInterval(this.mutedTalkTimer);
+    this.mutedTalkTimer = null;
+    this.mutedTalkMeter?.close();
+    this.mutedTalkMeter = null;
+  }
+
+  /** Tell the app and the server (which raises or clears `talking_while_muted` for this device). */
+  _reportMutedTalk(active) {
+    this.emit("talking_while_muted", { active });
+    if (this.participantId === null || this.client.state !== "connected") return;
+    this.client.calls._reportIssue({ call_id: this.id, issue: "talking_while_muted", active });
   }
 
   /** Mute or unmute this device (the SFU stops forwarding while muted). */
@@ -354,6 +420,7 @@ export class Call extends Emitter {
     this._teardownMedia();
     if (this.ownsStream !== false) for (const t of this.localStream?.getTracks() ?? []) t.stop();
     this.localStream = null;
+    for (const issue of this.issueSet.clear()) this.emit("issue_cleared", issue);
     this._setState(state, info);
     this.emit(state, info);
     this.client.calls?._forget(this);
@@ -361,6 +428,7 @@ export class Call extends Emitter {
 
   _teardownMedia() {
     this._stopTimers();
+    this._stopMutedTalkMeter();
     this.session?.close();
     this.session = null;
     this.audio.clear();
@@ -384,7 +452,8 @@ export class Call extends Emitter {
 
   /** The `call_stats` message as it would be sent now. */
   async statsReport() {
-    return callStatsReport(this.id, await this.readStats());
+    const readings = await this.readStats();
+    return callStatsReport(this.id, readings, { connectionStates: this.peerConnections.map(({ pc }) => pc.connectionState) });
   }
 
   _startTimers() {

@@ -18,6 +18,8 @@ const CALL_FRAMES = new Set([
   "call_signal",
   "call_ended",
   "call_left",
+  "call_issue",
+  "call_issue_cleared",
 ]);
 
 /** Frames about calls' states, which the manager emits itself. */
@@ -32,6 +34,8 @@ export class CallManager {
     this.active = new Map();
     /** false once the server said it does not know `call_stats` (until the next connection) */
     this.statsSupported = true;
+    /** false once the server said it does not know `report_call_issue` (until the next connection) */
+    this.issueReportsSupported = true;
   }
 
   handles(type) {
@@ -152,6 +156,7 @@ export class CallManager {
   /** A new connection: the server left our calls when the old one closed. */
   onConnected(resumed) {
     this.statsSupported = true;
+    this.issueReportsSupported = true;
     if (!resumed) return;
     for (const call of this.calls.values()) call._rejoin("reconnected");
   }
@@ -182,6 +187,23 @@ export class CallManager {
         return false;
       }
       if (err.code !== "DISCONNECTED") this.calls.get(msg.call_id)?.emit("stats_error", err);
+      return false;
+    }
+  }
+
+  /**
+   * Tell the server about an issue this device detected itself
+   * (`report_call_issue`: `talking_while_muted`). A server that does not
+   * know the message is not asked again on this connection.
+   */
+  async _reportIssue(payload) {
+    if (!this.issueReportsSupported) return false;
+    try {
+      await this.client.request("report_call_issue", payload, { timeoutMs: 10000 });
+      return true;
+    } catch (err) {
+      if (err.code === "BAD_REQUEST" && /unknown variant/.test(err.message)) this.issueReportsSupported = false;
+      else if (err.code !== "DISCONNECTED") this.calls.get(payload.call_id)?.emit("issue_report_error", err);
       return false;
     }
   }

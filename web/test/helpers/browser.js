@@ -9,7 +9,7 @@
 import { networkInterfaces } from "node:os";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startServer, REPO_ROOT } from "./server.js";
 
@@ -40,10 +40,40 @@ export function assertIsolatedNetwork() {
   }
 }
 
-export function launch() {
+/**
+ * Launch Chromium. `args`: more command-line switches, e.g. a fake
+ * microphone that plays a file (`fakeAudioFile` below) instead of the beep.
+ */
+export function launch({ args = [] } = {}) {
   assertIsolatedNetwork();
   // playwright gives every launch a fresh temporary profile.
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60000 });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...args], headless: true, timeout: 60000 });
+}
+
+/**
+ * Write a WAV file (16-bit PCM, mono) of `seconds` of `sample(t)` (-1..1;
+ * default: digital silence) and return the Chromium switch that makes it the
+ * fake microphone (played in a loop).
+ */
+export async function fakeAudioFile(path, { seconds = 2, rate = 48000, sample = () => 0 } = {}) {
+  const n = Math.round(seconds * rate);
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write("RIFF", 0, "ascii");
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write("WAVE", 8, "ascii");
+  buf.write("fmt ", 12, "ascii");
+  buf.writeUInt32LE(16, 16); // fmt chunk size
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28); // bytes per second
+  buf.writeUInt16LE(2, 32); // block align
+  buf.writeUInt16LE(16, 34); // bits per sample
+  buf.write("data", 36, "ascii");
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(Math.max(-1, Math.min(1, sample(i / rate))) * 32767), 44 + i * 2);
+  await writeFile(path, buf);
+  return `--use-file-for-fake-audio-capture=${path}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Compiled (not run) by test/unit/types.test.js: the declarations in
 // earshot.d.ts must type-check against the way the README uses the SDK.
-import EarshotClient, { Call, CallInfo, EarshotError, Message, devToken, listMicrophones } from "../../earshot.js";
+import EarshotClient, { Call, CallInfo, CallIssue, EarshotError, Message, MutedTalkDetector, devToken, issueKey, listMicrophones, sortIssues } from "../../earshot.js";
 
 async function main(): Promise<void> {
   const client = new EarshotClient({ url: "wss://chat.example.org/ws", maxAttempts: 10 });
@@ -24,7 +24,14 @@ async function main(): Promise<void> {
   call.on("quality", (q) => console.log(q.participant_id, q.level, q.mos));
   call.on("speaking", ({ participant_id, speaking }) => console.log(participant_id, speaking));
   call.on("active_speaker", ({ participant_id }) => console.log(participant_id));
-  call.on("stats", (r) => console.log(r.inbound?.length));
+  call.on("stats", (r) => console.log(r.inbound?.length, r.outbound?.audio_level, r.connection_state));
+  call.on("issue", (i: CallIssue) => console.log(issueKey(i), i.from_participant_id ?? null));
+  call.on("issue_cleared", (i) => console.log(i.issue, i.duration_ms));
+  call.on("talking_while_muted", ({ active }) => console.log(active));
+  console.log(sortIssues(call.issues, call.participantId)[0]?.issue);
+  client.on("call_issue", (f) => console.log(f.issue === "one_way_audio" ? f.from_user_id : f.user_id));
+  const detector = new MutedTalkDetector({ onsetMs: 800 });
+  console.log(detector.update(true, 0.3, Date.now()));
   call.setMuted(true);
   await call.setMicrophone(mics[1]?.deviceId ?? "default");
   for (const { pc } of call.peerConnections) await pc.getStats();
@@ -42,7 +49,12 @@ async function main(): Promise<void> {
   client.on("monitor_call_ended", ({ call_id, summary }) => console.log(call_id, summary.worst_level, summary.avg_mos));
   const poor = await client.listCalls({ worst: "poor", since: Date.now() - 86400000 });
   const report = await client.getCallReport(poor[0].id);
-  for (const s of report.samples) console.log(s.participant_id, s.at, s.mos, s.rtt_ms ?? null);
+  for (const s of report.samples) console.log(s.participant_id, s.at, s.mos, s.rtt_ms ?? null, s.sfu_loss_pct ?? null);
+  for (const d of report.diagnosis ?? []) console.log(d.sentence, d.uplinks.map((u) => u.loss_pct));
+  for (const i of report.issues ?? []) console.log(i.issue, i.started_at, i.ended_at, i.from_user_id);
+  for (const l of report.legs ?? []) console.log(l.at, l.heard_loss_pct);
+  const oneWay = await client.listCalls({ issue: "one_way_audio" });
+  console.log(oneWay.length);
   console.log(report.call.ended_at, report.participants[0]?.worst_level, report.active);
   client.disconnect();
 }

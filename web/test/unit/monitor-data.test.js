@@ -212,3 +212,52 @@ test("MonitorBook: a snapshot, pushes, a level change, the end; oldest call firs
   assert.deepEqual(book.list().map((c) => c.id), ["e"]);
   assert.equal(book.via, "rest");
 });
+
+test("diagnosis: the server's sentences with display names for whole user ids, in joining order, with their figures", async () => {
+  const { withNames, diagnosisRows, reportPeople } = await import("../../monitor/report-data.js");
+  const names = new Map([["omar", "Omar Said"], ["amira", "Amira Haddad"], ["om", "Om"]]);
+  assert.equal(
+    withNames("omar heard 8 % loss: 7 % from amira's uplink, 1 % on omar's downlink", ["omar", "amira"], names),
+    "Omar Said heard 8 % loss: 7 % from Amira Haddad's uplink, 1 % on Omar Said's downlink",
+  );
+  assert.equal(withNames("omaria heard no loss; so did omar.", ["omar"], names), "omaria heard no loss; so did Omar Said.");
+  assert.equal(withNames("x.omar heard no loss", ["omar"], names), "x.omar heard no loss", "part of another id");
+  assert.equal(withNames("lina heard no loss", ["lina"], names), "lina heard no loss", "no name known");
+  assert.equal(withNames(undefined, [], names), "");
+  const report = {
+    participants: [
+      { participant_id: "1", user_id: "amira" },
+      { participant_id: "2", user_id: "omar" },
+    ],
+    diagnosis: [
+      { participant_id: "2", user_id: "omar", heard_loss_pct: 8, uplinks: [{ participant_id: "1", user_id: "amira", loss_pct: 7 }], sfu_loss_pct: 0, downlink_loss_pct: 1, jitter_ms: 4, sentence: "omar heard 8 % loss: 7 % from amira's uplink, 1 % on omar's downlink" },
+      { participant_id: "1", user_id: "amira", heard_loss_pct: 0, uplinks: [], sfu_loss_pct: null, downlink_loss_pct: null, jitter_ms: null, sentence: "amira heard no loss" },
+    ],
+  };
+  const rows = diagnosisRows(report, reportPeople(report, names), names);
+  assert.deepEqual(rows.map((r) => [r.label, r.sentence]), [
+    ["Amira Haddad", "Amira Haddad heard no loss"],
+    ["Omar Said", "Omar Said heard 8 % loss: 7 % from Amira Haddad's uplink, 1 % on Omar Said's downlink"],
+  ]);
+  assert.deepEqual(rows[1].uplinks, [{ participant_id: "1", label: "Amira Haddad", loss_pct: 7 }]);
+  assert.equal(rows[0].sfu_loss_pct, null);
+  assert.deepEqual(diagnosisRows({}, []), [], "a server without a diagnosis");
+});
+
+test("issueSpans: a report's issues on the charts' span, ongoing ones to its end, short ones still visible", async () => {
+  const { issueSpans } = await import("../../monitor/report-data.js");
+  const report = {
+    issues: [
+      { participant_id: "2", issue: "one_way_audio", from_participant_id: "1", started_at: 60000, ended_at: null },
+      { participant_id: "1", issue: "no_audio_sent", started_at: 10000, ended_at: 30000 },
+      { participant_id: "1", issue: "talking_while_muted", started_at: 99990, ended_at: 100000 },
+    ],
+  };
+  const spans = issueSpans(report, { t0: 0, t1: 100000 });
+  assert.deepEqual(spans.map((s) => [s.issue, s.left, Math.round(s.width * 100) / 100, s.ongoing, s.duration_ms]), [
+    ["no_audio_sent", 10, 20, false, 20000],
+    ["one_way_audio", 60, 40, true, 40000],
+    ["talking_while_muted", 99.2, 0.8, false, 10],
+  ]);
+  assert.deepEqual(issueSpans({}, { t0: 0, t1: 1 }), []);
+});

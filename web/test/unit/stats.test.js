@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   readPeerStats,
   callStatsReport,
+  worstConnectionState,
   estimateMos,
   levelFromMos,
   QualityClassifier,
@@ -44,7 +45,7 @@ test("call_stats from a Chrome-like report has exactly the agreed shape", () => 
     call_id: "0193a7c4",
     rtt_ms: 41.5,
     codec: "opus",
-    outbound: { packets_sent: 1500, bytes_sent: 96000, remote_packets_lost: 3, remote_fraction_lost: 0.01, remote_jitter_ms: 2.5, rtt_ms: 40.2 },
+    outbound: { packets_sent: 1500, bytes_sent: 96000, remote_packets_lost: 3, remote_fraction_lost: 0.01, remote_jitter_ms: 2.5, rtt_ms: 40.2, audio_level: 0.3 },
     inbound: [
       {
         participant_id: "43", packets_received: 1490, packets_lost: 10, jitter_ms: 4.2, bytes_received: 89000,
@@ -54,6 +55,27 @@ test("call_stats from a Chrome-like report has exactly the agreed shape", () => 
     ],
   });
   assert.equal(r.sourceLevel, 0.3);
+});
+
+test("call_stats: the microphone's level (media-source audioLevel) and the worst connection state", () => {
+  const source = (level) => readPeerStats([{ id: "S", type: "media-source", kind: "audio", audioLevel: level }, { id: "O", type: "outbound-rtp", kind: "audio", packetsSent: 10 }], () => undefined);
+  // p2p: the loudest source over the connections (the same microphone feeds each).
+  const msg = callStatsReport("c", [source(0.1), source(0.25)], { connectionStates: ["connected", "disconnected", "connecting"] });
+  assert.deepEqual(msg.outbound, { packets_sent: 20, audio_level: 0.25 });
+  assert.equal(msg.connection_state, "disconnected");
+  // A level without an outbound stream yet still goes out; no states, no field.
+  const early = callStatsReport("c", [readPeerStats([{ id: "S", type: "media-source", kind: "audio", audioLevel: 0 }], () => undefined)]);
+  assert.deepEqual(early.outbound, { audio_level: 0 });
+  assert.equal("connection_state" in early, false);
+  assert.equal(worstConnectionState(["connected", "new"]), "new");
+  assert.equal(worstConnectionState(["connected", "failed", "closed"]), "failed");
+  assert.equal(worstConnectionState(["closed", "disconnected"]), "closed");
+  assert.equal(worstConnectionState(["connected"]), "connected");
+  assert.equal(worstConnectionState(["bogus"]), undefined);
+  assert.equal(worstConnectionState([]), undefined);
+  // A video source, or a level out of range, is not the microphone's level.
+  const video = callStatsReport("c", [readPeerStats([{ id: "S", type: "media-source", kind: "video", audioLevel: 0.5 }, { id: "S2", type: "media-source", kind: "audio", audioLevel: -1 }], () => undefined)]);
+  assert.equal(video.outbound, undefined);
 });
 
 test("numbers the server would refuse are left out or clamped", () => {
