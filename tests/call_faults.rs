@@ -134,6 +134,16 @@ async fn audio_blocked_towards_one_listener_is_one_way_audio_for_both_ends() {
     assert_eq!(told["from_participant_id"], a.participant_id.as_str());
     let seen = monitor.recv_type("call_issue").await;
     assert_eq!(seen["issue"], "one_way_audio");
+    // A monitor that subscribes now sees the issue in its snapshot.
+    let mut late = server.client("ops", "admin").await;
+    let snapshot = late.request(json!({"type": "monitor_subscribe"})).await;
+    let active = &snapshot["calls"][0]["issues"];
+    assert_eq!(
+        active,
+        &json!([{"participant_id": b.participant_id, "issue": "one_way_audio",
+                 "since": heard["since"], "from_participant_id": a.participant_id}]),
+        "{snapshot}"
+    );
     // Nothing else is raised: Omar still gets packets sent, Amira still hears him.
     let others: Vec<Value> = issues_within(&mut b, Duration::from_millis(500))
         .await

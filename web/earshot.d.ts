@@ -686,7 +686,7 @@ export interface CallOptions {
   audioContainer?: HTMLElement;
   /** Override the server's `ice_servers`. */
   iceServers?: RTCIceServer[];
-  /** `call_stats` period (default 5000 ms). */
+  /** `call_stats` period (default 2000 ms: p2p call issues are found from these reports). */
   statsIntervalMs?: number;
   /** Quality sampling period (default 2000 ms). */
   qualityIntervalMs?: number;

@@ -83,7 +83,7 @@ impl Default for SignalingConfig {
             turn_ttl: Duration::from_secs(3600),
             assistant: crate::assistant::AssistantConfig::default(),
             monitor_roles: vec!["admin".into()],
-            quality_interval: Duration::from_secs(5),
+            quality_interval: Duration::from_secs(2),
             quality_hysteresis: 2,
             // --- limits: rooms, calls and REST ---
             call_start_per_minute: 10,

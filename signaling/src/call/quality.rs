@@ -7,7 +7,7 @@ use crate::conn::ConnHandle;
 use crate::error::SignalError;
 use crate::events::CallEvent;
 use crate::protocol::{
-    CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel, ServerMessage,
+    ActiveIssue, CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel, ServerMessage,
 };
 use crate::quality::LevelChange;
 use crate::store::{now_ms, QualitySampleRow};
@@ -150,6 +150,21 @@ impl Call {
                     quality: self.quality.latest(*id).cloned(),
                 })
                 .collect(),
+            issues: {
+                let mut issues: Vec<ActiveIssue> = self
+                    .issues
+                    .raised()
+                    .into_iter()
+                    .map(|(p, issue, from, since)| ActiveIssue {
+                        participant_id: p.to_string(),
+                        issue,
+                        since,
+                        from_participant_id: from.map(|f| f.to_string()),
+                    })
+                    .collect();
+                issues.sort_by(|a, b| (a.since, &a.participant_id).cmp(&(b.since, &b.participant_id)));
+                issues
+            },
         }
     }
 

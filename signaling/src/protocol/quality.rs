@@ -202,6 +202,20 @@ pub struct MonitorCallView {
     pub started_at: i64,
     pub initiator: UserRef,
     pub participants: Vec<MonitorParticipant>,
+    /// Live issues raised now, so a monitor that subscribes mid-issue sees
+    /// them (later changes come as `call_issue` / `call_issue_cleared`).
+    #[serde(default)]
+    pub issues: Vec<ActiveIssue>,
+}
+
+/// A live issue still raised.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ActiveIssue {
+    pub participant_id: String,
+    pub issue: crate::quality::issues::IssueKind,
+    pub since: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_participant_id: Option<String>,
 }
 
 /// Quality over a set of samples (a call's, or one participant's).

@@ -472,7 +472,7 @@ export class Call extends Emitter {
     };
     every("level", o.levelIntervalMs ?? 300, () => this._levels());
     every("quality", o.qualityIntervalMs ?? 2000, () => this._sampleQuality());
-    every("report", o.statsIntervalMs ?? 5000, () => this._report());
+    every("report", o.statsIntervalMs ?? 2000, () => this._report());
   }
 
   _stopTimers() {
