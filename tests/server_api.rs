@@ -489,7 +489,7 @@ async fn openapi_describes_the_server_api() {
         .collect();
     assert_eq!(
         filters,
-        ["room_id", "user_id", "since", "until", "worst", "limit"]
+        ["room_id", "user_id", "since", "until", "worst", "issue", "limit"]
     );
 }
 
