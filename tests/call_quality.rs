@@ -341,3 +341,24 @@ async fn bad_reports_are_refused_and_the_call_carries_on() {
         .await;
     assert_eq!(ok["type"], "ok", "{ok}");
 }
+
+/// Levels are announced when they change, so a device that joins a call in
+/// progress is told everyone's current level at once (as a first level).
+#[tokio::test]
+async fn a_late_joiner_is_told_the_current_levels() {
+    let server = quality_server().await;
+    let call = start_call(&server, "late", &["amira", "omar"], "sfu").await;
+    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call).await;
+    let _sa = a.media.publish(1);
+    let first = a.next_event("connection_quality").await;
+    assert_eq!(first["participant_id"], a.participant_id.as_str());
+    // Her level stays where it is; Omar joins later and still learns it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut b = SfuParticipant::join(&server, "omar", "professional", &call).await;
+    let told = b.next_event("connection_quality").await;
+    assert_eq!(
+        (&told["participant_id"], &told["level"], &told["previous"]),
+        (&json!(a.participant_id), &first["level"], &Value::Null),
+        "{told}"
+    );
+}

@@ -490,6 +490,10 @@ impl Call {
             }
             .to_frame(),
         );
+        // Levels are announced when they change: a newcomer learns the
+        // current ones now (as first levels, `previous` null), and the
+        // issues raised on it (a rejoin after a media failure, say).
+        self.tell_levels(&conn);
         Ok(())
     }
 

@@ -7,7 +7,8 @@ use crate::conn::ConnHandle;
 use crate::error::SignalError;
 use crate::events::CallEvent;
 use crate::protocol::{
-    ActiveIssue, CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel, ServerMessage,
+    ActiveIssue, CallStatsReport, CallSummary, MonitorCallView, MonitorParticipant, QualityLevel,
+    ServerMessage,
 };
 use crate::quality::LevelChange;
 use crate::store::{now_ms, QualitySampleRow};
@@ -131,6 +132,29 @@ impl Call {
         }
     }
 
+    /// Every participant's current level, to one device that just joined.
+    pub(super) fn tell_levels(&self, conn: &ConnHandle) {
+        for (id, p) in &self.participants {
+            let Some(q) = self.quality.latest(*id) else {
+                continue;
+            };
+            conn.send(
+                ServerMessage::ConnectionQuality {
+                    call_id: self.info.id.clone(),
+                    participant_id: id.to_string(),
+                    user_id: p.view.user.id.clone(),
+                    level: q.level,
+                    previous: None,
+                    mos: q.mos,
+                    loss_pct: q.loss_pct,
+                    jitter_ms: q.jitter_ms,
+                    rtt_ms: q.rtt_ms,
+                }
+                .to_frame(),
+            );
+        }
+    }
+
     /// The call as monitors see it.
     pub(super) fn monitor_view(&self) -> MonitorCallView {
         MonitorCallView {
@@ -162,7 +186,9 @@ impl Call {
                         from_participant_id: from.map(|f| f.to_string()),
                     })
                     .collect();
-                issues.sort_by(|a, b| (a.since, &a.participant_id).cmp(&(b.since, &b.participant_id)));
+                issues.sort_by(|a, b| {
+                    (a.since, &a.participant_id).cmp(&(b.since, &b.participant_id))
+                });
                 issues
             },
         }

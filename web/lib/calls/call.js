@@ -36,6 +36,8 @@ export class Call extends Emitter {
     this.participantId = null;
     /** participant id -> participant view plus {speaking, level, quality, serverQuality} */
     this.participants = new Map();
+    /** Levels of participants not known yet (at most a call's worth). */
+    this._earlyLevels = new Map();
     this.iceServers = [];
     this.localStream = null;
     this.muted = !!o.muted;
@@ -148,6 +150,11 @@ export class Call extends Emitter {
     const prev = this.participants.get(id);
     const view = { ...prev, ...p, participant_id: id, speaking: prev?.speaking ?? false, level: prev?.level ?? 0 };
     view.isLocal = id === this.participantId;
+    const early = this._earlyLevels.get(id);
+    if (early) {
+      view.serverQuality ??= early;
+      this._earlyLevels.delete(id);
+    }
     this.participants.set(id, view);
     return view;
   }
@@ -220,8 +227,13 @@ export class Call extends Emitter {
         this._setActiveSpeaker(f.participant_id === undefined || f.participant_id === null ? null : String(f.participant_id));
         break;
       case "connection_quality": {
-        const p = this.participants.get(String(f.participant_id));
-        if (p) p.serverQuality = { level: f.level, mos: f.mos, loss_pct: f.loss_pct, jitter_ms: f.jitter_ms, rtt_ms: f.rtt_ms };
+        const id = String(f.participant_id);
+        const level = { level: f.level, mos: f.mos, loss_pct: f.loss_pct, jitter_ms: f.jitter_ms, rtt_ms: f.rtt_ms };
+        const p = this.participants.get(id);
+        if (p) p.serverQuality = level;
+        // A level can arrive before the participant it is about (frames
+        // race the join's reply): kept until they show up.
+        else if (this._earlyLevels.size < 64) this._earlyLevels.set(id, level);
         this.emit("connection_quality", f);
         break;
       }
