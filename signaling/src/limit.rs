@@ -12,6 +12,15 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+/// The process's one rate-limit clock. Making a clock probes the CPU
+/// (`cpuid`, which traps to the hypervisor on a virtual machine): two per
+/// connection cost more than the rest of its setup, so every limiter
+/// shares this one.
+pub fn shared_clock() -> DefaultClock {
+    static CLOCK: std::sync::OnceLock<DefaultClock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(DefaultClock::default).clone()
+}
+
 /// Checks between two sweeps of idle keys.
 const SWEEP_EVERY: u64 = 4096;
 
@@ -44,7 +53,7 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
         });
         KeyedLimit {
             limiter,
-            clock: DefaultClock::default(),
+            clock: shared_clock(),
             checks: AtomicU64::new(0),
         }
     }

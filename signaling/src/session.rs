@@ -53,7 +53,10 @@ impl Session {
     ) -> Session {
         let rate = NonZeroU32::new(sig.config.rate_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(sig.config.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+        let limiter = RateLimiter::direct_with_clock(
+            Quota::per_second(rate).allow_burst(burst),
+            crate::limit::shared_clock(),
+        );
         conn.send(
             ServerMessage::Welcome {
                 user: identity.user_ref(),
@@ -72,7 +75,7 @@ impl Session {
             joined: HashSet::new(),
             calls: HashSet::new(),
             limiter,
-            clock: DefaultClock::default(),
+            clock: crate::limit::shared_clock(),
             verifier: None,
             received: 0,
         }

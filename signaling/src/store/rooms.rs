@@ -197,29 +197,31 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Record a user's profile (and tenant) as their latest token states it.
+    /// Record a user's profile (and tenant) as their latest token states
+    /// it: through the group-commit writer, durable when this returns.
     pub async fn upsert_user(&self, user: &UserRef, tenant: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, name, role, tenant) VALUES (?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
-               tenant = excluded.tenant",
-        )
-        .bind(&user.id)
-        .bind(&user.name)
-        .bind(&user.role)
-        .bind(tenant)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.writer()
+            .submit(super::writer::WriteOp::Profile {
+                user: user.clone(),
+                tenant: tenant.map(str::to_string),
+                done,
+            })
+            .await;
+        rx.await.unwrap_or(Err(crate::error::SignalError::Unavailable))
     }
 
+    /// When a user was last online: group-committed, like every write.
     pub async fn set_last_seen(&self, user_id: &str, at: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET last_seen = ? WHERE id = ?")
-            .bind(at)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.writer()
+            .submit(super::writer::WriteOp::LastSeen {
+                user_id: user_id.to_string(),
+                at,
+                done,
+            })
+            .await;
+        rx.await.unwrap_or(Err(crate::error::SignalError::Unavailable))
     }
 
     pub async fn last_seen(&self, user_ids: &[String]) -> Result<Vec<(String, Option<i64>)>> {
@@ -440,4 +442,27 @@ pub struct UserProfile {
 /// The first 120 characters of a message, for room lists.
 fn preview(text: &str) -> String {
     MessagePreview::cut(text)
+}
+
+/// The profile upsert, inside the writer's transaction. A profile that has
+/// not changed (every reconnect of a known user) writes no page at all.
+pub(super) async fn upsert_profile(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    user: &UserRef,
+    tenant: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, name, role, tenant) VALUES (?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
+           tenant = excluded.tenant
+         WHERE users.name IS NOT excluded.name OR users.role IS NOT excluded.role
+            OR users.tenant IS NOT excluded.tenant",
+    )
+    .bind(&user.id)
+    .bind(&user.name)
+    .bind(&user.role)
+    .bind(tenant)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -18,8 +18,29 @@ use super::now_ms;
 use crate::error::{Result, SignalError};
 use crate::protocol::MessageView;
 
-/// The shortest time between two commits (the group-commit window).
-const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(4);
+/// Rooms whose `last_seq` one statement moves (each takes two bound values).
+const ROOMS_PER_UPDATE: usize = 500;
+
+/// Move each room's `last_seq` and activity time: one statement for many
+/// rooms (a batch of 1:1 conversations touches one room per message, and
+/// every statement is a round trip to SQLite's thread).
+async fn touch_rooms(
+    tx: &mut Transaction<'_, Sqlite>,
+    rooms: &[(&String, &i64)],
+    now: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new("WITH v(id, seq) AS (VALUES ");
+    for (i, (room, seq)) in rooms.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(").push_bind(*room).push(", ").push_bind(**seq).push(")");
+    }
+    q.push(") UPDATE rooms SET last_seq = (SELECT seq FROM v WHERE v.id = rooms.id), last_activity_at = ")
+        .push_bind(now)
+        .push(" WHERE id IN (SELECT id FROM v)");
+    q.build().execute(&mut **tx).await.map(|_| ())
+}
 
 /// A stored message and whether it had been stored before (idempotent resend).
 #[derive(Debug, Clone)]
@@ -68,6 +89,20 @@ pub enum WriteOp {
         mark: Mark,
         done: oneshot::Sender<Result<i64>>,
     },
+    /// Record a user's profile as their token states it (at connect):
+    /// group-committed with everything else, so a burst of connections
+    /// shares fsyncs, and writing nothing when it has not changed.
+    Profile {
+        user: crate::protocol::UserRef,
+        tenant: Option<String>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    /// When a user was last online (their last device went).
+    LastSeen {
+        user_id: String,
+        at: i64,
+        done: oneshot::Sender<Result<()>>,
+    },
     /// Answered once everything queued before it is committed.
     Flush { done: oneshot::Sender<Result<()>> },
 }
@@ -80,7 +115,11 @@ impl WriteOp {
             | WriteOp::Delete { done, .. }
             | WriteOp::Amend { done, .. } => drop(done.send(Err(err()))),
             WriteOp::MarkRead { done, .. } => drop(done.send(Err(err()))),
-            WriteOp::Flush { done } => drop(done.send(Err(err()))),
+            WriteOp::Flush { done }
+            | WriteOp::Profile { done, .. }
+            | WriteOp::LastSeen { done, .. } => {
+                drop(done.send(Err(err())))
+            }
         }
     }
 }
@@ -142,13 +181,13 @@ impl Writer {
     /// Commit batches until every handle is dropped and the queue is empty.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
+        // Adaptive batching: a commit starts as soon as the previous one
+        // ends, with everything that queued meanwhile. At low load a write
+        // waits for nothing but its own commit; under load the batches grow
+        // by themselves (writes arriving during one commit share the next
+        // one and its fsync), with no fixed window adding latency.
         while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
-            let started = tokio::time::Instant::now();
             self.commit_batch(&mut batch).await;
-            // At most one commit per COMMIT_INTERVAL: under load, writes that
-            // arrive meanwhile share the next transaction and its fsync
-            // instead of each paying for a commit of their own.
-            tokio::time::sleep_until(started + COMMIT_INTERVAL).await;
         }
         debug!("writer drained and stopped");
     }
@@ -233,15 +272,9 @@ impl Writer {
         // The batch's time is each touched room's activity time (the room
         // list's order): one statement per room, no trigger.
         let now = super::now_ms();
-        for (room, seq) in &dirty {
-            if let Err(err) =
-                sqlx::query("UPDATE rooms SET last_seq = ?, last_activity_at = ? WHERE id = ?")
-                    .bind(seq)
-                    .bind(now)
-                    .bind(room)
-                    .execute(&mut *tx)
-                    .await
-            {
+        let rooms: Vec<(&String, &i64)> = dirty.iter().collect();
+        for chunk in rooms.chunks(ROOMS_PER_UPDATE) {
+            if let Err(err) = touch_rooms(&mut tx, chunk, now).await {
                 if let Err(rollback) = tx.rollback().await {
                     debug!(%rollback, "rollback after a failed write");
                 }
@@ -316,6 +349,20 @@ impl Writer {
             } => {
                 let result = self.mark_read(tx, &room_id, &user_id, seq, mark).await;
                 Answer::Read(done, self.check_storage(result))
+            }
+            WriteOp::Profile { user, tenant, done } => {
+                let result = super::rooms::upsert_profile(tx, &user, tenant.as_deref()).await;
+                Answer::Done(done, self.check_storage(result))
+            }
+            WriteOp::LastSeen { user_id, at, done } => {
+                let result = sqlx::query("UPDATE users SET last_seen = ? WHERE id = ?")
+                    .bind(at)
+                    .bind(&user_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+                    .map_err(SignalError::from);
+                Answer::Done(done, self.check_storage(result))
             }
             WriteOp::Flush { done } => Answer::Flush(done),
         }
@@ -460,6 +507,7 @@ pub(super) enum Answer {
     ),
     Edit(oneshot::Sender<EditOutcome>, EditOutcome),
     Read(oneshot::Sender<Result<i64>>, Result<i64>),
+    Done(oneshot::Sender<Result<()>>, Result<()>),
     Flush(oneshot::Sender<Result<()>>),
 }
 
@@ -470,6 +518,7 @@ impl Answer {
             Answer::Insert(tx, r) => drop(tx.send(r)),
             Answer::Edit(tx, r) => drop(tx.send(r)),
             Answer::Read(tx, r) => drop(tx.send(r)),
+            Answer::Done(tx, r) => drop(tx.send(r)),
             Answer::Flush(tx) => drop(tx.send(Ok(()))),
         }
     }
@@ -480,6 +529,7 @@ impl Answer {
             Answer::Insert(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
             Answer::Edit(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
             Answer::Read(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
+            Answer::Done(tx, _) => drop(tx.send(Err(SignalError::StorageFailed))),
             Answer::Flush(tx) => drop(tx.send(Err(SignalError::StorageFailed))),
         }
     }
@@ -492,6 +542,9 @@ impl Answer {
             | WriteOp::Delete { done, .. }
             | WriteOp::Amend { done, .. } => Answer::Edit(done, Err(SignalError::StorageFailed)),
             WriteOp::MarkRead { done, .. } => Answer::Read(done, Err(SignalError::StorageFailed)),
+            WriteOp::Profile { done, .. } | WriteOp::LastSeen { done, .. } => {
+                Answer::Done(done, Err(SignalError::StorageFailed))
+            }
             WriteOp::Flush { done } => Answer::Flush(done),
         }
     }
