@@ -121,3 +121,32 @@ async fn staff_find_their_tenants_people_and_applicants_find_staff() {
     let (status, _) = server.get("not-a-token", "/api/users").await;
     assert_eq!(status, 401);
 }
+
+/// A profile is written at connect when it changed (a new name in the
+/// token), and a reconnect with the same profile leaves it as it is.
+#[tokio::test]
+async fn a_new_name_in_the_token_is_what_the_directory_shows() {
+    let server = TestServer::start().await;
+    known(&server, Some("acme"), "omar", "Omar Said", "professional").await;
+    known(&server, Some("acme"), "olga", "Olga Petrova", "admin").await;
+    let admin = server.token_with(Claims {
+        tenant: Some("acme".into()),
+        ..common::claims("olga", "admin")
+    });
+    let name_of_omar = |body: &Value| {
+        body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == "omar")
+            .map(|u| u["name"].clone())
+    };
+    let (_, body) = server.get(&admin, "/api/users?q=omar").await;
+    assert_eq!(name_of_omar(&body), Some("Omar Said".into()), "{body}");
+    known(&server, Some("acme"), "omar", "Omar S. Said", "professional").await;
+    let (_, body) = server.get(&admin, "/api/users?q=omar").await;
+    assert_eq!(name_of_omar(&body), Some("Omar S. Said".into()), "{body}");
+    known(&server, Some("acme"), "omar", "Omar S. Said", "professional").await;
+    let (_, body) = server.get(&admin, "/api/users?q=omar").await;
+    assert_eq!(name_of_omar(&body), Some("Omar S. Said".into()), "{body}");
+}

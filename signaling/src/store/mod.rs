@@ -90,6 +90,9 @@ impl Store {
             .pragma("wal_autocheckpoint", "8000");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file needs no ping before each use: it would be one
+            // more round trip to SQLite's thread for every write batch.
+            .test_before_acquire(false)
             .after_release(|conn, _| Box::pin(release_if_clean(conn)))
             .connect_with(options)
             .await?;

@@ -208,7 +208,8 @@ impl Store {
                 done,
             })
             .await;
-        rx.await.unwrap_or(Err(crate::error::SignalError::Unavailable))
+        rx.await
+            .unwrap_or(Err(crate::error::SignalError::Unavailable))
     }
 
     /// When a user was last online: group-committed, like every write.
@@ -221,7 +222,8 @@ impl Store {
                 done,
             })
             .await;
-        rx.await.unwrap_or(Err(crate::error::SignalError::Unavailable))
+        rx.await
+            .unwrap_or(Err(crate::error::SignalError::Unavailable))
     }
 
     pub async fn last_seen(&self, user_ids: &[String]) -> Result<Vec<(String, Option<i64>)>> {

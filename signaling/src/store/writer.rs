@@ -18,6 +18,11 @@ use super::now_ms;
 use crate::error::{Result, SignalError};
 use crate::protocol::MessageView;
 
+/// The longest pause between two commits (when the batches are full).
+const COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(4);
+/// The batch size from which the whole window is used.
+const FULL_BATCH: f64 = 16.0;
+
 /// Rooms whose `last_seq` one statement moves (each takes two bound values).
 const ROOMS_PER_UPDATE: usize = 500;
 
@@ -34,7 +39,11 @@ async fn touch_rooms(
         if i > 0 {
             q.push(", ");
         }
-        q.push("(").push_bind(*room).push(", ").push_bind(**seq).push(")");
+        q.push("(")
+            .push_bind(*room)
+            .push(", ")
+            .push_bind(**seq)
+            .push(")");
     }
     q.push(") UPDATE rooms SET last_seq = (SELECT seq FROM v WHERE v.id = rooms.id), last_activity_at = ")
         .push_bind(now)
@@ -117,9 +126,7 @@ impl WriteOp {
             WriteOp::MarkRead { done, .. } => drop(done.send(Err(err()))),
             WriteOp::Flush { done }
             | WriteOp::Profile { done, .. }
-            | WriteOp::LastSeen { done, .. } => {
-                drop(done.send(Err(err())))
-            }
+            | WriteOp::LastSeen { done, .. } => drop(done.send(Err(err()))),
         }
     }
 }
@@ -181,13 +188,21 @@ impl Writer {
     /// Commit batches until every handle is dropped and the queue is empty.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
-        // Adaptive batching: a commit starts as soon as the previous one
-        // ends, with everything that queued meanwhile. At low load a write
-        // waits for nothing but its own commit; under load the batches grow
-        // by themselves (writes arriving during one commit share the next
-        // one and its fsync), with no fixed window adding latency.
+        // Adaptive batching: the pause after a commit grows with the batch
+        // it committed. A lone write (low load) is followed by no pause, so
+        // the next one waits for nothing but its own commit; a batch of
+        // `FULL_BATCH` or more (high load) by the whole `COMMIT_WINDOW`, so
+        // writes arriving meanwhile share one transaction and one fsync
+        // instead of each paying for a commit (and its round trips to
+        // SQLite's thread) of their own.
         while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
+            let size = batch.len();
+            let started = tokio::time::Instant::now();
             self.commit_batch(&mut batch).await;
+            let pause = COMMIT_WINDOW.mul_f64(((size - 1) as f64 / FULL_BATCH).min(1.0));
+            if !pause.is_zero() {
+                tokio::time::sleep_until(started + pause).await;
+            }
         }
         debug!("writer drained and stopped");
     }

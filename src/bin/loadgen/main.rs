@@ -86,6 +86,10 @@ enum Cmd {
     Idle {
         #[arg(long, default_value_t = 5000)]
         connections: usize,
+        /// Connections being set up at once (the time to connect them all
+        /// is reported: a restart's reconnect storm).
+        #[arg(long, default_value_t = 200)]
+        parallel: usize,
     },
     /// Clients that never read, asking for a large history again and again.
     AttackMemory {
@@ -249,8 +253,18 @@ async fn main() -> Result<()> {
             };
             sfu::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }
-        Cmd::Idle { connections } => {
-            idle(&cli.addr, &cli.secret, cli.server_pid, connections).await
+        Cmd::Idle {
+            connections,
+            parallel,
+        } => {
+            idle(
+                &cli.addr,
+                &cli.secret,
+                cli.server_pid,
+                connections,
+                parallel,
+            )
+            .await
         }
         Cmd::AttackMemory {
             attackers,
@@ -451,7 +465,13 @@ fn rand_offset(period: Duration) -> u64 {
     uuid::Uuid::new_v4().as_u128() as u64 % p
 }
 
-async fn idle(addr: &str, secret: &str, pid: Option<u32>, connections: usize) -> Result<()> {
+async fn idle(
+    addr: &str,
+    secret: &str,
+    pid: Option<u32>,
+    connections: usize,
+    parallel: usize,
+) -> Result<()> {
     let Some(pid) = pid else {
         bail!("idle needs --server-pid to read the server's memory")
     };
@@ -472,14 +492,30 @@ async fn idle(addr: &str, secret: &str, pid: Option<u32>, connections: usize) ->
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, rss0) = proc_usage(pid).context("read server memory")?;
+    // `parallel` at a time, each counted once its `welcome` arrived.
+    let gate = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
     for i in 0..connections {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url(i)?)
-            .await
-            .with_context(|| format!("socket {i}"))?;
-        // Read the welcome so the connection is fully set up.
-        let _ = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
-        socks.push(ws);
+        let (url, gate) = (url(i)?, gate.clone());
+        set.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let (mut ws, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .with_context(|| format!("socket {i}"))?;
+            // Read the welcome so the connection is fully set up.
+            let _ = tokio::time::timeout(Duration::from_secs(30), ws.next()).await;
+            anyhow::Ok(ws)
+        });
     }
+    while let Some(ws) = set.join_next().await {
+        socks.push(ws??);
+    }
+    let took = started.elapsed();
+    println!(
+        "{connections} authenticated sockets ({parallel} at a time) connected in {:.2} s",
+        took.as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, rss1) = proc_usage(pid).context("read server memory")?;
     let per = rss1.saturating_sub(rss0) as f64 / connections as f64;
