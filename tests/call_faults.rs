@@ -33,6 +33,39 @@ async fn call(server: &TestServer, room: &str) -> String {
     started["call"]["id"].as_str().unwrap().to_string()
 }
 
+/// Amira (direct) and Omar (through `relay`, if given) in the call, both
+/// talking, each hearing the other; with what keeps each one talking.
+async fn talking(
+    server: &TestServer,
+    call_id: &str,
+    relay: Option<&Relay>,
+) -> (SfuParticipant, SfuParticipant, [Talking; 2]) {
+    let a = SfuParticipant::join(server, "amira", "applicant", call_id).await;
+    let b = SfuParticipant::join_via(
+        server,
+        "omar",
+        "professional",
+        call_id,
+        relay.map(Relay::route),
+    )
+    .await;
+    let voices = [
+        a.media.publish_with_level(1, Some(25)),
+        b.media.publish_with_level(2, Some(30)),
+    ];
+    b.wait_for("amira's packets", |m| {
+        m.packets_from(&a.stream()).len() >= 50
+    })
+    .await;
+    a.wait_for("omar's packets", |m| {
+        m.packets_from(&b.stream()).len() >= 50
+    })
+    .await;
+    (a, b, voices)
+}
+
+type Talking = tokio::sync::oneshot::Sender<()>;
+
 /// The next `call_issue` (or `_cleared`, with `cleared`) of kind `issue`,
 /// and how long it took to come.
 async fn issue_event(p: &mut SfuParticipant, issue: &str, cleared: bool) -> (Value, Duration) {
@@ -92,26 +125,8 @@ async fn audio_blocked_towards_one_listener_is_one_way_audio_for_both_ends() {
     let call_id = call(&server, "one-way").await;
     let mut monitor = server.client("ops", "admin").await;
     monitor.request(json!({"type": "monitor_subscribe"})).await;
-    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call_id).await;
     let relay = Relay::start(Impairment::default(), Impairment::default()).await;
-    let mut b = SfuParticipant::join_via(
-        &server,
-        "omar",
-        "professional",
-        &call_id,
-        Some(relay.route()),
-    )
-    .await;
-    let _sa = a.media.publish_with_level(1, Some(25));
-    let _sb = b.media.publish_with_level(2, Some(30));
-    b.wait_for("amira's packets", |m| {
-        m.packets_from(&a.stream()).len() >= 50
-    })
-    .await;
-    a.wait_for("omar's packets", |m| {
-        m.packets_from(&b.stream()).len() >= 50
-    })
-    .await;
+    let (mut a, mut b, _voices) = talking(&server, &call_id, Some(&relay)).await;
 
     // Amira's audio no longer reaches Omar; his still reaches her, and his
     // connection stays up.
@@ -194,14 +209,7 @@ async fn audio_blocked_towards_one_listener_is_one_way_audio_for_both_ends() {
 async fn a_peer_that_stops_sending_is_no_audio_sent_until_it_sends_again() {
     let server = server().await;
     let call_id = call(&server, "stops").await;
-    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call_id).await;
-    let mut b = SfuParticipant::join(&server, "omar", "professional", &call_id).await;
-    let sending = a.media.publish_with_level(1, Some(25));
-    let _sb = b.media.publish_with_level(2, Some(30));
-    b.wait_for("amira's packets", |m| {
-        m.packets_from(&a.stream()).len() >= 50
-    })
-    .await;
+    let (mut a, mut b, [sending, _omar]) = talking(&server, &call_id, None).await;
     // Amira's client stops sending packets altogether; Omar talks on.
     drop(sending);
     let (issue, took) = issue_event(&mut a, "no_audio_sent", false).await;
@@ -222,22 +230,8 @@ async fn a_peer_that_stops_sending_is_no_audio_sent_until_it_sends_again() {
 async fn a_network_gone_for_a_while_is_reconnecting_and_gone_for_good_is_media_failed() {
     let server = server().await;
     let call_id = call(&server, "network").await;
-    let mut a = SfuParticipant::join(&server, "amira", "applicant", &call_id).await;
     let relay = Relay::start(Impairment::default(), Impairment::default()).await;
-    let mut b = SfuParticipant::join_via(
-        &server,
-        "omar",
-        "professional",
-        &call_id,
-        Some(relay.route()),
-    )
-    .await;
-    let _sa = a.media.publish_with_level(1, Some(25));
-    let _sb = b.media.publish_with_level(2, Some(30));
-    a.wait_for("omar's packets", |m| {
-        m.packets_from(&b.stream()).len() >= 50
-    })
-    .await;
+    let (mut a, mut b, _voices) = talking(&server, &call_id, Some(&relay)).await;
 
     // Omar's network drops for about 4 s (signaling still up).
     relay.cut();

@@ -143,10 +143,24 @@ async fn a_new_name_in_the_token_is_what_the_directory_shows() {
     };
     let (_, body) = server.get(&admin, "/api/users?q=omar").await;
     assert_eq!(name_of_omar(&body), Some("Omar Said".into()), "{body}");
-    known(&server, Some("acme"), "omar", "Omar S. Said", "professional").await;
+    known(
+        &server,
+        Some("acme"),
+        "omar",
+        "Omar S. Said",
+        "professional",
+    )
+    .await;
     let (_, body) = server.get(&admin, "/api/users?q=omar").await;
     assert_eq!(name_of_omar(&body), Some("Omar S. Said".into()), "{body}");
-    known(&server, Some("acme"), "omar", "Omar S. Said", "professional").await;
+    known(
+        &server,
+        Some("acme"),
+        "omar",
+        "Omar S. Said",
+        "professional",
+    )
+    .await;
     let (_, body) = server.get(&admin, "/api/users?q=omar").await;
     assert_eq!(name_of_omar(&body), Some("Omar S. Said".into()), "{body}");
 }
