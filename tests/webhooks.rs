@@ -280,3 +280,58 @@ fn webhook_urls_need_a_strong_secret_and_http_urls() {
     };
     assert!(good.validate().is_ok());
 }
+
+/// Live call issues reach webhooks when raised and when cleared (with how
+/// long they lasted), signed like every event.
+#[tokio::test]
+async fn call_issues_are_sent_raised_and_cleared() {
+    let (url, seen) = receiver().await;
+    let server = TestServer::with(|c| {
+        c.webhook_urls = vec![url.clone()];
+        c.webhook_secret = Some(SECRET.into());
+        c.webhook_retry_base = Duration::from_millis(10);
+    })
+    .await;
+    server.room("hooked", "amira", &["omar"]).await;
+    let mut amira = server.client("amira", "applicant").await;
+    let started = amira.start_call("hooked", "p2p").await;
+    let call = started["call"]["id"].as_str().unwrap().to_string();
+    amira.join_call(&call).await;
+    let report =
+        |state: &str| json!({"type": "call_stats", "call_id": call, "connection_state": state});
+    amira.request(report("disconnected")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    amira.request(report("connected")).await;
+    // Each delivery is retried once (the receiver fails first attempts).
+    let got = wait_for_event(&seen, "call.issue", 4).await;
+    let mut bodies: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            verify(r);
+            serde_json::from_str::<Value>(&r.body).unwrap()["data"].clone()
+        })
+        .collect();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let (raised, cleared) = (&bodies[0], &bodies[1]);
+    assert_eq!(
+        (
+            &raised["issue"],
+            &raised["raised"],
+            &raised["user_id"],
+            &raised["room_id"]
+        ),
+        (
+            &json!("reconnecting"),
+            &json!(true),
+            &json!("amira"),
+            &json!("hooked")
+        ),
+        "{raised}"
+    );
+    assert_eq!(
+        (&cleared["raised"], &cleared["since"]),
+        (&json!(false), &raised["since"])
+    );
+    assert!(cleared["duration_ms"].as_i64().unwrap() >= 250, "{cleared}");
+}

@@ -80,7 +80,17 @@ impl Call {
         }
     }
 
-    /// Raise or clear an issue reported as it happens.
+    /// Raise or clear an issue a device reports (damped against flapping).
+    fn mark_reported(&mut self, participant: u64, kind: IssueKind, on: bool, since_ms: i64) {
+        let change = self
+            .issues
+            .mark_reported(participant, kind, on, since_ms, now_ms());
+        if let Some(change) = change {
+            self.report_issue(change);
+        }
+    }
+
+    /// Raise or clear an issue the server sees as it happens.
     pub(super) fn mark_issue(
         &mut self,
         participant: u64,
@@ -124,14 +134,21 @@ impl Call {
             // The SFU sees the connection itself.
             return;
         }
-        match state {
-            PeerState::Disconnected => {
-                self.mark_issue(participant, IssueKind::Reconnecting, true, now_ms())
-            }
-            PeerState::Failed => self.media_lost(participant),
-            PeerState::Connected => self.media_resumed(participant),
-            PeerState::New | PeerState::Connecting | PeerState::Closed => {}
-        }
+        let now = now_ms();
+        let (reconnecting, failed) = match state {
+            PeerState::Disconnected => (true, false),
+            PeerState::Failed => (false, true),
+            PeerState::Connected => (false, false),
+            PeerState::New | PeerState::Connecting | PeerState::Closed => return,
+        };
+        let since = self
+            .issues
+            .raised()
+            .into_iter()
+            .find(|(p, kind, _, _)| *p == participant && *kind == IssueKind::Reconnecting)
+            .map_or(now, |(_, _, _, since)| since);
+        self.mark_reported(participant, IssueKind::Reconnecting, reconnecting, now);
+        self.mark_reported(participant, IssueKind::MediaFailed, failed, since);
     }
 
     /// `report_call_issue`: an issue only the participant's device sees.
@@ -158,7 +175,7 @@ impl Call {
         // Voice on an open microphone is just talking: nothing to raise
         // (the device may not have seen its unmute land yet).
         let on = active && p.view.muted;
-        self.mark_issue(conn.id(), issue, on, now_ms());
+        self.mark_reported(conn.id(), issue, on, now_ms());
         if request_id.is_some() {
             conn.send(ServerMessage::Ok { request_id }.to_frame());
         }

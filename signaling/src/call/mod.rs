@@ -57,6 +57,9 @@ struct Calls {
     in_call: HashMap<String, usize>,
     /// The calls each user is concerned by (their caller or callee).
     by_user: HashMap<String, HashSet<String>>,
+    /// Calls that hold their room but whose record is not stored yet: not
+    /// shown as a room's active call until `GET /api/calls/{id}` finds them.
+    starting: HashSet<String>,
 }
 
 impl CallRegistry {
@@ -89,12 +92,18 @@ impl CallRegistry {
     }
 
     pub fn active_in_room(&self, room_id: &str) -> Option<String> {
-        self.calls().by_room.get(room_id).cloned()
+        let calls = self.calls();
+        calls
+            .by_room
+            .get(room_id)
+            .filter(|id| !calls.starting.contains(*id))
+            .cloned()
     }
 
     fn remove(&self, call_id: &str, room_id: &str, concerned: &[String]) {
         let mut calls = self.calls();
         calls.by_id.remove(call_id);
+        calls.starting.remove(call_id);
         if calls.by_room.get(room_id).is_some_and(|c| c == call_id) {
             calls.by_room.remove(room_id);
         }
@@ -234,6 +243,7 @@ impl Signaling {
             }
             calls.by_room.insert(room_id.to_string(), call_id.clone());
             calls.by_id.insert(call_id.clone(), tx);
+            calls.starting.insert(call_id.clone());
             for user in &concerned {
                 calls
                     .by_user
@@ -256,6 +266,7 @@ impl Signaling {
             self.calls.remove(&call_id, room_id, &concerned);
             return Err(err);
         }
+        self.calls.calls().starting.remove(&call_id);
         let info = CallInfo {
             id: call_id.clone(),
             room_id: room.id.clone(),

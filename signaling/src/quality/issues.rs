@@ -104,11 +104,18 @@ struct Watch {
 
 type Key = (u64, IssueKind, Option<u64>);
 
+/// A reported issue (`mark`) cleared less than this long ago is not raised
+/// again: a device flapping `talking_while_muted` or its connection state
+/// costs at most one raise (one stored row, one webhook) per this time.
+pub const MARK_REARM_MS: i64 = 3000;
+
 /// Watches every participant of one call.
 #[derive(Debug)]
 pub struct IssueDetector {
     after: Duration,
     watches: HashMap<Key, Watch>,
+    /// When each reported issue was last cleared (ms).
+    cleared_at: HashMap<Key, i64>,
     /// The previous round: a round's measurements cover the time since.
     last: Option<Instant>,
 }
@@ -119,6 +126,7 @@ impl IssueDetector {
         IssueDetector {
             after,
             watches: HashMap::new(),
+            cleared_at: HashMap::new(),
             last: None,
         }
     }
@@ -200,9 +208,9 @@ impl IssueDetector {
         out
     }
 
-    /// An issue reported as it happens (`talking_while_muted`,
-    /// `reconnecting`, `media_failed`): raised (from `since_ms`) or cleared
-    /// now; `None` when that changes nothing.
+    /// An issue seen as it happens on the server (`reconnecting` and
+    /// `media_failed` from the SFU): raised (from `since_ms`) or cleared now;
+    /// `None` when that changes nothing.
     pub fn mark(
         &mut self,
         participant: u64,
@@ -211,9 +219,41 @@ impl IssueDetector {
         since_ms: i64,
         now_ms: i64,
     ) -> Option<IssueChange> {
+        self.mark_with(participant, kind, on, since_ms, now_ms, false)
+    }
+
+    /// An issue a device reports (`talking_while_muted`, a p2p connection
+    /// state): like [`IssueDetector::mark`], but one cleared less than
+    /// [`MARK_REARM_MS`] ago is not raised again.
+    pub fn mark_reported(
+        &mut self,
+        participant: u64,
+        kind: IssueKind,
+        on: bool,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Option<IssueChange> {
+        self.mark_with(participant, kind, on, since_ms, now_ms, true)
+    }
+
+    fn mark_with(
+        &mut self,
+        participant: u64,
+        kind: IssueKind,
+        on: bool,
+        since_ms: i64,
+        now_ms: i64,
+        damped: bool,
+    ) -> Option<IssueChange> {
         let key = (participant, kind, None);
+        let rearmed = !damped
+            || self
+                .cleared_at
+                .get(&key)
+                .is_none_or(|at| now_ms - at >= MARK_REARM_MS);
         let watch = self.watches.entry(key).or_default();
         match (on, watch.raised) {
+            (true, None) if !rearmed => None,
             (true, None) => {
                 watch.raised = Some(since_ms);
                 Some(IssueChange {
@@ -227,6 +267,7 @@ impl IssueDetector {
             }
             (false, Some(since)) => {
                 watch.raised = None;
+                self.cleared_at.insert(key, now_ms);
                 Some(cleared(key, since, now_ms))
             }
             _ => None,
@@ -249,6 +290,7 @@ impl IssueDetector {
             .filter(|(p, _, from)| *p == participant || *from == Some(participant))
             .copied()
             .collect();
+        self.cleared_at.retain(|(p, _, _), _| *p != participant);
         let mut out = vec![];
         for key in gone {
             if let Some(since) = self.watches.remove(&key).and_then(|w| w.raised) {
@@ -518,6 +560,28 @@ mod tests {
             [(1, IssueKind::OneWayAudio, Some(2), false)]
         );
         assert!(d.raised().is_empty());
+    }
+
+    #[test]
+    fn a_reported_issue_that_flaps_is_raised_again_only_after_a_pause() {
+        let mut d = IssueDetector::new(Duration::from_secs(2));
+        let k = IssueKind::TalkingWhileMuted;
+        assert!(d.mark_reported(1, k, true, 1000, 1000).is_some());
+        assert!(d.mark_reported(1, k, false, 0, 1500).is_some());
+        // On and off again at once: nothing new is raised (or stored).
+        assert!(d.mark_reported(1, k, true, 1600, 1600).is_none());
+        assert!(d.mark_reported(1, k, false, 0, 1700).is_none());
+        assert!(
+            d.mark_reported(1, k, true, 4600, 4600).is_some(),
+            "after the pause"
+        );
+        // Another participant is not held back by the first one's flapping.
+        assert!(d.mark_reported(2, k, true, 4600, 4600).is_some());
+        // What the server sees itself is never held back.
+        let r = IssueKind::Reconnecting;
+        assert!(d.mark(3, r, true, 5000, 5000).is_some());
+        assert!(d.mark(3, r, false, 0, 5100).is_some());
+        assert!(d.mark(3, r, true, 5200, 5200).is_some());
     }
 
     #[test]
