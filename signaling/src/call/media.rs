@@ -144,7 +144,11 @@ impl Call {
         }
         .to_frame();
         self.broadcast(&frame, None);
-        if !effective {
+        if effective {
+            // A new mute: talking on it is news at once, however recently
+            // the last one ended.
+            self.issues.rearm(conn.id(), IssueKind::TalkingWhileMuted);
+        } else {
             // Talking while muted ends with the mute.
             self.mark_issue(conn.id(), IssueKind::TalkingWhileMuted, false, 0);
         }

@@ -274,6 +274,12 @@ impl IssueDetector {
         }
     }
 
+    /// A state change of the participant's own doing (a new mute) makes a
+    /// reported issue news again at once.
+    pub fn rearm(&mut self, participant: u64, kind: IssueKind) {
+        self.cleared_at.remove(&(participant, kind, None));
+    }
+
     /// Whether `kind` is raised for `participant` (pairs not included).
     pub fn is_raised(&self, participant: u64, kind: IssueKind) -> bool {
         self.watches
@@ -577,6 +583,10 @@ mod tests {
         );
         // Another participant is not held back by the first one's flapping.
         assert!(d.mark_reported(2, k, true, 4600, 4600).is_some());
+        // A new mute makes it news again at once.
+        assert!(d.mark_reported(1, k, false, 0, 4700).is_some());
+        d.rearm(1, k);
+        assert!(d.mark_reported(1, k, true, 4800, 4800).is_some());
         // What the server sees itself is never held back.
         let r = IssueKind::Reconnecting;
         assert!(d.mark(3, r, true, 5000, 5000).is_some());
