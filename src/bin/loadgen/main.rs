@@ -1,8 +1,10 @@
 //! `earshot-loadgen`: drive a running earshot server and report what it did.
 //!
-//! - `chat`: rooms of K members; every member sends at a fixed rate; reports
-//!   deliveries per second, delivery and ack latency (p50/p99), and, given
-//!   `--server-pid`, the server's CPU time per delivery.
+//! - `chat`: rooms of K members, each sending on an open-loop schedule
+//!   (Poisson or fixed arrivals), against earshot or a Socket.IO server;
+//!   reports deliveries per second, delivery and ack latency (p50/p99), and,
+//!   given `--server-pid`, the server's CPU time per delivery. `--sweep`
+//!   steps the rate up and reports the highest whose p99 stays in a limit.
 //! - `sfu`: calls of M participants publishing Opus-rate audio through the
 //!   SFU; reports forwarded packets/s, loss, delay and server CPU per packet.
 //! - `idle`: open N authenticated sockets and report the server's RSS per socket.
@@ -11,20 +13,18 @@
 //!
 //! Tokens are minted with the server's HS256 secret (`--secret`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
-use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
 use earshot::auth::{now_secs, Auth, Claims};
 
 mod attack;
+mod chat;
 mod sfu;
 
 #[derive(Parser)]
@@ -45,20 +45,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Chat fan-out: rooms x members, each member sending at a fixed rate.
+    /// Chat fan-out: rooms x members, each member sending on an open-loop
+    /// schedule. With `--sweep`, one line per rate and the highest rate
+    /// whose delivery p99 stays within `--p99-limit-ms`.
     Chat {
+        /// The server's protocol: earshot's own, or Socket.IO v4 over a
+        /// raw WebSocket (`bench/socketio/server.js`, see scripts/bench-socketio).
+        #[arg(long, value_enum, default_value_t = chat::Target::Earshot)]
+        target: chat::Target,
+        /// How each sender spaces its sends: exponential gaps (poisson) or a
+        /// fixed period; either way sends never wait for acks or deliveries.
+        #[arg(long, value_enum, default_value_t = chat::Arrivals::Poisson)]
+        arrivals: chat::Arrivals,
         #[arg(long, default_value_t = 100)]
         rooms: usize,
         #[arg(long, default_value_t = 10)]
         room_size: usize,
-        /// Messages per second across all senders.
+        /// Messages per second across all senders (without --sweep).
         #[arg(long, default_value_t = 5000)]
         rate: u64,
-        /// Measured seconds (after warm-up).
+        /// START,FACTOR,MAX: measure START msg/s, then START*FACTOR, ... up
+        /// to MAX on the same connections (each rate: warm-up, measured
+        /// window, then a pause until everything sent is delivered). Stops
+        /// after a rate that loses deliveries or the second rate in a row
+        /// over the p99 limit; then reports the highest rate within it and
+        /// runs half that rate once more.
+        #[arg(long, value_delimiter = ',', num_args = 1)]
+        sweep: Vec<f64>,
+        /// The delivery p99 a sweep's rate must stay within, in ms.
+        #[arg(long, default_value_t = 50.0)]
+        p99_limit_ms: f64,
+        /// Measured seconds (after warm-up), per rate.
         #[arg(long, default_value_t = 20)]
         duration: u64,
+        /// Warm-up seconds, per rate.
         #[arg(long, default_value_t = 3)]
         warmup: u64,
+        /// Longest wait, after each rate, for deliveries still in flight
+        /// (those still missing then are reported as lost).
+        #[arg(long, default_value_t = 10)]
+        drain: u64,
         /// Message text length in bytes.
         #[arg(long, default_value_t = 100)]
         size: usize,
@@ -108,24 +134,6 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         rate: u64,
     },
-}
-
-#[derive(Default)]
-struct Counters {
-    sent: AtomicU64,
-    acks: AtomicU64,
-    deliveries: AtomicU64,
-    errors: AtomicU64,
-    closed: AtomicU64,
-}
-
-struct Shared {
-    start: Instant,
-    measuring: AtomicBool,
-    stop: AtomicBool,
-    counters: Counters,
-    delivery: Mutex<Histogram<u64>>,
-    ack: Mutex<Histogram<u64>>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -215,25 +223,37 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Chat {
+            target,
+            arrivals,
             rooms,
             room_size,
             rate,
+            sweep,
+            p99_limit_ms,
             duration,
             warmup,
+            drain,
             size,
         } => {
-            chat(
-                &cli.addr,
-                &cli.secret,
-                cli.server_pid,
+            let sweep = match sweep[..] {
+                [] => None,
+                [start, factor, max] => Some((start, factor, max)),
+                _ => bail!("--sweep wants START,FACTOR,MAX"),
+            };
+            let plan = chat::Plan {
+                target,
+                arrivals,
                 rooms,
                 room_size,
-                rate,
+                rate: rate as f64,
+                sweep,
+                p99_limit_ms,
                 duration,
                 warmup,
+                drain,
                 size,
-            )
-            .await
+            };
+            chat::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }
         Cmd::Sfu {
             rooms,
@@ -283,186 +303,6 @@ async fn main() -> Result<()> {
             attack::run(&cli.addr, &cli.secret, cli.server_pid, plan).await
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn chat(
-    addr: &str,
-    secret: &str,
-    pid: Option<u32>,
-    rooms: usize,
-    room_size: usize,
-    rate: u64,
-    duration: u64,
-    warmup: u64,
-    size: usize,
-) -> Result<()> {
-    let http = reqwest::Client::new();
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    // A staff role may put anyone in a room (the default `room_creation`).
-    let owner = mint(secret, "lg-owner", "staff")?;
-    for r in 0..rooms {
-        let members: Vec<String> = (0..room_size).map(|u| format!("lg-{r}-{u}")).collect();
-        let body = json!({"id": format!("lg-{run}-{r}"), "type": "bench", "title": "bench", "participants": members});
-        create_room(&http, addr, &owner, &body).await?;
-    }
-    let shared = Arc::new(Shared {
-        start: Instant::now(),
-        measuring: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        counters: Counters::default(),
-        delivery: Mutex::new(histogram()),
-        ack: Mutex::new(histogram()),
-    });
-    let senders = (rooms * room_size) as u64;
-    let period = Duration::from_secs_f64(senders as f64 / rate.max(1) as f64);
-    let padding = "x".repeat(size.saturating_sub(24));
-    let mut tasks = Vec::new();
-    for r in 0..rooms {
-        for u in 0..room_size {
-            let user = format!("lg-{r}-{u}");
-            let token = mint(secret, &user, "applicant")?;
-            let url = format!("ws://{addr}/ws?token={token}");
-            let (ws, _) = tokio_tungstenite::connect_async(&url)
-                .await
-                .with_context(|| format!("connect {user}"))?;
-            let room = format!("lg-{run}-{r}");
-            tasks.push(tokio::spawn(member(
-                ws,
-                room,
-                period,
-                padding.clone(),
-                shared.clone(),
-            )));
-        }
-    }
-    eprintln!(
-        "{} connections in {rooms} rooms of {room_size}; {rate} msg/s offered",
-        rooms * room_size
-    );
-    tokio::time::sleep(Duration::from_secs(warmup)).await;
-    let c = &shared.counters;
-    let base = [&c.sent, &c.acks, &c.deliveries].map(|a| a.load(Ordering::Relaxed));
-    shared.delivery.lock().unwrap().reset();
-    shared.ack.lock().unwrap().reset();
-    let cpu0 = pid.and_then(proc_usage);
-    shared.measuring.store(true, Ordering::Relaxed);
-    let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs(duration)).await;
-    shared.measuring.store(false, Ordering::Relaxed);
-    let secs = t0.elapsed().as_secs_f64();
-    let cpu1 = pid.and_then(proc_usage);
-    let now = [&c.sent, &c.acks, &c.deliveries].map(|a| a.load(Ordering::Relaxed));
-    shared.stop.store(true, Ordering::Relaxed);
-    // Let readers flush their last samples.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (sent, acks, deliveries) = (now[0] - base[0], now[1] - base[1], now[2] - base[2]);
-    let d = shared.delivery.lock().unwrap().clone();
-    let a = shared.ack.lock().unwrap().clone();
-    println!("measured {secs:.1} s");
-    println!("sent        {:>10.0} msg/s", sent as f64 / secs);
-    println!("acked       {:>10.0} msg/s", acks as f64 / secs);
-    println!("delivered   {:>10.0} msg/s", deliveries as f64 / secs);
-    println!(
-        "delivery latency  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-        d.value_at_quantile(0.5) as f64 / 1000.0,
-        d.value_at_quantile(0.99) as f64 / 1000.0,
-        d.max() as f64 / 1000.0
-    );
-    println!(
-        "ack latency       p50 {:.2} ms  p99 {:.2} ms",
-        a.value_at_quantile(0.5) as f64 / 1000.0,
-        a.value_at_quantile(0.99) as f64 / 1000.0
-    );
-    println!(
-        "errors {}  closed {}",
-        c.errors.load(Ordering::Relaxed),
-        c.closed.load(Ordering::Relaxed)
-    );
-    if let (Some((cpu_a, _)), Some((cpu_b, rss))) = (cpu0, cpu1) {
-        let cpu = cpu_b - cpu_a;
-        println!(
-            "server CPU {:.2} cores; {:.2} us per delivery; RSS {:.1} MiB",
-            cpu / secs,
-            cpu * 1e6 / deliveries.max(1) as f64,
-            rss as f64 / (1024.0 * 1024.0)
-        );
-    }
-    for t in tasks {
-        t.abort();
-    }
-    Ok(())
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn member(ws: Ws, room: String, period: Duration, padding: String, shared: Arc<Shared>) {
-    let (mut sink, mut stream) = ws.split();
-    let join = json!({"type": "join_room", "room_id": room}).to_string();
-    if sink.send(Message::text(join)).await.is_err() {
-        shared.counters.errors.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    let reader_shared = shared.clone();
-    let reader = tokio::spawn(async move {
-        let s = reader_shared;
-        let mut local_d = histogram();
-        let mut local_a = histogram();
-        let mut flushed = Instant::now();
-        while let Some(Ok(msg)) = stream.next().await {
-            let Message::Text(text) = msg else { continue };
-            let now = s.start.elapsed().as_micros() as u64;
-            let measuring = s.measuring.load(Ordering::Relaxed);
-            if text.starts_with(r#"{"type":"message","#) {
-                s.counters.deliveries.fetch_add(1, Ordering::Relaxed);
-                if let (true, Some(t)) = (measuring, stamp_after(&text, r#""text":"lg "#)) {
-                    let _ = local_d.record(now.saturating_sub(t).max(1));
-                }
-            } else if text.starts_with(r#"{"type":"message_ack""#) {
-                s.counters.acks.fetch_add(1, Ordering::Relaxed);
-                if let (true, Some(t)) = (measuring, stamp_after(&text, r#""client_msg_id":"c"#)) {
-                    let _ = local_a.record(now.saturating_sub(t).max(1));
-                }
-            } else if text.starts_with(r#"{"type":"error""#) {
-                s.counters.errors.fetch_add(1, Ordering::Relaxed);
-            }
-            if flushed.elapsed() > Duration::from_millis(100) {
-                flushed = Instant::now();
-                let _ = s.delivery.lock().unwrap().add(&local_d);
-                let _ = s.ack.lock().unwrap().add(&local_a);
-                local_d.reset();
-                local_a.reset();
-            }
-        }
-        let _ = s.delivery.lock().unwrap().add(&local_d);
-        let _ = s.ack.lock().unwrap().add(&local_a);
-        s.counters.closed.fetch_add(1, Ordering::Relaxed);
-    });
-    // Spread senders over the period so load is smooth.
-    let offset = Duration::from_micros(rand_offset(period));
-    tokio::time::sleep(Duration::from_millis(500) + offset).await;
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut n = 0u64;
-    while !shared.stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        n += 1;
-        let t = shared.start.elapsed().as_micros() as u64;
-        let msg = format!(
-            r#"{{"type":"send_message","room_id":"{room}","client_msg_id":"c{t}-{n}","text":"lg {t} {padding}"}}"#
-        );
-        if sink.send(Message::text(msg)).await.is_err() {
-            break;
-        }
-        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
-    }
-    reader.abort();
-}
-
-fn rand_offset(period: Duration) -> u64 {
-    let p = period.as_micros().max(1) as u64;
-    uuid::Uuid::new_v4().as_u128() as u64 % p
 }
 
 async fn idle(
