@@ -120,10 +120,8 @@ impl Call {
     pub(super) fn media_lost(&mut self, participant: u64) {
         let since = self
             .issues
-            .raised()
-            .into_iter()
-            .find(|(p, kind, _, _)| *p == participant && *kind == IssueKind::Reconnecting)
-            .map_or_else(now_ms, |(_, _, _, since)| since);
+            .raised_since(participant, IssueKind::Reconnecting)
+            .unwrap_or_else(now_ms);
         self.mark_issue(participant, IssueKind::Reconnecting, false, 0);
         self.mark_issue(participant, IssueKind::MediaFailed, true, since);
     }
@@ -143,10 +141,8 @@ impl Call {
         };
         let since = self
             .issues
-            .raised()
-            .into_iter()
-            .find(|(p, kind, _, _)| *p == participant && *kind == IssueKind::Reconnecting)
-            .map_or(now, |(_, _, _, since)| since);
+            .raised_since(participant, IssueKind::Reconnecting)
+            .unwrap_or(now);
         self.mark_reported(participant, IssueKind::Reconnecting, reconnecting, now);
         self.mark_reported(participant, IssueKind::MediaFailed, failed, since);
     }

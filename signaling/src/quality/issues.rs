@@ -280,11 +280,11 @@ impl IssueDetector {
         self.cleared_at.remove(&(participant, kind, None));
     }
 
-    /// Whether `kind` is raised for `participant` (pairs not included).
-    pub fn is_raised(&self, participant: u64, kind: IssueKind) -> bool {
+    /// Since when `kind` is raised for `participant` (pairs not included).
+    pub fn raised_since(&self, participant: u64, kind: IssueKind) -> Option<i64> {
         self.watches
             .get(&(participant, kind, None))
-            .is_some_and(|w| w.raised.is_some())
+            .and_then(|w| w.raised)
     }
 
     /// The participant left: their raised issues end with them, and so do
@@ -549,7 +549,7 @@ mod tests {
         assert!(d
             .mark(1, IssueKind::Reconnecting, true, 2000, 7000)
             .is_none());
-        assert!(d.is_raised(1, IssueKind::Reconnecting));
+        assert!(d.raised_since(1, IssueKind::Reconnecting).is_some());
         let down = d.mark(1, IssueKind::Reconnecting, false, 0, 9000).unwrap();
         assert_eq!((down.raised, down.duration_ms), (false, Some(8000)));
         assert!(d.mark(1, IssueKind::Reconnecting, false, 0, 9500).is_none());
